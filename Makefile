@@ -1,0 +1,23 @@
+# The two commands a newcomer needs: `make up` and `make test`.
+SHELL := /bin/bash
+UV ?= uv
+
+.PHONY: up test bootstrap protos lint bench clean-state
+
+bootstrap:  ## install system packages (when missing) and the Python workspace
+	@bash tools/bootstrap.sh
+
+up: bootstrap  ## run the whole suite on embedded defaults (Ctrl-C stops it)
+	$(UV) run --frozen python -m galaxy_devstack up
+
+test: bootstrap  ## run every test
+	$(UV) run --frozen pytest
+
+protos:  ## regenerate libs/galaxy-contracts from protos/
+	$(UV) run --frozen python tools/gen_protos.py
+
+bench: bootstrap  ## run the benchmarks under bench/ and print their figures
+	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
+
+clean-state:  ## forget everything `make up` stored
+	rm -rf $${GALAXY_STATE_DIR:-.galaxy}

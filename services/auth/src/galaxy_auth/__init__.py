@@ -1,0 +1,1 @@
+"""Galaxy auth service."""
