@@ -1,0 +1,59 @@
+"""The database engine: SQLAlchemy's async engine on asyncpg.
+
+Services keep one engine per process. A domain operation is one transaction:
+`async with transaction(sessions) as session:` commits on success and rolls
+back on any exception, so repositories only add/flush and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+DEFAULT_POOL_SIZE = 10
+DEFAULT_MAX_OVERFLOW = 10
+
+
+def async_dsn(dsn: str) -> str:
+    """Accept a plain `postgresql://` DSN (the form operators write) and select asyncpg."""
+    url = make_url(dsn)
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+asyncpg")
+    return url.render_as_string(hide_password=False)
+
+
+def plain_dsn(dsn: str) -> str:
+    """The DSN without a SQLAlchemy driver suffix, as asyncpg.connect() wants it."""
+    url = make_url(dsn).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def create_engine(
+    dsn: str,
+    *,
+    application_name: str = "galaxy",
+    pool_size: int = DEFAULT_POOL_SIZE,
+    max_overflow: int = DEFAULT_MAX_OVERFLOW,
+) -> AsyncEngine:
+    return create_async_engine(
+        async_dsn(dsn),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": application_name}},
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit when the block succeeds, roll back when it raises."""
+    async with sessions() as session:
+        async with session.begin():
+            yield session
