@@ -1,0 +1,98 @@
+"""Alembic migrations, one Postgres schema per service, applied at start-up.
+
+A service keeps its revisions in `galaxy_<name>/migrations/versions/` and a
+three-line `env.py` that calls `run_env(metadata)`. `upgrade_to_head()` runs
+at start-up under a transaction-scoped advisory lock, so several replicas
+starting at once migrate one after the other, never concurrently.
+
+For a developer's `alembic revision --autogenerate`, each service ships an
+`alembic.ini`; without a connection handed in, `run_env` connects to
+GALAXY_DATABASE_URL itself.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from galaxy_kit.settings import DEFAULT_DATABASE_URL
+
+VERSION_TABLE = "alembic_version"
+
+
+def _lock_key(schema: str) -> int:
+    # A stable 32-bit key per schema; advisory locks are database-wide.
+    return zlib.crc32(f"galaxy-migrations:{schema}".encode())
+
+
+def alembic_config(script_location: Path, schema: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.attributes["schema"] = schema
+    return config
+
+
+async def upgrade_to_head(engine: AsyncEngine, *, script_location: Path, schema: str) -> None:
+    """Create the service's schema if needed and apply every pending revision."""
+    config = alembic_config(script_location, schema)
+
+    def _upgrade(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    async with engine.begin() as connection:
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(schema)})
+        await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        await connection.run_sync(_upgrade)
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of every service's migrations/env.py."""
+    schema = metadata.schema
+    if schema is None:
+        raise RuntimeError("a service's MetaData must name its schema")
+    configure_args = dict(
+        target_metadata=metadata,
+        version_table_schema=schema,
+        version_table=VERSION_TABLE,
+        include_schemas=True,
+        include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
+    )
+    connection = context.config.attributes.get("connection")
+    if context.is_offline_mode():
+        context.configure(url=os.environ.get("GALAXY_DATABASE_URL", DEFAULT_DATABASE_URL), **configure_args)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    if connection is not None:
+        context.configure(connection=connection, **configure_args)
+        context.run_migrations()
+        return
+    # A developer's alembic CLI: we only ship the asyncpg driver, so run through an async engine.
+    import asyncio
+
+    from galaxy_kit.db import create_engine as create_async
+
+    async def _run() -> None:
+        engine = create_async(os.environ.get("GALAXY_DATABASE_URL", DEFAULT_DATABASE_URL))
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+
+            def _migrate(sync_conn: Connection) -> None:
+                context.configure(connection=sync_conn, **configure_args)
+                context.run_migrations()
+
+            await conn.run_sync(_migrate)
+        await engine.dispose()
+
+    asyncio.run(_run())
+
+
+__all__ = ["alembic_config", "run_env", "upgrade_to_head"]

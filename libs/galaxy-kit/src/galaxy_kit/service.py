@@ -1,0 +1,127 @@
+"""Process lifecycle of a Galaxy service.
+
+`run_service(build)` is a service's whole `main()`: configure logging, open
+the database engine, apply the service's migrations, serve gRPC (health
+NOT_SERVING until start-up is done), start the background workers (outbox
+relay, consumers, schedulers), then wait for SIGTERM/SIGINT and stop in the
+reverse order, letting in-flight RPCs finish within the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import grpc
+from prometheus_client import start_http_server
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from galaxy_kit import db, logging as kit_logging
+from galaxy_kit.grpc_server import HealthReporter, build_server
+from galaxy_kit.migrations import upgrade_to_head
+from galaxy_kit.settings import ServiceSettings
+
+log = kit_logging.get_logger(__name__)
+
+
+class BackgroundWorker(Protocol):
+    """Something that runs until asked to stop: an outbox relay, a consumer, a scheduler."""
+
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class ServiceContext:
+    """What a service's `build` function gets to wire its servicers and workers."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    server: grpc.aio.Server
+    workers: list[BackgroundWorker] = field(default_factory=list)
+    on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """A service's identity: its name (= its Postgres schema), settings, migrations and wiring."""
+
+    name: str
+    settings_factory: Callable[[], ServiceSettings]
+    migrations: Path
+    grpc_service_names: list[str]
+    build: Callable[[ServiceContext], Awaitable[None] | None]
+
+
+async def serve(definition: ServiceDefinition, settings: ServiceSettings | None = None,
+                *, stop_event: asyncio.Event | None = None) -> None:
+    settings = settings or definition.settings_factory()
+    stop_event = stop_event or asyncio.Event()
+    engine = db.create_engine(
+        settings.database_url, application_name=f"galaxy-{definition.name}", pool_size=settings.db_pool_size
+    )
+    server = build_server()
+    health = HealthReporter(server, definition.grpc_service_names)
+    address = settings.listen_addr()
+    if server.add_insecure_port(address) == 0:
+        raise RuntimeError(f"cannot bind gRPC listener on {address}")
+    await server.start()
+    log.info("grpc_listening", address=address)
+
+    context = ServiceContext(settings, engine, db.session_factory(engine), server)
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        await upgrade_to_head(engine, script_location=definition.migrations, schema=definition.name)
+        log.info("migrations_applied", schema=definition.name)
+        built = definition.build(context)
+        if built is not None:
+            await built
+        for hook in context.on_startup:
+            await hook()
+        tasks = [asyncio.create_task(worker.run(), name=type(worker).__name__) for worker in context.workers]
+        await health.set(serving=True)
+        log.info("service_ready", service=definition.name)
+        waiter = asyncio.create_task(stop_event.wait())
+        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done() and task.exception() is not None:
+                log.error("worker_crashed", worker=task.get_name(), error=repr(task.exception()))
+                raise RuntimeError(f"background worker {task.get_name()} crashed") from task.exception()
+        waiter.cancel()
+    finally:
+        log.info("service_stopping", service=definition.name)
+        await health.set(serving=False)
+        await server.stop(settings.shutdown_grace_seconds)
+        for worker in reversed(context.workers):
+            await worker.stop()
+        if tasks:
+            await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
+        for hook in reversed(context.on_shutdown):
+            await hook()
+        await engine.dispose()
+        log.info("service_stopped", service=definition.name)
+
+
+def run_service(definition: ServiceDefinition) -> None:
+    """Entry point of `python -m galaxy_<name>`; returns when the process was asked to stop."""
+    settings = definition.settings_factory()
+    kit_logging.configure(settings, service=definition.name)
+    if settings.metrics_listen_addr:
+        host, _, port = settings.metrics_listen_addr.rpartition(":")
+        start_http_server(int(port), addr=host or "0.0.0.0")
+
+    async def _main() -> None:
+        stop_event = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop_event.set)
+        await serve(definition, settings, stop_event=stop_event)
+
+    asyncio.run(_main())

@@ -1,0 +1,13 @@
+"""`python -m galaxy_account`: run the account service until SIGTERM."""
+
+from galaxy_kit.service import run_service
+
+from galaxy_account.app import SERVICE
+
+
+def main() -> None:
+    run_service(SERVICE)
+
+
+if __name__ == "__main__":
+    main()

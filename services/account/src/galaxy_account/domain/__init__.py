@@ -1,0 +1,1 @@
+"""Account's domain rules (one transaction per operation)."""

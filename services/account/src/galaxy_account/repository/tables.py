@@ -1,0 +1,12 @@
+"""Account's tables, all in the `account` schema."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from galaxy_kit.events.schema import inbox_table, outbox_table
+
+SCHEMA = "account"
+metadata = sa.MetaData(schema=SCHEMA)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

@@ -1,0 +1,9 @@
+"""Account settings (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from galaxy_kit.settings import ServiceSettings
+
+
+class AccountSettings(ServiceSettings):
+    service_name: str = "account"

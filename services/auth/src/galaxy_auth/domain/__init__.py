@@ -1,0 +1,1 @@
+"""Auth's rules: sign-in challenges, device sessions, administrator accounts."""

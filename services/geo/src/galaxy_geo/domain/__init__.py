@@ -1,0 +1,1 @@
+"""Geo's domain rules (one transaction per operation)."""

@@ -1,0 +1,9 @@
+"""Geo settings (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from galaxy_kit.settings import ServiceSettings
+
+
+class GeoSettings(ServiceSettings):
+    service_name: str = "geo"

@@ -1,0 +1,1 @@
+"""Lobby's domain rules (one transaction per operation)."""

@@ -1,0 +1,9 @@
+"""Lobby settings (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from galaxy_kit.settings import ServiceSettings
+
+
+class LobbySettings(ServiceSettings):
+    service_name: str = "lobby"

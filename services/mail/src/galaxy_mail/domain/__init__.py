@@ -1,0 +1,1 @@
+"""Mail's domain rules (one transaction per operation)."""

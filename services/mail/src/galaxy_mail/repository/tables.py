@@ -1,0 +1,12 @@
+"""Mail's tables, all in the `mail` schema."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from galaxy_kit.events.schema import inbox_table, outbox_table
+
+SCHEMA = "mail"
+metadata = sa.MetaData(schema=SCHEMA)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

@@ -1,0 +1,9 @@
+"""Mail settings (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from galaxy_kit.settings import ServiceSettings
+
+
+class MailSettings(ServiceSettings):
+    service_name: str = "mail"

@@ -1,0 +1,1 @@
+"""Notify's domain rules (one transaction per operation)."""

@@ -1,0 +1,1 @@
+"""Runtime's domain rules (one transaction per operation)."""
