@@ -1,0 +1,1 @@
+"""The packaged copy of the REST contract (data only)."""

@@ -1,0 +1,143 @@
+"""Who is calling: the trusted `X-User-ID` on user routes, HTTP Basic on admin routes.
+
+* `/api/v1/admin/*` — the `Authorization: Basic` credentials are checked by
+  `galaxy.auth.v1.AuthService/CheckAdminCredentials` before anything else about
+  the request is looked at (so an unauthenticated caller learns nothing about
+  the request's validity). A missing or malformed header, or credentials auth
+  rejects (UNAUTHENTICATED), answer `401 unauthorized` with
+  `WWW-Authenticate: Basic realm="galaxy-admin"`. When auth cannot answer, the
+  request fails closed with the mapped status (501/503/500) and never reaches
+  the owning service.
+* `/api/v1/user/*` — the gateway has verified the device session and forwards
+  `X-User-ID` (a UUID, checked with the other parameters). The edge then asks
+  `galaxy.account.v1.AccountService/ResolveUserIdentity`; `unknown`, `deleted`
+  and `blocked` users answer `400 invalid_request` (README decision 5). While the
+  account service does not implement that RPC (it answers UNIMPLEMENTED, or the
+  stubs lack it) the edge lets the user through: it then trusts the gateway's
+  header alone, as the contract's description of `X-User-ID` allows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+
+import grpc
+from google.protobuf.message import Message
+from starlette.requests import Request
+
+from galaxy_edge.downstream import Downstreams, Rpc
+from galaxy_edge.errors import ADMIN_CHALLENGE, UNAUTHORIZED, ApiError, from_grpc, invalid
+
+log = logging.getLogger(__name__)
+
+ACTIVE = "active"
+IDENTITY_STATUSES = ("active", "deleted", "blocked", "unknown")
+
+#: gRPC codes of CheckAdminCredentials that mean "these credentials are not accepted".
+_REJECTED = frozenset(
+    {
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
+    }
+)
+
+
+def unauthorized(message: str) -> ApiError:
+    """A `401 unauthorized` with the admin Basic challenge."""
+    return ApiError(401, UNAUTHORIZED, message, headers=ADMIN_CHALLENGE)
+
+
+def parse_basic(header: str | None) -> tuple[str, str]:
+    """(username, password) of an `Authorization: Basic ...` header; 401 when missing or malformed."""
+    if not header:
+        raise unauthorized("basic authentication is required")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        raise unauthorized("basic authentication is required")
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise unauthorized("malformed basic authentication credentials") from None
+    username, sep, password = decoded.partition(":")
+    if not sep or not username:
+        raise unauthorized("malformed basic authentication credentials")
+    return username, password
+
+
+def identity_status(reply: Message) -> str:
+    """The `status` of a ResolveUserIdentity reply as one of IDENTITY_STATUSES (string or enum field)."""
+    field = reply.DESCRIPTOR.fields_by_name.get("status")
+    if field is None:
+        return "unknown"
+    value = getattr(reply, "status")
+    if field.enum_type is not None:
+        enum_value = field.enum_type.values_by_number.get(value)
+        value = enum_value.name if enum_value is not None else ""
+    name = str(value).lower()
+    for status in IDENTITY_STATUSES:
+        if name == status or name.endswith("_" + status):
+            return status
+    return "unknown"
+
+
+_REFUSED_MESSAGES = {
+    "unknown": "X-User-ID: unknown user",
+    "deleted": "X-User-ID: the user account is deleted",
+    "blocked": "X-User-ID: the user account is blocked",
+}
+
+
+class IdentityGate:
+    """The two identity checks of the edge, bound to the downstream channels."""
+
+    def __init__(
+        self, downstreams: Downstreams, *, check_admin: Rpc | None, resolve_user: Rpc | None
+    ) -> None:
+        self._downstreams = downstreams
+        self._check_admin = check_admin
+        self._resolve_user = resolve_user
+        self._warned_unimplemented = False
+
+    async def admin(self, request: Request) -> str:
+        """The authenticated administrator's username; raises 401 (or the mapped failure)."""
+        username, password = parse_basic(request.headers.get("authorization"))
+        if self._check_admin is None:
+            raise ApiError(501, "not_implemented", "admin authentication is not implemented yet")
+        message = self._check_admin.request_class(username=username, password=password)
+        try:
+            reply = await self._downstreams.call(self._check_admin, message)
+        except grpc.aio.AioRpcError as error:
+            if error.code() in _REJECTED:
+                raise unauthorized("invalid admin credentials") from None
+            log.warning("admin credential check failed: %s %s", error.code().name, error.details())
+            raise from_grpc(error.code(), error.details(), service="auth") from None
+        confirmed = getattr(reply, "username", "") if "username" in reply.DESCRIPTOR.fields_by_name else ""
+        return confirmed or username
+
+    async def user(self, user_id: str) -> None:
+        """Refuse an unknown, deleted or blocked user with 400; pass while account cannot tell."""
+        if self._resolve_user is None:
+            return
+        message = self._resolve_user.request_class(user_id=user_id)
+        try:
+            reply = await self._downstreams.call(self._resolve_user, message)
+        except grpc.aio.AioRpcError as error:
+            code = error.code()
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                if not self._warned_unimplemented:
+                    self._warned_unimplemented = True
+                    log.warning("account does not implement ResolveUserIdentity yet; trusting X-User-ID alone")
+                return
+            if code == grpc.StatusCode.NOT_FOUND:
+                raise invalid(_REFUSED_MESSAGES["unknown"]) from None
+            if code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise invalid(f"X-User-ID: {error.details() or 'is invalid'}") from None
+            log.warning("user identity check failed: %s %s", code.name, error.details())
+            raise from_grpc(code, error.details(), service="account") from None
+        status = identity_status(reply)
+        if status != ACTIVE:
+            raise invalid(_REFUSED_MESSAGES[status])

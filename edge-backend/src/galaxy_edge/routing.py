@@ -1,0 +1,179 @@
+"""Routes generated from the contract: one Starlette route per contract path.
+
+Each `ContractRoute` holds every method of its path, so a known path called with
+another method answers `405 method_not_allowed` with an `Allow` header listing
+exactly the contract's methods (README decision 2); Starlette's router answers
+unknown paths with 404, which the app turns into the envelope. Routes are
+ordered so that literal segments win over parameters (README decision 6).
+
+`GrpcOperation` is the one generic handler of every service-backed operation:
+identity → validation → request message → unary call → reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from google.protobuf import json_format
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from galaxy_edge.downstream import Downstreams, Rpc
+from galaxy_edge.errors import (
+    INTERNAL_ERROR,
+    JSON_MEDIA_TYPE,
+    METHOD_NOT_ALLOWED,
+    NOT_IMPLEMENTED,
+    ApiError,
+    error_response,
+    from_grpc,
+)
+from galaxy_edge.spec import ADMIN_SECURITY, USER_SECURITY, Operation
+from galaxy_edge.validation import OperationValidator
+
+if TYPE_CHECKING:
+    from galaxy_edge.identity import IdentityGate
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+#: The caller field of docs/contracts.md rule 2, by security scheme.
+CALLER_FIELDS = {USER_SECURITY: "user_id", ADMIN_SECURITY: "admin_username"}
+USER_HEADER = "x-user-id"
+
+
+def json_response(payload: Any, status: int) -> Response:
+    """A JSON response with a pre-encoded body."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE)
+
+
+def reply_to_json(reply: Any) -> Any:
+    """A reply message as contract JSON (docs/contracts.md, "Schema → message mapping")."""
+    return json_format.MessageToDict(
+        reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+class GrpcOperation:
+    """The generic handler of one service-backed operation."""
+
+    def __init__(
+        self,
+        operation: Operation,
+        validator: OperationValidator,
+        rpc: Rpc | None,
+        *,
+        downstreams: Downstreams,
+        gate: IdentityGate,
+    ) -> None:
+        self.operation = operation
+        self.validator = validator
+        self.rpc = rpc
+        self._downstreams = downstreams
+        self._gate = gate
+        self._caller_field = CALLER_FIELDS.get(operation.security or "")
+        self._no_content = operation.success_status == 204
+
+    async def __call__(self, request: Request) -> Response:
+        op = self.operation
+        data: dict[str, Any] = {}
+        if op.security == ADMIN_SECURITY:
+            # Before any validation: an unauthenticated caller learns nothing else.
+            data["admin_username"] = await self._gate.admin(request)
+        params = self.validator.params(request)
+        data.update(params.fields)
+        if self.validator.has_body:
+            body = await self.validator.body(request)
+            if body is not None:
+                data["body"] = body
+        if op.security == USER_SECURITY:
+            user_id = params.headers[USER_HEADER]
+            await self._gate.user(user_id)
+            data["user_id"] = user_id
+        rpc = self.rpc
+        if rpc is None:
+            raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
+        message = rpc.request_class()
+        try:
+            json_format.ParseDict(data, message)
+        except json_format.ParseError as error:
+            log.error("request of %s does not fit %s: %s", op.operation_id, rpc.full_method, error)
+            raise ApiError(500, INTERNAL_ERROR) from None
+        try:
+            reply = await self._downstreams.call(rpc, message)
+        except grpc.aio.AioRpcError as error:
+            failure = from_grpc(error.code(), error.details(), service=rpc.service)
+            if failure.status >= 500 and failure.status != 501:
+                log.warning(
+                    "%s %s failed: %s %s",
+                    op.operation_id,
+                    rpc.full_method,
+                    error.code().name,
+                    error.details(),
+                )
+            raise failure from None
+        if self._no_content:
+            return Response(status_code=204)
+        return json_response(reply_to_json(reply), op.success_status)
+
+
+class ContractRoute(Route):
+    """One contract path with all of its methods; dispatches on the method itself."""
+
+    def __init__(self, path: str, handlers: dict[str, tuple[Operation, Handler]]) -> None:
+        self.operations: dict[str, Operation] = {m: op for m, (op, _) in handlers.items()}
+        self._handlers: dict[str, Handler] = {m: h for m, (_, h) in handlers.items()}
+        self.allow = ", ".join(handlers)
+        # An ASGI endpoint (not a function) leaves `methods` unset, so the route
+        # matches every method and `dispatch` answers the 405 itself.
+        super().__init__(path, endpoint=_RouteEndpoint(self), name=path, include_in_schema=False)
+
+    async def dispatch(self, request: Request) -> Response:
+        """Answer one request: 405 for a method the path lacks, the envelope for every failure."""
+        handler = self._handlers.get(request.method)
+        if handler is None:
+            return error_response(
+                405,
+                METHOD_NOT_ALLOWED,
+                f"method {request.method} is not allowed; use {self.allow}",
+                headers={"Allow": self.allow},
+            )
+        try:
+            return await handler(request)
+        except ApiError as error:
+            return error.response()
+        except Exception:
+            op = self.operations[request.method]
+            log.exception("unhandled error in %s %s (%s)", request.method, self.path, op.operation_id)
+            return error_response(500, INTERNAL_ERROR)
+
+
+class _RouteEndpoint:
+    """The ASGI app of a ContractRoute."""
+
+    __slots__ = ("_route",)
+
+    def __init__(self, route: ContractRoute) -> None:
+        self._route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._route.dispatch(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+def route_sort_key(path: str) -> tuple[tuple[int, str], ...]:
+    """Literal segments sort before parameters at the first position where paths differ."""
+    return tuple((1, "") if seg.startswith("{") else (0, seg) for seg in path.strip("/").split("/"))
+
+
+def ordered(routes: Iterable[ContractRoute]) -> list[ContractRoute]:
+    """Routes in matching order (README decision 6)."""
+    return sorted(routes, key=lambda r: route_sort_key(r.path))

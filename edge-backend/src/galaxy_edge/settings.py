@@ -1,0 +1,70 @@
+"""Settings of the edge, from the environment only (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from galaxy_kit.settings import LoggingSettings, default_grpc_target
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+DEFAULT_HTTP_LISTEN_ADDR = "127.0.0.1:8080"
+DEFAULT_PUSH_LISTEN_ADDR = "127.0.0.1:8081"
+DEFAULT_RPC_TIMEOUT_SECONDS = 10.0
+DEFAULT_READINESS_TIMEOUT_SECONDS = 1.0
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class EdgeSettings(LoggingSettings):
+    """Every knob of `python -m galaxy_edge`; field names also work as keyword arguments."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    http_listen_addr: str = Field(DEFAULT_HTTP_LISTEN_ADDR, validation_alias="BACKEND_HTTP_LISTEN_ADDR")
+    push_listen_addr: str = Field(
+        DEFAULT_PUSH_LISTEN_ADDR, validation_alias="BACKEND_GRPC_PUSH_LISTEN_ADDR"
+    )
+    auth_grpc_target: str = Field(default_grpc_target("auth"), validation_alias="GALAXY_AUTH_GRPC_TARGET")
+    account_grpc_target: str = Field(
+        default_grpc_target("account"), validation_alias="GALAXY_ACCOUNT_GRPC_TARGET"
+    )
+    lobby_grpc_target: str = Field(default_grpc_target("lobby"), validation_alias="GALAXY_LOBBY_GRPC_TARGET")
+    runtime_grpc_target: str = Field(
+        default_grpc_target("runtime"), validation_alias="GALAXY_RUNTIME_GRPC_TARGET"
+    )
+    mail_grpc_target: str = Field(default_grpc_target("mail"), validation_alias="GALAXY_MAIL_GRPC_TARGET")
+    notify_grpc_target: str = Field(
+        default_grpc_target("notify"), validation_alias="GALAXY_NOTIFY_GRPC_TARGET"
+    )
+    geo_grpc_target: str = Field(default_grpc_target("geo"), validation_alias="GALAXY_GEO_GRPC_TARGET")
+
+    rpc_timeout_seconds: float = Field(
+        DEFAULT_RPC_TIMEOUT_SECONDS, gt=0, validation_alias="BACKEND_RPC_TIMEOUT_SECONDS"
+    )
+    readiness_timeout_seconds: float = Field(
+        DEFAULT_READINESS_TIMEOUT_SECONDS, gt=0, validation_alias="BACKEND_READINESS_TIMEOUT_SECONDS"
+    )
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, gt=0, validation_alias="BACKEND_MAX_BODY_BYTES")
+    shutdown_grace_seconds: float = Field(
+        DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=0, validation_alias="BACKEND_SHUTDOWN_GRACE_SECONDS"
+    )
+
+    def grpc_targets(self) -> dict[str, str]:
+        """Downstream service → gRPC target."""
+        return {
+            "auth": self.auth_grpc_target,
+            "account": self.account_grpc_target,
+            "lobby": self.lobby_grpc_target,
+            "runtime": self.runtime_grpc_target,
+            "mail": self.mail_grpc_target,
+            "notify": self.notify_grpc_target,
+            "geo": self.geo_grpc_target,
+        }
+
+
+def split_host_port(addr: str) -> tuple[str, int]:
+    """`127.0.0.1:8080` / `[::]:8080` / `:8080` → (host, port); the host defaults to 0.0.0.0."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"listen address {addr!r} is not host:port")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
