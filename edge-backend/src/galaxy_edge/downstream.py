@@ -13,6 +13,7 @@ built.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import pkgutil
@@ -91,6 +92,7 @@ def _import_stubs(service: str) -> None:
             importlib.import_module(f"{package_name}.{module.name}")
 
 
+@functools.cache
 def find_service(service: str) -> ServiceDescriptor | None:
     """The generated descriptor of a downstream service, None when the stubs do not define it."""
     _import_stubs(service)

@@ -10,47 +10,37 @@ listener only proves it is bound (one of the conditions of `/readyz`).
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
 
 import grpc
+from galaxy.edge.v1 import push_pb2, push_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-PUSH_STUBS = "galaxy.edge.v1.push_pb2_grpc"
-PUSH_SERVICE = "galaxy.edge.v1.PushService"
+PUSH_SERVICE = push_pb2.DESCRIPTOR.services_by_name["PushService"].full_name
 
 
-def _push_servicer() -> Any | None:
-    """A PushService servicer built on the generated base class, or None without the stubs."""
-    try:
-        stubs = importlib.import_module(PUSH_STUBS)
-    except ImportError:
-        log.warning("%s stubs are missing; the push listener serves health only", PUSH_SERVICE)
-        return None
+class PushServicer(push_pb2_grpc.PushServiceServicer):
+    """`galaxy.edge.v1.PushService` of the edge: the gateway's server stream of push events.
 
-    class PushServicer(stubs.PushServiceServicer):
-        """PushService of the edge: the gateway's server stream of pushed notifications.
+    Fed by the notify service's push delivery (the `galaxy.notify.v1.PushEvent`s
+    it decides to push); answers UNIMPLEMENTED until that feed is wired to this
+    listener.
+    """
 
-        Fed by the notify service's push delivery; answers UNIMPLEMENTED until
-        that feed is wired to this listener.
-        """
-
-        async def Subscribe(self, request: Any, context: grpc.aio.ServicerContext) -> None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "push delivery is not implemented yet")
-
-    servicer = PushServicer()
-    servicer.add_to_server = stubs.add_PushServiceServicer_to_server  # type: ignore[attr-defined]
-    return servicer
+    async def Subscribe(
+        self, request: push_pb2.SubscribeRequest, context: grpc.aio.ServicerContext
+    ) -> None:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "push delivery is not implemented yet")
 
 
 class PushListener:
     """The grpc.aio server of the push listener."""
 
-    def __init__(self, listen_addr: str) -> None:
+    def __init__(self, listen_addr: str, servicer: PushServicer | None = None) -> None:
         self.listen_addr = listen_addr
+        self.servicer = servicer or PushServicer()
         self.port: int | None = None
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
@@ -63,17 +53,14 @@ class PushListener:
     async def start(self) -> None:
         """Bind and start serving; raises RuntimeError when the address cannot be bound."""
         server = grpc.aio.server()
-        servicer = _push_servicer()
-        if servicer is not None:
-            servicer.add_to_server(servicer, server)
+        push_pb2_grpc.add_PushServiceServicer_to_server(self.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         port = server.add_insecure_port(self.listen_addr)
         if port == 0:
             raise RuntimeError(f"cannot bind the push listener on {self.listen_addr}")
         await server.start()
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
-        if servicer is not None:
-            await self._health.set(PUSH_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set(PUSH_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._server = server
         self.port = port
         log.info("push listener bound on %s (port %d)", self.listen_addr, port)

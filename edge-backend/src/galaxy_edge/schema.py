@@ -19,6 +19,7 @@ digits, years 0001–9999 after applying the offset. Leap seconds are rejected.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -87,10 +88,15 @@ def is_date_time(value: object) -> bool:
     return True
 
 
+def _strings_only(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    """A format applies to strings only; other types are the `type` keyword's business."""
+    return lambda value: not isinstance(value, str) or check(value)
+
+
 FORMAT_CHECKER = FormatChecker(formats=())
-FORMAT_CHECKER.checks("uuid")(is_uuid)
-FORMAT_CHECKER.checks("email")(is_email)
-FORMAT_CHECKER.checks("date-time")(is_date_time)
+FORMAT_CHECKER.checks("uuid")(_strings_only(is_uuid))
+FORMAT_CHECKER.checks("email")(_strings_only(is_email))
+FORMAT_CHECKER.checks("date-time")(_strings_only(is_date_time))
 
 _FORMAT_MESSAGES = {
     "uuid": "must be a valid UUID",
@@ -218,9 +224,21 @@ def describe(error: ValidationError, root: str) -> str:
 Checker = Callable[[Any], "str | None"]
 
 
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+
+
+def _cached_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """One validator per distinct schema (parameters like `game_id` repeat across operations)."""
+    key = json.dumps(schema, sort_keys=True)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        validator = _VALIDATORS[key] = compile_validator(schema)
+    return validator
+
+
 def make_checker(schema: dict[str, Any], root: str) -> Checker:
     """Compile `schema` once; the returned function answers None or the first error message."""
-    validator = compile_validator(schema)
+    validator = _cached_validator(schema)
 
     def check(instance: Any) -> str | None:
         error = best_match(validator.iter_errors(instance))
