@@ -1,0 +1,522 @@
+"""Transactional outbox: `enqueue` in the caller's transaction, `OutboxRelay` publishes.
+
+Producing side of every event:
+
+    async with transaction(sessions) as session:
+        ...change state...
+        await enqueue(session, table=outbox, topic=TOPIC, key=user_id,
+                      message=AccountLifecycleEvent(...), producer="account")
+
+The outbox row commits with the state change, or not at all. A relay (one
+asyncio task per service process, `asyncio.create_task(relay.run())`) then:
+
+1. becomes the single active relay of the outbox: it holds a Postgres
+   session-level advisory lock (`pg_try_advisory_lock`, key derived from the
+   table's schema and name) on a dedicated connection; replicas that do not get
+   it retry every `lock_retry_interval` seconds, so exactly one relay publishes
+   and per-key order is kept. The lock dies with the connection, so a crashed
+   relay's lock is released by Postgres;
+2. claims a batch of unpublished rows in id order (on the lock's connection:
+   if the lock is lost, so is the claim);
+3. publishes them (acks="all", no idempotent producer, key = the row's key,
+   value = the envelope bytes, headers `event_id`/`event_type`) and awaits the
+   broker's acks. Rows of the same (topic, key) are sent one after another and
+   a failure stops that key's chain for this round, so a later event of a key
+   never overtakes an earlier one that failed;
+4. marks the acknowledged rows published in a second short transaction; failed
+   rows stay unpublished with `attempts` and `last_error` updated, and are
+   retried after an exponential back-off (never dropped).
+
+Delivery is at-least-once: a crash between 3 and 4 publishes the same rows
+again, with the same event ids, and consumers deduplicate by event id
+(`IdempotentConsumer`).
+
+Order: rows are published in id order among committed rows. Ids are taken at
+insert time, so two transactions that write events for the same key must be
+serialized by the service (a row lock on the aggregate, which domain code
+takes anyway); then id order is commit order.
+
+Wake-up: the relay polls every `poll_interval` seconds and also LISTENs on a
+channel that `enqueue` NOTIFYs (Postgres delivers the notification only when
+the enqueuing transaction commits), so events usually leave within
+milliseconds.
+
+Topics: on becoming leader, and again for a topic whose publish failed (a
+broker that lost its storage), the relay creates missing topics with
+`partitions` partitions; "already exists" is fine.
+
+`await relay.stop()` lets the in-flight batch finish (publish and mark),
+releases the lock and returns once `run()` has returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from galaxy_kit.events.envelope import EventEnvelope, event_id_of, new_envelope, pack
+
+log = structlog.get_logger(__name__)
+
+__all__ = [
+    "OutboxRelay",
+    "OutboxRow",
+    "PublishResult",
+    "enqueue",
+    "enqueue_envelope",
+    "notify_channel",
+    "relay_lock_key",
+]
+
+TOPIC_ALREADY_EXISTS = 36  # Kafka error code
+MAX_ERROR_TEXT = 2000
+
+
+def _qualified_name(table: sa.Table) -> str:
+    return f"{table.schema or 'public'}.{table.name}"
+
+
+def relay_lock_key(table: sa.Table) -> int:
+    """The advisory-lock key of an outbox: a stable signed 64-bit hash of schema.table."""
+    digest = hashlib.blake2b(
+        f"galaxy-outbox-relay:{_qualified_name(table)}".encode(), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def notify_channel(table: sa.Table) -> str:
+    """The LISTEN/NOTIFY channel of an outbox (at most 63 bytes, a Postgres identifier)."""
+    name = f"galaxy_outbox.{_qualified_name(table)}"
+    if len(name.encode()) > 63:
+        name = "galaxy_outbox." + hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+    return name
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    table: sa.Table,
+    topic: str,
+    key: str | uuid.UUID | None,
+    message: Message,
+    producer: str,
+    notify: bool = True,
+) -> uuid.UUID:
+    """Add an event to the outbox in the session's current transaction; returns its event id.
+
+    `message` is the payload (for example an `AccountLifecycleEvent`); it is
+    wrapped in a fresh EventEnvelope. Nothing is published unless and until
+    the caller's transaction commits.
+    """
+    envelope = new_envelope(message, producer)
+    return await enqueue_envelope(
+        session, table=table, topic=topic, key=key, envelope=envelope, notify=notify
+    )
+
+
+async def enqueue_envelope(
+    session: AsyncSession,
+    *,
+    table: sa.Table,
+    topic: str,
+    key: str | uuid.UUID | None,
+    envelope: EventEnvelope,
+    notify: bool = True,
+) -> uuid.UUID:
+    """Like `enqueue` for an envelope built by the caller (its event id must be a UUID)."""
+    event_id = event_id_of(envelope)
+    await session.execute(
+        sa.insert(table).values(
+            event_id=event_id,
+            topic=topic,
+            key=None if key is None else str(key),
+            event_type=envelope.event_type,
+            payload=pack(envelope),
+        )
+    )
+    if notify:
+        # Delivered to the relay's LISTEN only when this transaction commits.
+        await session.execute(sa.select(sa.func.pg_notify(notify_channel(table), "")))
+    return event_id
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    event_id: uuid.UUID
+    topic: str
+    key: str | None
+    event_type: str
+    payload: bytes
+
+
+@dataclass(slots=True)
+class PublishResult:
+    """What one publish round achieved: acknowledged rows, and failed rows with their error."""
+
+    published: list[OutboxRow] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    failed_topics: set[str] = field(default_factory=set)
+
+
+ProducerFactory = Callable[[], AIOKafkaProducer]
+
+
+class OutboxRelay:
+    """Publishes one outbox table to Kafka; run exactly as `task = create_task(relay.run())`.
+
+    Give either `bootstrap_servers` (the relay builds an AIOKafkaProducer with
+    acks="all", enable_idempotence=False and `producer_options` on top) or a
+    `producer_factory` returning an unstarted producer configured the same way.
+
+    Parameters (seconds unless noted): `batch_size` rows per claim;
+    `poll_interval` between empty claims (LISTEN/NOTIFY usually wakes it
+    sooner); `lock_retry_interval` between attempts of a non-leader to take the
+    lock; `retry_backoff`..`max_retry_backoff` the exponential back-off after a
+    failed publish or a lost database connection; `topics` to create on start
+    (topics seen in rows are created on first use too) with `partitions` and
+    `replication_factor`.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: sa.Table,
+        *,
+        bootstrap_servers: str | None = None,
+        producer_factory: ProducerFactory | None = None,
+        producer_options: Mapping[str, Any] | None = None,
+        topics: Iterable[str] = (),
+        create_topics: bool = True,
+        partitions: int = 3,
+        replication_factor: int = 1,
+        batch_size: int = 100,
+        poll_interval: float = 0.2,
+        lock_retry_interval: float = 1.0,
+        retry_backoff: float = 0.2,
+        max_retry_backoff: float = 5.0,
+        listen: bool = True,
+        name: str | None = None,
+    ) -> None:
+        if producer_factory is None and bootstrap_servers is None:
+            raise ValueError("OutboxRelay needs bootstrap_servers or a producer_factory")
+        if create_topics and bootstrap_servers is None:
+            raise ValueError("creating topics needs bootstrap_servers (or pass create_topics=False)")
+        self.engine = engine
+        self.table = table
+        self.bootstrap_servers = bootstrap_servers
+        self._producer_factory = producer_factory or self._default_producer
+        self._producer_options = dict(producer_options or {})
+        self._topics = set(topics)
+        self._create_topics = create_topics
+        self.partitions = partitions
+        self.replication_factor = replication_factor
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.lock_retry_interval = lock_retry_interval
+        self.retry_backoff = retry_backoff
+        self.max_retry_backoff = max_retry_backoff
+        self.listen = listen
+        self.name = name or _qualified_name(table)
+        self.lock_key = relay_lock_key(table)
+        self.channel = notify_channel(table)
+
+        self.is_leader = False
+        self.published_count = 0
+        self.failed_count = 0
+        self._producer: AIOKafkaProducer | None = None
+        self._ensured_topics: set[str] = set()
+        self._stopping = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self._done = asyncio.Event()
+        self._running = False
+        self._backoff = retry_backoff
+        self._log = log.bind(relay=self.name)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Publish until `stop()`; survives database and broker outages (logs and backs off)."""
+        if self._running:
+            raise RuntimeError("this relay is already running")
+        self._running = True
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._lead_when_elected()
+                except Exception as exc:  # noqa: BLE001 - a relay must outlive outages
+                    self._log.warning("outbox relay error; retrying", error=repr(exc))
+                    await self._pause(self._next_backoff())
+        finally:
+            await self._close_producer()
+            self._done.set()
+
+    async def stop(self) -> None:
+        """Finish the in-flight batch, release the lock and return when `run()` has returned."""
+        self._stopping.set()
+        self._wakeup.set()
+        if self._running:
+            await self._done.wait()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    # -- leadership ----------------------------------------------------------------------------
+
+    async def _lead_when_elected(self) -> None:
+        conn = await self._acquire_lock()
+        if conn is None:
+            return
+        try:
+            self.is_leader = True
+            self._log.info("outbox relay is the active publisher")
+            if self.listen:
+                await self._listen(conn)
+            await self._start_producer()
+            await self._ensure_topics(self._topics)
+            await self._publish_loop(conn)
+        finally:
+            self.is_leader = False
+            await self._release_lock(conn)
+
+    async def _acquire_lock(self) -> AsyncConnection | None:
+        """A connection holding the relay's advisory lock, or None once stopping."""
+        logged = False
+        while not self._stopping.is_set():
+            conn = await self.engine.connect()
+            try:
+                async with conn.begin():
+                    got = (
+                        await conn.execute(sa.select(sa.func.pg_try_advisory_lock(self.lock_key)))
+                    ).scalar_one()
+            except BaseException:
+                await _discard(conn)
+                raise
+            if got:
+                return conn
+            await conn.close()
+            if not logged:
+                self._log.info("another relay publishes this outbox; standing by")
+                logged = True
+            await self._pause(self.lock_retry_interval)
+        return None
+
+    async def _release_lock(self, conn: AsyncConnection) -> None:
+        # Closing the server connection releases the session-level lock and the LISTEN,
+        # even when the connection is broken; never hand a locked connection back to the pool.
+        await _discard(conn)
+
+    async def _listen(self, conn: AsyncConnection) -> None:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        if driver is None or not hasattr(driver, "add_listener"):
+            return
+        await driver.add_listener(self.channel, self._on_notify)
+
+    def _on_notify(self, *_args: Any) -> None:
+        self._wakeup.set()
+
+    # -- the publish loop ----------------------------------------------------------------------
+
+    async def _publish_loop(self, conn: AsyncConnection) -> None:
+        while not self._stopping.is_set():
+            self._wakeup.clear()  # before claiming, so a NOTIFY during the claim is not lost
+            rows = await self.claim_batch(conn)
+            if not rows:
+                await self._idle()
+                continue
+            result = await self.publish_batch(rows)
+            await self.mark_batch(conn, result)
+            if result.failed:
+                await self._pause(self._next_backoff())
+            else:
+                self._backoff = self.retry_backoff
+
+    async def claim_batch(self, conn: AsyncConnection) -> list[OutboxRow]:
+        """The oldest unpublished rows, in id order (at most `batch_size`)."""
+        t = self.table
+        async with conn.begin():
+            result = await conn.execute(
+                sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.key, t.c.event_type, t.c.payload)
+                .where(t.c.published_at.is_(None))
+                .order_by(t.c.id)
+                .limit(self.batch_size)
+            )
+            return [OutboxRow(*row) for row in result]
+
+    async def publish_batch(self, rows: Sequence[OutboxRow]) -> PublishResult:
+        """Send rows and await the broker's acks; one sequential chain per (topic, key)."""
+        result = PublishResult()
+        if self._create_topics:
+            try:
+                await self._ensure_topics({row.topic for row in rows})
+            except Exception as exc:  # noqa: BLE001 - the sends below will report the outage
+                self._log.warning("could not create topics", error=repr(exc))
+        chains: dict[tuple[str, str | None, int], list[OutboxRow]] = {}
+        for row in rows:
+            # Rows without a key carry no order promise: each is its own chain.
+            chain_key = (row.topic, row.key, 0 if row.key is not None else row.id)
+            chains.setdefault(chain_key, []).append(row)
+        await asyncio.gather(*(self._send_chain(chain, result) for chain in chains.values()))
+        result.published.sort(key=lambda row: row.id)
+        return result
+
+    async def _send_chain(self, chain: list[OutboxRow], result: PublishResult) -> None:
+        producer = self._producer
+        assert producer is not None
+        for row in chain:
+            try:
+                delivery = await producer.send(
+                    row.topic,
+                    value=row.payload,
+                    key=None if row.key is None else row.key.encode(),
+                    headers=[
+                        ("event_id", str(row.event_id).encode()),
+                        ("event_type", row.event_type.encode()),
+                    ],
+                )
+                await delivery
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
+                result.failed[row.id] = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
+                result.failed_topics.add(row.topic)
+                return  # later rows of this key wait for this one
+            result.published.append(row)
+
+    async def mark_batch(self, conn: AsyncConnection, result: PublishResult) -> None:
+        """Second short transaction: published rows get published_at, failed rows an error."""
+        t = self.table
+        async with conn.begin():
+            if result.published:
+                await conn.execute(
+                    sa.update(t)
+                    .where(t.c.id.in_([row.id for row in result.published]))
+                    .values(published_at=sa.func.now(), attempts=t.c.attempts + 1)
+                )
+            for row_id, error in result.failed.items():
+                await conn.execute(
+                    sa.update(t)
+                    .where(t.c.id == row_id)
+                    .values(attempts=t.c.attempts + 1, last_error=error)
+                )
+        self.published_count += len(result.published)
+        self.failed_count += len(result.failed)
+        if result.failed:
+            # A broker that restarted may have lost its topics: create them again next round.
+            self._ensured_topics -= result.failed_topics
+            self._log.warning(
+                "outbox publish failed; will retry",
+                failed=len(result.failed),
+                published=len(result.published),
+                error=next(iter(result.failed.values())),
+            )
+
+    # -- Kafka plumbing ------------------------------------------------------------------------
+
+    def _default_producer(self) -> AIOKafkaProducer:
+        options: dict[str, Any] = {
+            "client_id": f"galaxy-outbox-relay-{self.name}",
+            "request_timeout_ms": 10_000,
+            "retry_backoff_ms": 100,
+            "linger_ms": 0,
+        }
+        options.update(self._producer_options)
+        # Fixed: every write is acknowledged by all in-sync replicas, and the broker
+        # transactions / idempotent producer are never used (the outbox is the guarantee).
+        options.update(acks="all", enable_idempotence=False)
+        return AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, **options)
+
+    async def _start_producer(self) -> None:
+        if self._producer is not None:
+            return
+        producer = self._producer_factory()
+        try:
+            await producer.start()
+        except BaseException:
+            await _quietly(producer.stop())
+            raise
+        self._producer = producer
+
+    async def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _quietly(producer.stop())
+
+    async def _ensure_topics(self, topics: Iterable[str]) -> None:
+        missing = sorted(set(topics) - self._ensured_topics)
+        if not missing or not self._create_topics:
+            return
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"galaxy-outbox-admin-{self.name}",
+            request_timeout_ms=int(self._producer_options.get("request_timeout_ms", 10_000)),
+        )
+        await admin.start()
+        try:
+            response = await admin.create_topics(
+                [NewTopic(topic, self.partitions, self.replication_factor) for topic in missing]
+            )
+        finally:
+            await _quietly(admin.close())
+        for topic, code, message in _topic_errors(response):
+            if code in (0, TOPIC_ALREADY_EXISTS):
+                self._ensured_topics.add(topic)
+            else:
+                self._log.warning("topic creation failed", topic=topic, code=code, error=message)
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def _next_backoff(self) -> float:
+        delay = self._backoff
+        self._backoff = min(self._backoff * 2, self.max_retry_backoff)
+        return delay
+
+    async def _idle(self) -> None:
+        if self._stopping.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+        except TimeoutError:
+            pass
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but return at once when stop() is called."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
+    out = []
+    for entry in response.topic_errors:
+        topic, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        out.append((topic, code, message))
+    return out
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    try:
+        await conn.invalidate()
+    except Exception:  # noqa: BLE001
+        pass
+    await _quietly(conn.close())
+
+
+async def _quietly(awaitable: Any) -> None:
+    try:
+        await awaitable
+    except Exception as exc:  # noqa: BLE001
+        log.debug("ignored error during cleanup", error=repr(exc))
