@@ -1,0 +1,163 @@
+"""Admin Basic auth through auth's CheckAdminCredentials; user identity through account's ResolveUserIdentity."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from edge_doubles import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    USER_ID,
+    RecordingAccountServicerDouble,
+    RecordingAuthServicerDouble,
+    RecordingLobbyServicerDouble,
+    edge_stack,
+)
+
+ADMIN_ACCOUNTS = "/api/v1/admin/admin-accounts"
+CHALLENGE = 'Basic realm="galaxy-admin"'
+
+
+def basic(raw: bytes) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+@pytest.mark.parametrize(
+    ("headers", "reaches_auth"),
+    [
+        ({}, False),
+        ({"Authorization": "Bearer abc"}, False),
+        ({"Authorization": "Basic"}, False),
+        ({"Authorization": "Basic !!!not-base64!!!"}, False),
+        (basic(b"no-colon"), False),
+        (basic(b":password-only"), False),
+        (basic(f"{ADMIN_USER}:wrong".encode()), True),
+        (basic(f"intruder:{ADMIN_PASSWORD}".encode()), True),
+    ],
+    ids=["missing", "bearer", "empty basic", "bad base64", "no colon", "no username", "bad password", "bad user"],
+)
+async def test_admin_routes_answer_401_with_the_realm_without_good_credentials(headers, reaches_auth) -> None:
+    auth = RecordingAuthServicerDouble()
+    async with edge_stack(auth=auth) as stack:
+        response = await stack.client.get(ADMIN_ACCOUNTS, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == CHALLENGE
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert [name for name, _ in auth.calls] == (["CheckAdminCredentials"] if reaches_auth else [])
+
+
+async def test_admin_with_good_credentials_reaches_the_service_as_admin_username() -> None:
+    auth = RecordingAuthServicerDouble()
+    async with edge_stack(auth=auth) as stack:
+        response = await stack.client.get(ADMIN_ACCOUNTS, auth=(ADMIN_USER, ADMIN_PASSWORD))
+    assert response.status_code == 200
+    (check,) = auth.requests("CheckAdminCredentials")
+    assert (check.username, check.password) == (ADMIN_USER, ADMIN_PASSWORD)
+    (listed,) = auth.requests("AdminAdminAccountsList")
+    assert listed.admin_username == ADMIN_USER
+
+
+async def test_admin_auth_runs_before_body_validation() -> None:
+    auth = RecordingAuthServicerDouble()
+    async with edge_stack(auth=auth) as stack:
+        anonymous = await stack.client.post(ADMIN_ACCOUNTS, content=b"{broken")
+        authenticated = await stack.client.post(
+            ADMIN_ACCOUNTS, content=b"{broken", auth=(ADMIN_USER, ADMIN_PASSWORD)
+        )
+        created = await stack.client.post(
+            ADMIN_ACCOUNTS, json={"username": "ops", "password": "pw"}, auth=(ADMIN_USER, ADMIN_PASSWORD)
+        )
+    assert anonymous.status_code == 401
+    assert authenticated.status_code == 400
+    assert authenticated.json()["error"]["message"] == "body: must be valid JSON"
+    assert created.status_code == 201
+    (create,) = auth.requests("AdminAdminAccountsCreate")
+    assert (create.admin_username, create.body.username, create.body.password) == (ADMIN_USER, "ops", "pw")
+
+
+async def test_admin_requests_fail_closed_when_auth_cannot_answer() -> None:
+    async with edge_stack(missing=("auth",)) as stack:
+        unreachable = await stack.client.get(ADMIN_ACCOUNTS, auth=(ADMIN_USER, ADMIN_PASSWORD))
+    async with edge_stack() as stack:  # the auth base class: CheckAdminCredentials not built
+        unbuilt = await stack.client.get("/api/v1/admin/users", auth=(ADMIN_USER, ADMIN_PASSWORD))
+    assert unreachable.status_code == 503
+    assert unreachable.json()["error"] == {
+        "code": "service_unavailable",
+        "message": "the auth service is unavailable",
+    }
+    assert unbuilt.status_code == 501
+
+
+async def test_user_routes_pass_the_caller_as_user_id() -> None:
+    account = RecordingAccountServicerDouble()
+    lobby = RecordingLobbyServicerDouble()
+    async with edge_stack(account=account, lobby=lobby) as stack:
+        response = await stack.client.get("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+    assert response.status_code == 200
+    (resolved,) = account.requests("ResolveUserIdentity")
+    assert resolved.user_id == USER_ID
+    (listed,) = lobby.requests("UserLobbyGamesList")
+    assert listed.user_id == USER_ID
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("unknown", "X-User-ID: unknown user"),
+        ("not_found", "X-User-ID: unknown user"),
+        ("deleted", "X-User-ID: the user account is deleted"),
+        ("blocked", "X-User-ID: the user account is blocked"),
+        ("", "X-User-ID: unknown user"),
+    ],
+)
+async def test_unknown_deleted_or_blocked_users_are_400(status, message) -> None:
+    account = RecordingAccountServicerDouble(default=status)
+    lobby = RecordingLobbyServicerDouble()
+    async with edge_stack(account=account, lobby=lobby) as stack:
+        response = await stack.client.get("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "invalid_request", "message": message}}
+    assert lobby.calls == []
+
+
+async def test_users_pass_while_account_does_not_implement_resolve_user_identity() -> None:
+    lobby = RecordingLobbyServicerDouble()
+    async with edge_stack(lobby=lobby) as stack:  # account: the generated base class
+        response = await stack.client.get("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+    assert response.status_code == 200
+    assert lobby.requests("UserLobbyGamesList")[0].user_id == USER_ID
+
+
+async def test_user_requests_fail_when_account_is_unreachable() -> None:
+    lobby = RecordingLobbyServicerDouble()
+    async with edge_stack(missing=("account",), lobby=lobby) as stack:
+        response = await stack.client.get("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert lobby.calls == []
+
+
+async def test_public_and_internal_routes_carry_no_caller() -> None:
+    auth = RecordingAuthServicerDouble()
+    async with edge_stack(auth=auth) as stack:
+        response = await stack.client.post(
+            "/api/v1/public/auth/send-email-code",
+            json={"email": "pilot@example.com", "locale": "de"},
+            headers={"Accept-Language": "fr-CH, fr;q=0.9"},
+        )
+        no_language = await stack.client.post(
+            "/api/v1/public/auth/send-email-code", json={"email": "pilot@example.com"}
+        )
+        bad_email = await stack.client.post("/api/v1/public/auth/send-email-code", json={"email": "pilot"})
+    assert response.status_code == 200
+    assert response.json() == {"challenge_id": "challenge-1"}
+    first, second = auth.requests("PublicAuthSendEmailCode")
+    assert first.accept_language == "fr-CH, fr;q=0.9"
+    assert (first.body.email, first.body.locale) == ("pilot@example.com", "de")
+    assert not second.HasField("accept_language")
+    assert no_language.status_code == 200
+    assert bad_email.status_code == 400
+    assert bad_email.json()["error"]["message"] == "email: must be a valid e-mail address"
+    assert "CheckAdminCredentials" not in [name for name, _ in auth.calls]
+
