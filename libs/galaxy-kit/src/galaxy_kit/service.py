@@ -69,20 +69,24 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
     )
     server = build_server()
     health = HealthReporter(server, definition.grpc_service_names)
-    address = settings.listen_addr()
-    if server.add_insecure_port(address) == 0:
-        raise RuntimeError(f"cannot bind gRPC listener on {address}")
-    await server.start()
-    log.info("grpc_listening", address=address)
-
     context = ServiceContext(settings, engine, db.session_factory(engine), server)
     tasks: list[asyncio.Task[Any]] = []
+    started = False
     try:
         await upgrade_to_head(engine, script_location=definition.migrations, schema=definition.name)
         log.info("migrations_applied", schema=definition.name)
+        # grpc.aio accepts servicers only before start, so wiring happens first;
+        # health stays NOT_SERVING until the workers are running too.
         built = definition.build(context)
         if built is not None:
             await built
+        address = settings.listen_addr()
+        if server.add_insecure_port(address) == 0:
+            raise RuntimeError(f"cannot bind gRPC listener on {address}")
+        await health.set(serving=False)  # grpc_health starts "" as SERVING
+        await server.start()
+        started = True
+        log.info("grpc_listening", address=address)
         for hook in context.on_startup:
             await hook()
         tasks = [asyncio.create_task(worker.run(), name=type(worker).__name__) for worker in context.workers]
@@ -97,8 +101,9 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
         waiter.cancel()
     finally:
         log.info("service_stopping", service=definition.name)
-        await health.set(serving=False)
-        await server.stop(settings.shutdown_grace_seconds)
+        if started:
+            await health.set(serving=False)
+            await server.stop(settings.shutdown_grace_seconds)
         for worker in reversed(context.workers):
             await worker.stop()
         if tasks:
