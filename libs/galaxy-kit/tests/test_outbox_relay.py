@@ -1,0 +1,247 @@
+"""Outbox and relay against a real Postgres and a real broker (Tansu)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
+
+from galaxy_kit.db import transaction
+from galaxy_kit.events import OutboxRelay, PublishResult, enqueue, unpack, unpack_payload
+from galaxy_kit.events.testing import read_topic, wait_until
+
+PRODUCER = "kit-tests"
+
+
+def lifecycle(user_id: str, seq: int) -> AccountLifecycleEvent:
+    return AccountLifecycleEvent(user_id=user_id, kind="soft_deleted", reason_code=str(seq))
+
+
+async def enqueue_many(event_db, topic: str, keys: list[str], per_key: int) -> list[uuid.UUID]:
+    """per_key events for each key, interleaved, one transaction each; seq increases per key."""
+    ids = []
+    for seq in range(per_key):
+        for key in keys:
+            async with transaction(event_db.sessions) as session:
+                ids.append(
+                    await enqueue(
+                        session, table=event_db.outbox, topic=topic, key=key,
+                        message=lifecycle(key, seq), producer=PRODUCER,
+                    )
+                )
+    return ids
+
+
+class SimulatedRelayCrash(BaseException):
+    """Stands for the relay process dying. A BaseException, so the relay's own
+    retry loop (which catches Exception) cannot absorb it: the task dies, and
+    its dedicated connection (with the advisory lock) is closed, as in a crash."""
+
+
+class CrashBetweenPublishAndMark(OutboxRelay):
+    """Fault injection: the relay dies after the broker acknowledged a batch but
+    before the second transaction marks the rows published."""
+
+    crashed_after: PublishResult | None = None
+
+    async def mark_batch(self, conn, result):
+        self.crashed_after = result
+        raise SimulatedRelayCrash("relay died between publish and mark")
+
+
+def per_key_sequences(records) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        payload = unpack_payload(unpack(record.value), AccountLifecycleEvent)
+        out.setdefault(record.key.decode(), []).append(int(payload.reason_code))
+    return out
+
+
+async def test_rolled_back_event_is_never_published_committed_one_exactly_once(
+    event_db, kafka_bootstrap, unique_topic, runner
+):
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback):
+        async with transaction(event_db.sessions) as session:
+            lost = await enqueue(
+                session, table=event_db.outbox, topic=unique_topic, key="u-1",
+                message=lifecycle("u-1", 0), producer=PRODUCER,
+            )
+            raise Rollback  # the state change failed: the event goes with it
+    async with transaction(event_db.sessions) as session:
+        kept = await enqueue(
+            session, table=event_db.outbox, topic=unique_topic, key="u-1",
+            message=lifecycle("u-1", 1), producer=PRODUCER,
+        )
+
+    relay = event_db.relay(kafka_bootstrap)
+    runner.start(relay)
+    await wait_until(lambda: _published(event_db, kept), what="publish")
+
+    records = await read_topic(kafka_bootstrap, unique_topic, at_least=1)
+    assert [unpack(r.value).event_id for r in records] == [str(kept)]
+    assert str(lost) not in {unpack(r.value).event_id for r in records}
+    record = records[0]
+    assert record.key == b"u-1"
+    assert dict(record.headers) == {
+        "event_id": str(kept).encode(),
+        "event_type": b"galaxy.events.v1.AccountLifecycleEvent",
+    }
+    row = (await event_db.rows(sa.select(event_db.outbox).where(event_db.outbox.c.event_id == kept)))[0]
+    assert row.published_at is not None and row.attempts == 1 and row.last_error is None
+    assert await event_db.scalar(sa.select(sa.func.count()).select_from(event_db.outbox)) == 1
+
+    # Still exactly once a while later: the relay does not publish marked rows again.
+    await asyncio.sleep(0.3)
+    assert len(await read_topic(kafka_bootstrap, unique_topic)) == 1
+    await relay.stop()
+
+
+async def _published(event_db, event_id) -> bool:
+    t = event_db.outbox
+    return bool(
+        await event_db.scalar(
+            sa.select(sa.func.count()).select_from(t).where(t.c.event_id == event_id, t.c.published_at.is_not(None))
+        )
+    )
+
+
+async def test_notify_wakes_the_relay_without_waiting_for_the_poll(event_db, kafka_bootstrap, unique_topic, runner):
+    relay = event_db.relay(kafka_bootstrap, poll_interval=30.0, topics=[unique_topic])
+    runner.start(relay)
+    await wait_until(lambda: relay.is_leader, what="leadership")
+    await asyncio.sleep(0.1)  # the relay is now idle in its 30 s poll wait
+    async with transaction(event_db.sessions) as session:
+        event_id = await enqueue(
+            session, table=event_db.outbox, topic=unique_topic, key="u", message=lifecycle("u", 0), producer=PRODUCER
+        )
+    await wait_until(lambda: _published(event_db, event_id), timeout=3.0, what="NOTIFY wake-up")
+    await relay.stop()
+
+
+async def test_relay_crash_between_publish_and_mark_republishes_and_consumer_applies_once(
+    event_db, kafka_bootstrap, unique_topic, runner
+):
+    ids = await enqueue_many(event_db, unique_topic, ["u-1", "u-2", "u-3"], per_key=3)
+
+    crashing = event_db.relay(kafka_bootstrap, cls=CrashBetweenPublishAndMark)
+    task = runner.start(crashing)
+    with pytest.raises(SimulatedRelayCrash):
+        await asyncio.wait_for(task, 15)
+    assert crashing.crashed_after is not None and len(crashing.crashed_after.published) == len(ids)
+    assert await event_db.unpublished() == len(ids)  # the broker has them, the outbox does not know
+    assert len(await read_topic(kafka_bootstrap, unique_topic, at_least=len(ids))) == len(ids)
+
+    consumer = event_db.consumer(kafka_bootstrap, unique_topic, group_id="crash-test")
+    runner.start(consumer)
+    relay = event_db.relay(kafka_bootstrap)  # the replacement relay, e.g. after a restart
+    runner.start(relay)
+
+    await wait_until(lambda: _all_published(event_db), what="republish")
+    await wait_until(
+        lambda: consumer.applied_count + consumer.duplicate_count == 2 * len(ids), what="consumer drained"
+    )
+    assert len(await read_topic(kafka_bootstrap, unique_topic, at_least=2 * len(ids))) == 2 * len(ids)
+    assert await event_db.unpublished() == 0
+    assert await event_db.effect_counts() == {event_id: 1 for event_id in ids}
+    assert consumer.applied_count == len(ids) and consumer.duplicate_count == len(ids)
+
+
+async def test_two_relays_on_one_outbox_only_one_publishes_no_duplicates_order_kept(
+    event_db, kafka_bootstrap, unique_topic, runner
+):
+    keys = ["u-1", "u-2", "u-3", "u-4"]
+    first_ids = await enqueue_many(event_db, unique_topic, keys, per_key=5)
+    relays = [event_db.relay(kafka_bootstrap, batch_size=7, name=f"r{i}") for i in range(2)]
+    for relay in relays:
+        runner.start(relay)
+
+    await wait_until(lambda: _all_published(event_db), what="everything published")
+    leaders = [r for r in relays if r.is_leader]
+    assert len(leaders) == 1
+    leader, standby = leaders[0], next(r for r in relays if r is not leaders[0])
+    assert leader.published_count == len(first_ids) and standby.published_count == 0
+
+    # Enqueue while both run, then fail over: the standby takes the lock and carries on.
+    more_ids = await enqueue_many(event_db, unique_topic, keys, per_key=2)
+    await wait_until(lambda: _all_published(event_db), what="second round")
+    await leader.stop()
+    later_ids = []
+    for seq in range(7, 9):
+        later_ids += await enqueue_many_seq(event_db, unique_topic, keys, seq)
+    await wait_until(lambda: standby.is_leader, what="fail-over")
+    await wait_until(lambda: _all_published(event_db), what="published by the new leader")
+    assert standby.published_count == len(later_ids)
+
+    total = len(first_ids) + len(more_ids) + len(later_ids)
+    records = await read_topic(kafka_bootstrap, unique_topic, at_least=total)
+    event_ids = [unpack(r.value).event_id for r in records]
+    assert len(event_ids) == total and len(set(event_ids)) == total  # no duplicates
+    assert set(event_ids) == {str(i) for i in first_ids + more_ids + later_ids}
+    sequences = per_key_sequences(records)
+    assert sequences == {key: [0, 1, 2, 3, 4, 0, 1, 7, 8] for key in keys}
+
+
+async def enqueue_many_seq(event_db, topic, keys, seq) -> list[uuid.UUID]:
+    ids = []
+    for key in keys:
+        async with transaction(event_db.sessions) as session:
+            ids.append(
+                await enqueue(
+                    session, table=event_db.outbox, topic=topic, key=key, message=lifecycle(key, seq), producer=PRODUCER
+                )
+            )
+    return ids
+
+
+async def _all_published(event_db) -> bool:
+    return await event_db.unpublished() == 0
+
+
+async def test_broker_restart_with_pending_rows_they_are_published_after_restart(
+    event_db, kafka_broker, kafka_bootstrap, unique_topic, runner
+):
+    relay = event_db.relay(kafka_bootstrap, topics=[unique_topic])
+    runner.start(relay)
+    await wait_until(lambda: relay.is_leader, what="leadership")
+    before = await enqueue_many(event_db, unique_topic, ["u-1"], per_key=1)
+    await wait_until(lambda: _all_published(event_db), what="first publish")
+
+    kafka_broker.stop()
+    try:
+        pending = await enqueue_many(event_db, unique_topic, ["u-1", "u-2"], per_key=3)
+        t = event_db.outbox
+
+        async def failure_recorded() -> bool:
+            return bool(await event_db.scalar(sa.select(sa.func.count()).select_from(t).where(t.c.last_error.is_not(None))))
+
+        await wait_until(failure_recorded, timeout=20, what="a failed publish attempt to be recorded")
+        assert await event_db.unpublished() == len(pending)  # kept, not dropped
+    finally:
+        kafka_broker.start()
+
+    await wait_until(lambda: _all_published(event_db), timeout=30, what="publish after the broker restart")
+    failed = await event_db.rows(sa.select(t.c.attempts, t.c.last_error).where(t.c.last_error.is_not(None)))
+    assert failed and all(attempts >= 2 for attempts, _ in failed)  # failed, then succeeded
+    # The broker kept nothing from before its restart (memory storage); the pending rows are all there.
+    records = await read_topic(kafka_bootstrap, unique_topic, at_least=len(pending))
+    assert {unpack(r.value).event_id for r in records} == {str(i) for i in pending}
+    assert str(before[0]) not in {unpack(r.value).event_id for r in records}
+    assert per_key_sequences(records) == {"u-1": [0, 1, 2], "u-2": [0, 1, 2]}
+
+
+async def test_stop_returns_promptly_and_releases_the_lock(event_db, kafka_bootstrap, unique_topic, runner):
+    relay = event_db.relay(kafka_bootstrap, poll_interval=30.0, topics=[unique_topic])
+    task = runner.start(relay)
+    await wait_until(lambda: relay.is_leader, what="leadership")
+    await asyncio.wait_for(relay.stop(), 5)
+    assert task.done() and not relay.is_leader
+    async with event_db.engine.connect() as conn:
+        got = (await conn.execute(sa.select(sa.func.pg_try_advisory_lock(relay.lock_key)))).scalar_one()
+        assert got is True
+        await conn.execute(sa.select(sa.func.pg_advisory_unlock(relay.lock_key)))
