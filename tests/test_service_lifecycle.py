@@ -13,7 +13,7 @@ import sys
 import asyncpg
 import grpc
 import pytest
-from galaxy_kit.testing import free_port, wait_until_serving
+from galaxy_kit.testing import fast_channel, free_port, wait_until_serving
 from google.protobuf import empty_pb2
 
 SERVICES = ["auth", "account", "lobby", "runtime", "mail", "notify", "geo"]
@@ -69,7 +69,7 @@ async def test_service_process_lifecycle(service, fresh_database_dsn, kafka_boot
     port = free_port()
     for attempt in (1, 2):  # the second start finds its migrations applied
         process = start(service, fresh_database_dsn, kafka_bootstrap, port)
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with fast_channel(f"127.0.0.1:{port}") as channel:
             try:
                 await wait_until_serving(channel, timeout=60)
             except Exception:

@@ -15,6 +15,16 @@ from galaxy_kit.service import ServiceDefinition, serve
 from galaxy_kit.settings import ServiceSettings
 
 STARTUP_TIMEOUT_SECONDS = 30.0
+#: Channels to a server that is still starting retry quickly instead of gRPC's default 1 s+ backoff.
+FAST_RECONNECT_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 50),
+    ("grpc.min_reconnect_backoff_ms", 50),
+    ("grpc.max_reconnect_backoff_ms", 200),
+]
+
+
+def fast_channel(address: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(address, options=FAST_RECONNECT_OPTIONS)
 
 
 def free_port() -> int:
@@ -56,7 +66,7 @@ async def running_service(definition: ServiceDefinition, settings: ServiceSettin
         settings.grpc_listen_addr = f"127.0.0.1:{free_port()}"
     stop = asyncio.Event()
     task = asyncio.create_task(serve(definition, settings, stop_event=stop))
-    channel = grpc.aio.insecure_channel(settings.grpc_listen_addr)
+    channel = fast_channel(settings.grpc_listen_addr)
     try:
         await wait_until_serving(channel, task=task)
         yield RunningService(settings.grpc_listen_addr, channel, settings)
