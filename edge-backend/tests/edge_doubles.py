@@ -8,6 +8,7 @@ passes a `...ServicerDouble`, a small subclass recording what reached it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from galaxy_edge.app import create_app
 from galaxy_edge.downstream import SERVICES
 from galaxy_edge.settings import EdgeSettings
+from galaxy_edge.spec import Contract, load_contract
 
 ADMIN_USER = "root"
 ADMIN_PASSWORD = "s3cret-pass"
@@ -214,6 +216,12 @@ class Stack:
         return self.app.state.edge
 
 
+@functools.cache
+def shared_contract() -> Contract:
+    """The contract, parsed once for the whole test session (it is immutable after loading)."""
+    return load_contract()
+
+
 async def start_downstream(service: str, servicer: Any | None = None) -> Downstream:
     servicer = servicer if servicer is not None else base_servicer(service)
     server = grpc.aio.server()
@@ -250,7 +258,7 @@ async def edge_stack(
             **{f"{service}_grpc_target": target for service, target in targets.items()},
             **(settings or {}),
         )
-        app = create_app(edge_settings)
+        app = create_app(edge_settings, contract=shared_contract())
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:

@@ -223,3 +223,20 @@ async def test_free_form_bodies_accept_any_object() -> None:
     }
     (request,) = runtime.requests("UserGamesCommands")
     assert request.user_id == USER_ID and request.game_id == GAME_ID
+
+
+async def test_the_body_limit_holds_without_a_content_length() -> None:
+    lobby = RecordingLobbyServicerDouble()
+
+    async def chunks():
+        yield b'{"game_name": "'
+        for _ in range(17):
+            yield b"x" * 65536
+        yield b'"}'
+
+    async with edge_stack(lobby=lobby, settings={"max_body_bytes": 1024 * 1024}) as stack:
+        response = await stack.client.post(GAMES, headers=USER, content=chunks())
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "body: must not exceed 1048576 bytes"
+    assert lobby.calls == []

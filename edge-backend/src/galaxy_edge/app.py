@@ -101,6 +101,16 @@ class Edge:
         await self.downstreams.open()
         try:
             await self.push.start()
+            unbound = sorted(
+                h.operation.operation_id for h in self.operation_handlers.values() if h.rpc is None
+            )
+            log.info(
+                "edge serving %d operations (%d without an rpc in the stubs: %s); push on port %s",
+                len(self.contract.operations),
+                len(unbound),
+                ", ".join(unbound) or "none",
+                self.push.port,
+            )
             try:
                 yield
             finally:
