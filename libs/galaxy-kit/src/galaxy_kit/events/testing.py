@@ -92,11 +92,24 @@ async def read_topic(bootstrap: str, topic: str, *, at_least: int = 0, timeout: 
         await consumer.stop()
 
 
-async def committed_offsets(bootstrap: str, group_id: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[TopicPartition, int]:
+    """The group's committed offsets on `topic` (partitions without a commit are left out).
+
+    Reads them without joining the group, so it does not disturb running members.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group_id)
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - test helper
+            partitions = consumer.partitions_for_topic(topic) or set()
+        out = {}
+        for partition in sorted(partitions):
+            tp = TopicPartition(topic, partition)
+            offset = await consumer.committed(tp)
+            if offset is not None and offset >= 0:
+                out[tp] = offset
+        return out
     finally:
-        await admin.close()
-    return {tp: meta.offset for tp, meta in offsets.items()}
+        await consumer.stop()
