@@ -1,23 +1,32 @@
-"""Pytest fixtures for real infrastructure: a PostgreSQL cluster and a Kafka-protocol broker.
+"""Pytest fixtures for real infrastructure: a PostgreSQL cluster, a Kafka-protocol broker, the suite.
 
 Loaded by the root conftest.py. One cluster and one broker per test session
 (starting them costs about a second); tests isolate themselves with a fresh
-database (`fresh_database_dsn`) and unique topic names.
+database (`fresh_database_dsn`) and unique topic names. `suite` runs every
+service and the edge as real processes (once per session, on free ports).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import socket
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from galaxy_devstack.broker import TansuBroker
 from galaxy_devstack.postgres import PostgresCluster
+from galaxy_devstack.smtp_sink import read_messages
+from galaxy_devstack.stack import Stack, StackError
 
 
 def free_port() -> int:
@@ -79,3 +88,78 @@ def kafka_bootstrap(kafka_broker: TansuBroker) -> str:
 @pytest.fixture
 def unique_topic() -> str:
     return f"test.{uuid.uuid4().hex[:12]}"
+
+
+# -- the whole suite -------------------------------------------------------------------------------
+
+
+@dataclass
+class Suite:
+    """The running suite as a test sees it: the edge's URL, admin credentials, received mail."""
+
+    stack: Stack
+    edge_url: str
+    admin_auth: tuple[str, str]
+    mail_dir: Path
+    database_url: str
+    startup_seconds: float
+
+    @property
+    def push_target(self) -> str:
+        return self.stack.push_target
+
+    def messages(self) -> list[EmailMessage]:
+        """Every message the local SMTP sink received, oldest first."""
+        return read_messages(self.mail_dir)
+
+
+@pytest.fixture(scope="session")
+def suite(postgres_cluster: PostgresCluster, kafka_broker: TansuBroker) -> Iterator[Suite]:
+    """Every service and the edge as real processes on free ports, for the whole session.
+
+    Reuses the session's PostgreSQL (in a fresh database of its own) and broker;
+    starts the local SMTP sink. State (logs, mail, admin password) lives in a
+    temporary directory that is kept when something fails to start, so its logs
+    can be read.
+    """
+    state_dir = Path(tempfile.mkdtemp(prefix="galaxy-suite-"))
+    database_url = create_database(postgres_cluster, f"suite_{uuid.uuid4().hex[:12]}")
+    stack = Stack(
+        state_dir,
+        free_ports=True,
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
+        admin_username="admin",
+        admin_password=f"suite-{uuid.uuid4().hex}",
+        out=_SuiteProgress(),
+        startup_timeout=SUITE_STARTUP_TIMEOUT_SECONDS,
+    )
+    begun = time.monotonic()
+    try:
+        stack.start()
+    except StackError as exc:
+        pytest.fail(f"the suite did not start (state in {state_dir}):\n{exc}", pytrace=False)
+    try:
+        yield Suite(
+            stack=stack,
+            edge_url=stack.edge_url,
+            admin_auth=stack.admin_auth,
+            mail_dir=stack.mail_dir,
+            database_url=database_url,
+            startup_seconds=time.monotonic() - begun,
+        )
+    finally:
+        stack.stop(quiet=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+#: Eight Python processes importing at once on a two-core machine; generous on purpose.
+SUITE_STARTUP_TIMEOUT_SECONDS = 180.0
+
+
+class _SuiteProgress(io.StringIO):
+    """Collects the stack's progress lines; shown by pytest with the failing test's output."""
+
+    def write(self, text: str) -> int:
+        sys.stderr.write(text)
+        return super().write(text)
