@@ -57,7 +57,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $ports = append $ports . -}}
 {{- end -}}
 {{- if and .Values.metrics .Values.metrics.enabled -}}
-{{- $ports = append $ports (dict "name" "metrics" "port" .Values.metrics.port "listenEnv" "GALAXY_METRICS_LISTEN_ADDR") -}}
+{{- $ports = append $ports (dict "name" "metrics" "port" (required "metrics.port" .Values.metrics.port) "listenEnv" "GALAXY_METRICS_LISTEN_ADDR") -}}
 {{- end -}}
 {{- toYaml (dict "ports" $ports) -}}
 {{- end -}}

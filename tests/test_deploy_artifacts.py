@@ -1,0 +1,707 @@
+"""Offline checks of the deploy artifacts: Dockerfiles, docker-compose.yml, Helm charts.
+
+Nothing here needs a container engine or a cluster:
+
+- every Dockerfile passes hadolint, has the expected shape (base image, numeric
+  non-root USER, EXPOSE, ENTRYPOINT, STOPSIGNAL) and its build stage really
+  installs the package: the COPY and `uv sync` steps are replayed in a scratch
+  directory and the resulting virtualenv must import the service;
+- docker-compose.yml validates against the compose spec, requires its secrets
+  (no default admin password) and gives each service the environment its
+  settings need;
+- every chart passes `helm lint --strict`, renders with `helm template`, and the
+  rendered manifests validate against the Kubernetes schemas
+  (kubernetes-validate, pinned version, offline); Deployments are hardened and
+  probed; NetworkPolicies admit exactly the documented callers.
+
+helm comes from tools/install_deploy_tools.sh (project-local .tools/bin/helm);
+the test installs it when it is missing and fails when it cannot.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHARTS_DIR = ROOT / "charts"
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+INSTALL_SCRIPT = ROOT / "tools" / "install_deploy_tools.sh"
+HELM_PATH = Path(os.environ.get("GALAXY_HELM", ROOT / ".tools" / "bin" / "helm"))
+
+#: The Kubernetes version manifests are rendered for and validated against.
+KUBE_VERSION = "1.30.0"
+
+PORTS = {
+    "auth": 50051,
+    "account": 50052,
+    "lobby": 50053,
+    "runtime": 50054,
+    "mail": 50055,
+    "notify": 50056,
+    "geo": 50057,
+}
+SERVICES = list(PORTS)
+DEPLOYABLES = SERVICES + ["edge"]
+EDGE_HTTP_PORT = 8080
+EDGE_PUSH_PORT = 8081
+
+#: Who calls whom over gRPC (documented in the charts' values.yaml and docs/deploy.md).
+GRPC_CALLS = {
+    "edge": SERVICES,
+    "auth": ["account", "mail"],
+    "lobby": ["account", "runtime"],
+}
+#: gRPC callers each chart's NetworkPolicy must admit, per port name.
+EXPECTED_INGRESS = {
+    **{
+        svc: {"grpc": sorted(c for c, callees in GRPC_CALLS.items() if svc in callees)}
+        for svc in SERVICES
+    },
+    "edge": {"http": ["gateway"], "push": ["gateway", "notify"]},
+}
+
+#: Secret-looking names that must never be set in an image or a ConfigMap.
+SECRET_WORDS = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|PRIVATE|CREDENTIAL", re.I)
+
+
+def _run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def _pkg_dir(name: str) -> str:
+    return "edge-backend" if name == "edge" else f"services/{name}"
+
+
+def _dockerfile(name: str) -> Path:
+    return ROOT / _pkg_dir(name) / "Dockerfile"
+
+
+# ---------------------------------------------------------------- helm set-up
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    """The project-local helm; installed by tools/install_deploy_tools.sh when missing."""
+
+    def works() -> bool:
+        return HELM_PATH.is_file() and _run([str(HELM_PATH), "version", "--short"]).returncode == 0
+
+    if not works():
+        proc = _run(["bash", str(INSTALL_SCRIPT)], timeout=600)
+        if proc.returncode != 0 or not works():
+            pytest.fail(
+                f"helm missing at {HELM_PATH} and {INSTALL_SCRIPT.name} could not install it:\n"
+                f"{proc.stdout}\n{proc.stderr}"
+            )
+    return HELM_PATH
+
+
+@pytest.fixture(scope="session")
+def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """helm with private config/cache dirs: no user repositories, no network."""
+    home = tmp_path_factory.mktemp("helm-home")
+    env = dict(os.environ)
+    env.update(
+        HELM_CACHE_HOME=str(home / "cache"),
+        HELM_CONFIG_HOME=str(home / "config"),
+        HELM_DATA_HOME=str(home / "data"),
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def charts(helm: Path, helm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch copy of charts/ with the library vendored by `helm dependency build`.
+
+    The build output (charts/*/charts/*.tgz) is not committed; building it in a
+    copy keeps the work tree clean. Chart.lock is committed, so this also fails
+    when a Chart.yaml's dependencies drift from its lock.
+    """
+    dest = tmp_path_factory.mktemp("charts") / "charts"
+    shutil.copytree(CHARTS_DIR, dest, ignore=shutil.ignore_patterns("charts"))
+    for name in DEPLOYABLES:
+        proc = _run([str(helm), "dependency", "build", str(dest / f"galaxy-{name}")], env=helm_env)
+        assert proc.returncode == 0, f"helm dependency build galaxy-{name}:\n{proc.stdout}{proc.stderr}"
+    return dest
+
+
+def _template(helm: Path, env: dict[str, str], chart: Path, *args: str) -> list[dict[str, Any]]:
+    proc = _run(
+        [str(helm), "template", chart.name, str(chart), "--namespace", "galaxy",
+         "--kube-version", KUBE_VERSION, *args],
+        env=env,
+    )
+    assert proc.returncode == 0, f"helm template {chart.name} {args}:\n{proc.stderr}"
+    docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    assert docs, f"helm template {chart.name} rendered nothing"
+    return docs
+
+
+#: Value sets every chart must render with: the defaults, and every optional part on.
+VARIANTS: dict[str, list[str]] = {
+    "defaults": [],
+    "everything-on": [
+        "--set", "autoscaling.enabled=true",
+        "--set", "autoscaling.targetMemoryUtilizationPercentage=80",
+        "--set", "podDisruptionBudget.minAvailable=1",
+        "--set", "bootstrapAdmin.existingSecret=galaxy-auth-admin",
+        "--set", "extraSecretEnv[0].name=EXTRA,extraSecretEnv[0].secretName=extra,extraSecretEnv[0].key=k",
+        "--set", "networkPolicy.ingress.metrics[0].namespaceSelector.matchLabels.name=monitoring",
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def rendered(helm: Path, helm_env: dict[str, str], charts: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out = {}
+    for name in DEPLOYABLES:
+        for variant, args in VARIANTS.items():
+            if variant == "everything-on" and name != "edge":  # the edge has no metrics listener
+                args = [*args, "--set", "metrics.enabled=true"]
+            out[(name, variant)] = _template(helm, helm_env, charts / f"galaxy-{name}", *args)
+    return out
+
+
+def _one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    found = [d for d in docs if d.get("kind") == kind]
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+# ---------------------------------------------------------------- canaries: the tools can fail
+
+
+def test_hadolint_rejects_a_bad_dockerfile(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python\nRUN pip install uv\n")
+    proc = _run(["hadolint", str(bad)])
+    assert proc.returncode != 0 and "DL3006" in proc.stdout
+
+
+def test_compose_schema_rejects_a_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "docker-compose.yml"
+    bad.write_text("services:\n  x:\n    image: a\n    healthcheck:\n      retriez: 3\n")
+    proc = _run(["check-jsonschema", "--builtin-schema", "vendor.compose-spec", str(bad)])
+    assert proc.returncode != 0
+
+
+def test_kubernetes_validate_rejects_a_bad_probe() -> None:
+    bad = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "x"},
+        "spec": {"containers": [{"name": "c", "image": "i", "livenessProbe": {"grpc": {"port": "grpc"}}}]},
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, KUBE_VERSION, strict=True)
+
+
+def test_helm_lint_rejects_a_broken_chart(helm: Path, helm_env: dict[str, str], charts: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "galaxy-auth"
+    shutil.copytree(charts / "galaxy-auth", broken)
+    (broken / "templates" / "broken.yaml").write_text("{{ include \"galaxy-lib.nope\" . }}\n")
+    assert _run([str(helm), "lint", str(broken)], env=helm_env).returncode != 0
+
+
+# ---------------------------------------------------------------- Dockerfiles
+
+
+def _instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    out: list[tuple[str, str]] = []
+    buf = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not buf and (not line or line.startswith("#")):
+            continue
+        if buf and line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        buf += line
+        word, _, rest = buf.partition(" ")
+        out.append((word.upper(), rest.strip()))
+        buf = ""
+    return out
+
+
+def _workspace_deps(pkg_dir: str) -> list[str]:
+    """The workspace member directories a package needs, itself last."""
+    import tomllib
+
+    members = {}
+    for pyproject in [*ROOT.glob("libs/*/pyproject.toml"), *ROOT.glob("services/*/pyproject.toml"),
+                      ROOT / "edge-backend" / "pyproject.toml"]:
+        data = tomllib.loads(pyproject.read_text())
+        members[data["project"]["name"]] = (str(pyproject.parent.relative_to(ROOT)), data)
+    name = next(n for n, (d, _) in members.items() if d == pkg_dir)
+    seen: list[str] = []
+
+    def walk(n: str) -> None:
+        for dep in members[n][1]["project"].get("dependencies", []):
+            dep_name = re.split(r"[\s<>=!~\[;]", dep, maxsplit=1)[0]
+            if dep_name in members and members[dep_name][0] not in seen:
+                walk(dep_name)
+        if members[n][0] not in seen:
+            seen.append(members[n][0])
+
+    walk(name)
+    return seen
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_dockerfile_passes_hadolint(name: str) -> None:
+    proc = _run(["hadolint", "--no-color", str(_dockerfile(name))])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_dockerfile_shape(name: str) -> None:
+    path = _dockerfile(name)
+    ins = _instructions(path)
+    kinds = [k for k, _ in ins]
+    module = f"galaxy_{name}"
+
+    # python:3.11-slim for every stage (directly or through the PYTHON_IMAGE default)
+    args = dict(a.split("=", 1) for k, a in ins if k == "ARG" and "=" in a)
+    froms = [a.split()[0] for k, a in ins if k == "FROM"]
+    assert len(froms) >= 2, "multi-stage build expected"
+    for image in froms:
+        resolved = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), ""), image)
+        assert resolved == "python:3.11-slim", f"base image {image!r} resolves to {resolved!r}"
+
+    # uv from PyPI, pinned; installs only this package from the lock file
+    runs = " ".join(a for k, a in ins if k == "RUN")
+    assert re.search(r"pip install --no-cache-dir uv==\d+\.\d+\.\d+", runs), "uv must come pinned from PyPI"
+    assert re.search(rf"uv sync --frozen --no-dev .*--package galaxy-{name}\b", runs)
+    assert "curl" not in runs and "wget" not in runs, "no downloaded binaries"
+
+    # the runtime stage: numeric non-root user, ports, signal, entry point
+    last_stage = ins[max(i for i, (k, _) in enumerate(ins) if k == "FROM"):]
+    users = [a for k, a in last_stage if k == "USER"]
+    assert users, "the final stage must declare USER"
+    uid = users[-1].split(":")[0]
+    assert uid.isdigit() and int(uid) != 0, f"USER must be a numeric non-root UID, not {users[-1]!r}"
+    exposed = {int(p.split("/")[0]) for k, a in last_stage if k == "EXPOSE" for p in a.split()}
+    want = {EDGE_HTTP_PORT, EDGE_PUSH_PORT} if name == "edge" else {PORTS[name]}
+    assert exposed == want
+    assert ("STOPSIGNAL", "SIGTERM") in last_stage
+    entry = [a for k, a in last_stage if k == "ENTRYPOINT"]
+    assert entry and yaml.safe_load(entry[-1]) == ["python", "-m", module]
+    assert kinds.count("HEALTHCHECK") <= 1
+
+    # no secrets baked in
+    for k, a in ins:
+        if k in ("ENV", "ARG"):
+            for key in re.findall(r"(\w+)=", a) + ([a.split()[0]] if a and "=" not in a.split()[0] else []):
+                assert not SECRET_WORDS.search(key), f"{k} {key} looks like a secret"
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_dockerfile_copies_every_workspace_dependency(name: str) -> None:
+    """A new workspace dependency of the package must be copied into the image too."""
+    ins = _instructions(_dockerfile(name))
+    copies = [a.split() for k, a in ins if k == "COPY" and "--from" not in a]
+    sources = {src.rstrip("/") for parts in copies for src in parts[:-1]}
+    for member in _workspace_deps(_pkg_dir(name)):
+        assert f"{member}/pyproject.toml" in sources, f"{member}/pyproject.toml is not copied"
+        assert member in sources, f"{member}/ is not copied"
+    for src in sources:
+        assert (ROOT / src).exists(), f"COPY source {src} does not exist"
+
+
+def test_dockerignore_keeps_state_and_secrets_out() -> None:
+    lines = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()}
+    for pattern in (".git", "**/.venv", ".tools", ".galaxy", "**/.env"):
+        assert pattern in lines, f".dockerignore lacks {pattern}"
+
+
+def _replay_build_stage(name: str, ctx: Path, venv: Path) -> str | None:
+    """Run the build stage's COPY and `uv sync` steps against the work tree, without Docker.
+
+    Returns None on success, else what failed.
+    """
+    ins = _instructions(_dockerfile(name))
+    end = [i for i, (k, _) in enumerate(ins) if k == "FROM"][1]
+    workdir = ctx
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
+    ignore = shutil.ignore_patterns("tests", "__pycache__", "*.pyc", ".venv", "*.egg-info")
+    for kind, arg in ins[:end]:
+        if kind == "WORKDIR":
+            workdir = ctx / arg.lstrip("/")
+            workdir.mkdir(parents=True, exist_ok=True)
+        elif kind == "ENV":
+            env.update(p.split("=", 1) for p in shlex.split(arg))
+        elif kind == "COPY":
+            *srcs, dest = arg.split()
+            for src in srcs:
+                source = ROOT / src
+                if source.is_dir():  # like Docker: the directory's contents go to dest
+                    shutil.copytree(source, workdir / dest, ignore=ignore, dirs_exist_ok=True)
+                else:
+                    target = workdir / dest / source.name if dest.endswith("/") else workdir / dest
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target)
+        elif kind == "RUN" and " uv sync " in f" {arg} ":
+            cmd = shlex.split(arg[arg.index("uv sync"):])
+            # host Python instead of the image's; bytecode compilation only costs time here
+            env.update(UV_PROJECT_ENVIRONMENT=str(venv), UV_PYTHON=sys.executable, UV_COMPILE_BYTECODE="0")
+            proc = _run(cmd, cwd=workdir, env={**env, "UV_OFFLINE": "1"}, timeout=600)
+            if proc.returncode != 0:  # not everything in the uv cache yet: ask the index
+                proc = _run(cmd, cwd=workdir, env=env, timeout=600)
+            if proc.returncode != 0:
+                return f"{' '.join(cmd)}:\n{proc.stdout}{proc.stderr}"
+    return None
+
+
+def _check_image_venv(name: str, venv: Path) -> str | None:
+    """The service's entry module imports with what was installed, and nothing else is there."""
+    code = (
+        "import importlib, importlib.util\n"
+        f"assert importlib.util.find_spec('galaxy_{name}.__main__'), 'no __main__'\n"
+        f"importlib.import_module('galaxy_{name}.__main__')\n"
+        "import grpc_health.v1.health_pb2\n"
+        f"others = [m for m in {[f'galaxy_{d}' for d in DEPLOYABLES if d != name]!r} "
+        "if importlib.util.find_spec(m)]\n"
+        "assert not others, f'other deployables in the image: {others}'\n"
+        "for dev in ('pytest', 'galaxy_devstack'):\n"
+        "    assert not importlib.util.find_spec(dev), f'{dev} in the image'\n"
+    )
+    proc = _run([str(venv / "bin" / "python"), "-c", code], cwd=venv.parent)
+    if proc.returncode != 0:
+        return proc.stdout + proc.stderr
+    # installed as wheels, not editable links back into the build context
+    pths = " ".join(p.read_text() for p in venv.glob("lib/python*/site-packages/*.pth"))
+    if str(venv.parent / "ctx") in pths:
+        return "workspace packages were installed editable"
+    return None
+
+
+@pytest.fixture(scope="session")
+def image_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
+    """Replay every Dockerfile's build stage and check the result, a few at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = tmp_path_factory.mktemp("images")
+
+    def one(name: str) -> str | None:
+        venv = base / name / "venv"
+        return _replay_build_stage(name, base / name / "ctx", venv) or _check_image_venv(name, venv)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(DEPLOYABLES, pool.map(one, DEPLOYABLES)))
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_image_build_stage_installs_the_service(image_builds: dict[str, str | None], name: str) -> None:
+    """The Dockerfile's install steps give a virtualenv that runs the service, and only it."""
+    assert image_builds[name] is None, image_builds[name]
+
+
+# ---------------------------------------------------------------- docker-compose.yml
+
+
+@pytest.fixture(scope="session")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def test_compose_validates_against_the_compose_spec() -> None:
+    proc = _run(["check-jsonschema", "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_compose_requires_secrets_and_has_no_default_password(compose: dict[str, Any]) -> None:
+    text = COMPOSE_FILE.read_text()
+    # any ${VAR:-default} / ${VAR-default} on a secret-looking variable is a built-in secret
+    for var, op in re.findall(r"\$\{(\w+)(:?[-?+]?)", text):
+        if SECRET_WORDS.search(var):
+            assert op in (":?", "?"), f"${{{var}}} must be required (:?), not defaulted"
+    auth_env = compose["services"]["auth"]["environment"]
+    for var in ("GALAXY_ADMIN_USERNAME", "GALAXY_ADMIN_PASSWORD"):
+        assert re.fullmatch(rf"\$\{{{var}:\?[^}}]+\}}", str(auth_env[var])), f"{var} must be ${{{var}:?...}}"
+    for svc in compose["services"].values():
+        for key, value in (svc.get("environment") or {}).items():
+            if SECRET_WORDS.search(key) and key != "GALAXY_DATABASE_URL":
+                assert "${" in str(value), f"{key} holds a literal secret"
+
+
+def _settings_class(name: str) -> type:
+    from pydantic_settings import BaseSettings
+
+    module = importlib.import_module(f"galaxy_{name}.settings")
+    classes = [
+        c for c in vars(module).values()
+        if isinstance(c, type) and issubclass(c, BaseSettings) and c.__module__ == module.__name__
+    ]
+    assert classes, f"galaxy_{name}.settings defines no settings class"
+    return classes[-1]
+
+
+def _env_names(cls: type) -> dict[str, Any]:
+    """Environment variable name → field default, as pydantic-settings reads them."""
+    prefix = cls.model_config.get("env_prefix", "") or ""
+    out = {}
+    for field_name, field in cls.model_fields.items():
+        alias = field.validation_alias
+        env = alias if isinstance(alias, str) else f"{prefix}{field_name}".upper()
+        out[env.upper()] = field.default
+    return out
+
+
+def _needed_env(name: str) -> set[str]:
+    """What a container must set: every setting whose default points at localhost, listeners, admin."""
+    env = _env_names(_settings_class(name))
+    needed = {k for k, default in env.items() if isinstance(default, str) and "127.0.0.1" in default}
+    if name == "edge":
+        needed |= {"BACKEND_HTTP_LISTEN_ADDR", "BACKEND_GRPC_PUSH_LISTEN_ADDR"}
+    else:
+        needed |= {"GALAXY_DATABASE_URL", "GALAXY_KAFKA_BOOTSTRAP_SERVERS", "GALAXY_GRPC_LISTEN_ADDR"}
+    for callee in GRPC_CALLS.get(name, []):
+        needed.add(f"GALAXY_{callee.upper()}_GRPC_TARGET")
+    if name == "auth":
+        needed |= {"GALAXY_ADMIN_USERNAME", "GALAXY_ADMIN_PASSWORD"}
+    if name == "mail" or "GALAXY_SMTP_HOST" in env:
+        needed |= {"GALAXY_SMTP_HOST", "GALAXY_SMTP_PORT"}
+    return needed
+
+
+def _known_env(name: str) -> set[str]:
+    documented = set(re.findall(r"`((?:GALAXY|BACKEND)_[A-Z_]+)`", (ROOT / "docs" / "configuration.md").read_text()))
+    targets = {f"GALAXY_{s.upper()}_GRPC_TARGET" for s in SERVICES}
+    return set(_env_names(_settings_class(name))) | documented | targets | {"DOCKER_HOST"}
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_compose_service_env_covers_its_settings(compose: dict[str, Any], name: str) -> None:
+    svc = compose["services"][name]
+    env = {k: str(v) for k, v in svc["environment"].items()}
+    missing = _needed_env(name) - set(env)
+    assert not missing, f"{name} lacks {sorted(missing)}"
+    unknown = {k for k in env if k.startswith(("GALAXY_", "BACKEND_"))} - _known_env(name)
+    assert not unknown, f"{name} sets variables nothing reads: {sorted(unknown)}"
+    if name == "edge":
+        assert env["BACKEND_HTTP_LISTEN_ADDR"] == f"0.0.0.0:{EDGE_HTTP_PORT}"
+        assert env["BACKEND_GRPC_PUSH_LISTEN_ADDR"] == f"0.0.0.0:{EDGE_PUSH_PORT}"
+    else:
+        assert env["GALAXY_GRPC_LISTEN_ADDR"] == f"0.0.0.0:{PORTS[name]}"
+        assert "@postgres:5432/" in env["GALAXY_DATABASE_URL"]
+        assert env["GALAXY_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    for key, value in env.items():
+        m = re.fullmatch(r"GALAXY_(\w+)_GRPC_TARGET", key)
+        if m:
+            callee = m.group(1).lower()
+            assert value == f"{callee}:{PORTS[callee]}", f"{key}={value}"
+    if name == "mail":
+        assert env["GALAXY_SMTP_HOST"] == "mailpit" and env["GALAXY_SMTP_PORT"] == "1025"
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_compose_service_is_built_healthchecked_and_ordered(compose: dict[str, Any], name: str) -> None:
+    svc = compose["services"][name]
+    assert svc["build"]["dockerfile"] == f"{_pkg_dir(name)}/Dockerfile"
+    assert svc["build"].get("context", ".") == "."
+    assert svc["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
+    deps = svc["depends_on"]
+    if name == "edge":
+        assert {s: deps[s]["condition"] for s in SERVICES} == {s: "service_healthy" for s in SERVICES}
+    else:
+        assert deps["postgres"]["condition"] == "service_healthy"
+        assert "kafka" in deps or "kafka-init" in deps
+    for dep in deps:
+        assert "healthcheck" in compose["services"][dep] or deps[dep]["condition"] == "service_completed_successfully"
+
+
+def test_compose_infrastructure(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["mailpit"]["image"].startswith("axllent/mailpit:")
+    assert "/var/run/docker.sock:/var/run/docker.sock" in services["runtime"]["volumes"]
+    # topics are created up front since auto creation is off
+    init = " ".join(services["kafka-init"]["command"])
+    for topic in ("galaxy.account.lifecycle.v1", "galaxy.runtime.status.v1", "galaxy.notify.intents.v1"):
+        assert topic in init
+
+
+# ---------------------------------------------------------------- Helm charts
+
+
+@pytest.mark.parametrize("chart", ["galaxy-lib"] + [f"galaxy-{n}" for n in DEPLOYABLES])
+def test_helm_lint(helm: Path, helm_env: dict[str, str], charts: Path, chart: str) -> None:
+    proc = _run([str(helm), "lint", "--strict", str(charts / chart), "--kube-version", KUBE_VERSION], env=helm_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_library_chart_is_a_library_and_every_chart_uses_it() -> None:
+    lib = yaml.safe_load((CHARTS_DIR / "galaxy-lib" / "Chart.yaml").read_text())
+    assert lib["type"] == "library"
+    for name in DEPLOYABLES:
+        meta = yaml.safe_load((CHARTS_DIR / f"galaxy-{name}" / "Chart.yaml").read_text())
+        assert meta["type"] == "application"
+        assert {"name": "galaxy-lib", "version": lib["version"], "repository": "file://../galaxy-lib"} in meta[
+            "dependencies"
+        ]
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_rendered_manifests_validate(rendered: dict, name: str, variant: str) -> None:
+    docs = rendered[(name, variant)]
+    kinds = sorted(d["kind"] for d in docs)
+    want = ["ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"]
+    if variant == "everything-on":
+        want.append("HorizontalPodAutoscaler")
+    assert kinds == sorted(want)
+    errors = []
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message} at {list(exc.path)}")
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_deployment_is_hardened_and_probed(rendered: dict, name: str, variant: str) -> None:
+    docs = rendered[(name, variant)]
+    dep = _one(docs, "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["enableServiceLinks"] is False
+    (container,) = pod["containers"]
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["runAsNonRoot"] is True
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    assert not container["image"].endswith(":latest")
+    assert any(m["mountPath"] == "/tmp" for m in container["volumeMounts"])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    live, ready = container["livenessProbe"], container["readinessProbe"]
+    if name == "edge":
+        assert ports["http"] == EDGE_HTTP_PORT and ports["push"] == EDGE_PUSH_PORT
+        assert live["httpGet"] == {"path": "/healthz", "port": EDGE_HTTP_PORT}
+        assert ready["httpGet"] == {"path": "/readyz", "port": EDGE_HTTP_PORT}
+    else:
+        assert ports["grpc"] == PORTS[name]
+        assert live["grpc"]["port"] == PORTS[name]
+        assert ready["grpc"]["port"] == PORTS[name]
+    if variant == "everything-on":
+        assert "replicas" not in dep["spec"], "the HPA owns the replica count"
+        hpa = _one(docs, "HorizontalPodAutoscaler")
+        assert hpa["spec"]["scaleTargetRef"]["name"] == dep["metadata"]["name"]
+    else:
+        assert dep["spec"]["replicas"] >= 1
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_chart_has_no_inline_secrets_and_covers_settings(rendered: dict, name: str) -> None:
+    docs = rendered[(name, "defaults")]
+    assert not [d for d in docs if d["kind"] == "Secret"], "charts reference existing Secrets only"
+    data = _one(docs, "ConfigMap")["data"]
+    for key in data:
+        assert not SECRET_WORDS.search(key), f"{key} must come from a Secret, not the ConfigMap"
+    container = _one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container.get("env", [])}
+    assert container["envFrom"] == [{"configMapRef": {"name": _one(docs, "ConfigMap")["metadata"]["name"]}}]
+    provided = set(data) | set(env)
+    needed = _needed_env(name) - {"GALAXY_ADMIN_USERNAME", "GALAXY_ADMIN_PASSWORD"}  # optional in Kubernetes
+    missing = needed - provided
+    # GALAXY_SMTP_HOST has no sensible cluster default; the chart documents it as required
+    if name == "mail":
+        missing -= {"GALAXY_SMTP_HOST"}
+    assert not missing, f"galaxy-{name} does not set {sorted(missing)}"
+    if name != "edge":
+        assert "secretKeyRef" in env["GALAXY_DATABASE_URL"]["valueFrom"]
+        assert data["GALAXY_GRPC_LISTEN_ADDR"] == f"0.0.0.0:{PORTS[name]}"
+    for key, value in data.items():
+        m = re.fullmatch(r"GALAXY_(\w+)_GRPC_TARGET", key)
+        if m:
+            callee = m.group(1).lower()
+            assert value == f"galaxy-{callee}:{PORTS[callee]}"
+
+
+def test_bootstrap_admin_comes_from_a_secret(rendered: dict) -> None:
+    docs = rendered[("auth", "everything-on")]
+    env = {e["name"]: e for e in _one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]}
+    for var in ("GALAXY_ADMIN_USERNAME", "GALAXY_ADMIN_PASSWORD"):
+        assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "galaxy-auth-admin"
+    defaults = _one(rendered[("auth", "defaults")], "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert "GALAXY_ADMIN_PASSWORD" not in {e["name"] for e in defaults.get("env", [])}
+
+
+def _admitted(policy: dict[str, Any], port: int) -> list[str]:
+    names = []
+    for rule in policy["spec"].get("ingress", []):
+        if any(p.get("port") == port for p in rule.get("ports", [])):
+            for peer in rule.get("from", []):
+                label = peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name", "?")
+                names.append(label.removeprefix("galaxy-"))
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_network_policy_admits_only_real_callers(rendered: dict, name: str) -> None:
+    docs = rendered[(name, "defaults")]
+    policy = _one(docs, "NetworkPolicy")
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == _one(docs, "Deployment")["spec"]["selector"]["matchLabels"]
+    port_numbers = {"grpc": PORTS.get(name), "http": EDGE_HTTP_PORT, "push": EDGE_PUSH_PORT}
+    for port_name, callers in EXPECTED_INGRESS[name].items():
+        assert _admitted(policy, port_numbers[port_name]) == callers
+    # every rule is bound to a port and to peers: nothing is open to all
+    for rule in policy["spec"]["ingress"]:
+        assert rule.get("ports") and rule.get("from")
+
+
+def test_network_policies_match_the_grpc_targets(rendered: dict) -> None:
+    """A chart that points at another service must be admitted by that service's policy."""
+    for caller in DEPLOYABLES:
+        data = _one(rendered[(caller, "defaults")], "ConfigMap")["data"]
+        for key in data:
+            m = re.fullmatch(r"GALAXY_(\w+)_GRPC_TARGET", key)
+            if m:
+                callee = m.group(1).lower()
+                policy = _one(rendered[(callee, "defaults")], "NetworkPolicy")
+                assert caller in _admitted(policy, PORTS[callee]), f"{callee} does not admit {caller}"
+
+
+def test_pdb_never_blocks_a_drain_by_default(rendered: dict) -> None:
+    for name in DEPLOYABLES:
+        pdb = _one(rendered[(name, "defaults")], "PodDisruptionBudget")
+        assert pdb["spec"].get("maxUnavailable") == 1
+
+
+def test_chart_values_are_documented() -> None:
+    """Every top-level key of every values.yaml is preceded by a comment or documented in docs/deploy.md."""
+    deploy_doc = (ROOT / "docs" / "deploy.md").read_text()
+    for name in DEPLOYABLES:
+        values = (CHARTS_DIR / f"galaxy-{name}" / "values.yaml").read_text()
+        lines = values.splitlines()
+        for i, line in enumerate(lines):
+            m = re.match(r"^(\w+):", line)
+            if m:
+                prev = lines[i - 1].strip() if i else ""
+                assert prev.startswith("#") or f"`{m.group(1)}`" in deploy_doc, (
+                    f"galaxy-{name} values.yaml: {m.group(1)} is undocumented"
+                )
+
