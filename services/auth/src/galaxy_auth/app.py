@@ -1,28 +1,64 @@
-"""Wiring of the auth service: its servicer, the first administrator, its migrations."""
+"""Wiring of the auth service: its servicer, its clients of account and mail, the first administrator, its migrations."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
+from galaxy_kit.logging import get_logger
 from galaxy_kit.service import ServiceContext, ServiceDefinition
 
+from galaxy_auth.clients import GrpcAccountDirectory, GrpcMailSender
 from galaxy_auth.domain.admin_accounts import AdminCredentialChecker, bootstrap_first_admin
+from galaxy_auth.domain.sign_in import SignInPolicy
+from galaxy_auth.janitor import ChallengeJanitor
 from galaxy_auth.servicer import AuthServicer
 from galaxy_auth.settings import AuthSettings
+
+log = get_logger(__name__)
 
 
 async def build(context: ServiceContext) -> None:
     settings = context.settings
     assert isinstance(settings, AuthSettings)
+    if settings.code_pepper_is_derived():
+        log.warning(
+            "code_pepper_not_set",
+            detail="login codes are keyed with a development value derived from the database URL; "
+            "set GALAXY_AUTH_CODE_PEPPER in production",
+        )
     await bootstrap_first_admin(
         context.sessions,
         username=settings.admin_username,
         password=settings.admin_password,
         rounds=settings.admin_bcrypt_rounds,
     )
-    servicer = AuthServicer(admin_checker=AdminCredentialChecker(context.sessions))
+    account_channel = grpc.aio.insecure_channel(settings.account_grpc_target)
+    mail_channel = grpc.aio.insecure_channel(settings.mail_grpc_target)
+
+    async def close_channels() -> None:
+        await account_channel.close()
+        await mail_channel.close()
+
+    context.on_shutdown.append(close_channels)
+    servicer = AuthServicer(
+        sessions=context.sessions,
+        admin_checker=AdminCredentialChecker(context.sessions),
+        admin_bcrypt_rounds=settings.admin_bcrypt_rounds,
+        policy=SignInPolicy.from_settings(settings),
+        accounts=GrpcAccountDirectory(account_channel, timeout=settings.downstream_timeout_seconds),
+        mail=GrpcMailSender(
+            mail_channel,
+            timeout=settings.downstream_timeout_seconds,
+            template_id=settings.auth_login_code_template,
+        ),
+    )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, context.server)
+    context.workers.append(
+        ChallengeJanitor(context.sessions, keep_for=timedelta(seconds=settings.auth_code_rate_window_seconds))
+    )
 
 
 SERVICE = ServiceDefinition(

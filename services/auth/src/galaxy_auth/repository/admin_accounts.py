@@ -23,13 +23,77 @@ class AdminAccountRow:
     last_used_at: datetime | None
 
 
-async def get(session: AsyncSession, username: str) -> AdminAccountRow | None:
+def _row(row) -> AdminAccountRow:
+    return AdminAccountRow(**{k: row[k] for k in AdminAccountRow.__dataclass_fields__})
+
+
+async def get(session: AsyncSession, username: str, *, for_update: bool = False) -> AdminAccountRow | None:
+    query = sa.select(admin_accounts).where(admin_accounts.c.username == username)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).mappings().first()
+    return None if row is None else _row(row)
+
+
+async def list_all(session: AsyncSession) -> list[AdminAccountRow]:
+    rows = (await session.execute(sa.select(admin_accounts).order_by(admin_accounts.c.username))).mappings()
+    return [_row(row) for row in rows]
+
+
+async def create(session: AsyncSession, *, username: str, password_hash: str) -> AdminAccountRow | None:
+    """The new account, or None when the username is taken."""
     row = (
-        await session.execute(sa.select(admin_accounts).where(admin_accounts.c.username == username))
+        await session.execute(
+            insert(admin_accounts)
+            .values(username=username, password_hash=password_hash)
+            .on_conflict_do_nothing(index_elements=[admin_accounts.c.username])
+            .returning(*admin_accounts.c)
+        )
     ).mappings().first()
-    return None if row is None else AdminAccountRow(
-        **{k: row[k] for k in AdminAccountRow.__dataclass_fields__}
+    return None if row is None else _row(row)
+
+
+async def count_active_for_update(session: AsyncSession) -> int:
+    """Active administrators, row-locked so two concurrent disables cannot both pass a count check."""
+    rows = (
+        await session.execute(
+            sa.select(admin_accounts.c.username)
+            .where(admin_accounts.c.status == "active")
+            .order_by(admin_accounts.c.username)
+            .with_for_update()
+        )
+    ).all()
+    return len(rows)
+
+
+async def set_disabled(session: AsyncSession, username: str, *, disabled: bool) -> AdminAccountRow:
+    """Disable (keeping the first disabled_at) or enable an existing account."""
+    values = (
+        {"status": "disabled", "disabled_at": sa.func.coalesce(admin_accounts.c.disabled_at, sa.func.now())}
+        if disabled
+        else {"status": "active", "disabled_at": None}
     )
+    row = (
+        await session.execute(
+            sa.update(admin_accounts)
+            .where(admin_accounts.c.username == username)
+            .values(updated_at=sa.func.now(), **values)
+            .returning(*admin_accounts.c)
+        )
+    ).mappings().one()
+    return _row(row)
+
+
+async def set_password_hash(session: AsyncSession, username: str, *, password_hash: str) -> AdminAccountRow:
+    row = (
+        await session.execute(
+            sa.update(admin_accounts)
+            .where(admin_accounts.c.username == username)
+            .values(password_hash=password_hash, password_changed_at=sa.func.now(), updated_at=sa.func.now())
+            .returning(*admin_accounts.c)
+        )
+    ).mappings().one()
+    return _row(row)
 
 
 async def any_exists(session: AsyncSession) -> bool:

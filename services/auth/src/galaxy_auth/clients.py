@@ -1,0 +1,107 @@
+"""gRPC clients of account and mail, as the domain's ports (domain/ports.py).
+
+A downstream that is down or too slow becomes Unavailable (503 at the edge);
+any other unexpected status is logged and answered INTERNAL. Never let an
+AioRpcError escape into the servicer: the kit would report it as UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import grpc
+from galaxy.account.v1 import account_pb2, account_pb2_grpc
+from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
+from galaxy_kit.errors import DomainError, Unavailable
+from galaxy_kit.logging import get_logger
+
+from galaxy_auth.domain.ports import EnsuredAccount
+
+log = get_logger(__name__)
+
+PERMANENT_BLOCK = "permanent_block"
+_TRANSIENT = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.CANCELLED,
+}
+
+
+class DownstreamError(RuntimeError):
+    """A downstream answered something auth cannot act on (a bug somewhere); becomes INTERNAL."""
+
+
+class DependencyNotBuilt(DomainError):
+    """The downstream does not implement the method yet: answered UNIMPLEMENTED (501 at the edge)."""
+
+    status_code = grpc.StatusCode.UNIMPLEMENTED
+
+
+def _failure(service: str, method: str, error: grpc.aio.AioRpcError) -> Exception:
+    if error.code() == grpc.StatusCode.UNIMPLEMENTED:
+        log.warning("downstream_unimplemented", service=service, method=method)
+        return DependencyNotBuilt(f"the {service} service cannot do this yet")
+    if error.code() in _TRANSIENT:
+        log.warning("downstream_unavailable", service=service, method=method, code=error.code().name)
+        return Unavailable(f"the {service} service is unavailable, try again later")
+    log.error("downstream_failed", service=service, method=method, code=error.code().name,
+              details=error.details())
+    return DownstreamError(f"{service}.{method} answered {error.code().name}")
+
+
+class GrpcAccountDirectory:
+    def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
+        self._stub = account_pb2_grpc.AccountServiceStub(channel)
+        self._timeout = timeout
+
+    async def is_permanently_blocked(self, email: str) -> bool:
+        try:
+            reply = await self._stub.GetAccountByEmail(
+                account_pb2.GetAccountByEmailRequest(email=email), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNIMPLEMENTED):
+                return False
+            raise _failure("account", "GetAccountByEmail", error) from None
+        return any(s.sanction_code == PERMANENT_BLOCK for s in reply.account.active_sanctions)
+
+    async def ensure_by_email(
+        self, *, email: str, preferred_language: str, time_zone: str
+    ) -> EnsuredAccount | None:
+        try:
+            reply = await self._stub.EnsureAccountByEmail(
+                account_pb2.EnsureAccountByEmailRequest(
+                    email=email, preferred_language=preferred_language, time_zone=time_zone
+                ),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None
+            raise _failure("account", "EnsureAccountByEmail", error) from None
+        return EnsuredAccount(
+            outcome=reply.outcome,
+            user_id=reply.user_id,
+            block_reason_code=reply.block_reason_code if reply.HasField("block_reason_code") else None,
+        )
+
+
+class GrpcMailSender:
+    def __init__(self, channel: grpc.aio.Channel, *, timeout: float, template_id: str) -> None:
+        self._stub = mail_pb2_grpc.MailServiceStub(channel)
+        self._timeout = timeout
+        self._template_id = template_id
+
+    async def send_login_code(self, *, idempotency_key: str, recipient: str, locale: str, code: str) -> None:
+        try:
+            await self._stub.EnqueueDelivery(
+                mail_pb2.EnqueueDeliveryRequest(
+                    idempotency_key=idempotency_key,
+                    template_id=self._template_id,
+                    recipient=recipient,
+                    locale=locale,
+                    variables={"code": code},
+                ),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _failure("mail", "EnqueueDelivery", error) from None
