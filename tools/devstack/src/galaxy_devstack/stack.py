@@ -624,8 +624,15 @@ class Stack:
 
     def _died_message(self, child: ChildProcess, when: str) -> str:
         code = child.popen.returncode if child.popen is not None else None
+        if code is not None and code < 0:
+            try:
+                how = f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"was killed by signal {-code}"
+        else:
+            how = f"exited with code {code}"
         return (
-            f"{child.name} (pid {child.pid}) exited with code {code} {when}; "
+            f"{child.name} (pid {child.pid}) {how} {when}; "
             f"last lines of {child.log_path}:\n{child.log_tail()}"
         )
 
