@@ -23,14 +23,13 @@ from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
 from galaxy.lobby.v1 import lobby_pb2, lobby_pb2_grpc
 from galaxy.notify.v1 import notify_pb2, notify_pb2_grpc
 from galaxy.runtime.v1 import runtime_pb2_grpc
-from google.protobuf import empty_pb2, json_format, struct_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-
 from galaxy_edge.app import create_app
 from galaxy_edge.downstream import SERVICES
 from galaxy_edge.settings import EdgeSettings
 from galaxy_edge.spec import Contract, load_contract
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 ADMIN_USER = "root"
 ADMIN_PASSWORD = "s3cret-pass"
@@ -64,7 +63,7 @@ class Recorder:
 
 
 class RecordingAuthServicerDouble(auth_pb2_grpc.AuthServiceServicer, Recorder):
-    """Test double of the auth service: one administrator, an admin-account list, send-email-code."""
+    """Test double of the auth service: one administrator, admin accounts, send-email-code."""
 
     def __init__(self) -> None:
         Recorder.__init__(self)
@@ -133,7 +132,7 @@ def lobby_game_detail(game_id: str = GAME_ID) -> lobby_pb2.LobbyGameDetail:
 
 
 class RecordingLobbyServicerDouble(lobby_pb2_grpc.LobbyServiceServicer, Recorder):
-    """Test double of the lobby service: list, create and get games; fails with `fail_with` when set."""
+    """Test double of the lobby service: list, create, get games; get fails with `fail_with`."""
 
     def __init__(self, fail_with: grpc.StatusCode | None = None, details: str = "") -> None:
         Recorder.__init__(self)
@@ -225,7 +224,9 @@ def shared_contract() -> Contract:
 async def start_downstream(service: str, servicer: Any | None = None) -> Downstream:
     servicer = servicer if servicer is not None else base_servicer(service)
     server = grpc.aio.server()
-    getattr(stubs(service), f"add_{service.capitalize()}ServiceServicer_to_server")(servicer, server)
+    getattr(stubs(service), f"add_{service.capitalize()}ServiceServicer_to_server")(
+        servicer, server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -14,7 +14,6 @@ from edge_doubles import (
     RecordingNotifyServicerDouble,
     edge_stack,
 )
-
 from galaxy_edge.app import create_app
 from galaxy_edge.downstream import EDGE, find_rpc, owner_of
 from galaxy_edge.routing import ContractRoute
@@ -102,7 +101,9 @@ async def test_openapi_json_serves_the_corrected_contract() -> None:
     detail = document["components"]["schemas"]["LobbyGameDetail"]
     assert "allOf" not in detail
     assert detail["additionalProperties"] is False
-    assert {"game_id", "game_type", "current_turn", "visibility", "runtime_status"} <= set(detail["required"])
+    assert {"game_id", "game_type", "current_turn", "visibility", "runtime_status"} <= set(
+        detail["required"]
+    )
     assert {"owner_user_id", "started_at", "finished_at"} <= set(detail["properties"])
 
 
@@ -116,12 +117,17 @@ async def test_unknown_path_is_a_404_envelope() -> None:
 
 async def test_wrong_method_is_a_405_envelope_listing_every_method_of_the_path() -> None:
     async with edge_stack() as stack:
-        games = await stack.client.delete("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+        games = await stack.client.delete(
+            "/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID}
+        )
         probe = await stack.client.post("/healthz")
         one = await stack.client.put(f"/api/v1/user/lobby/games/{USER_ID}")
     assert games.status_code == 405
     assert games.json() == {
-        "error": {"code": "method_not_allowed", "message": "method DELETE is not allowed; use GET, POST"}
+        "error": {
+            "code": "method_not_allowed",
+            "message": "method DELETE is not allowed; use GET, POST",
+        }
     }
     assert sorted(m.strip() for m in games.headers["allow"].split(",")) == ["GET", "POST"]
     assert probe.status_code == 405 and probe.headers["allow"] == "GET"
@@ -141,4 +147,3 @@ async def test_literal_segments_win_over_parameters() -> None:
     # Not a notification id (which would be a 400 for a malformed UUID): the base class answers.
     assert malformed.status_code == 501
     assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
-

@@ -1,4 +1,4 @@
-"""Admin Basic auth through auth's CheckAdminCredentials; user identity through account's ResolveUserIdentity."""
+"""Admin Basic auth via auth's CheckAdminCredentials; users via account's ResolveUserIdentity."""
 
 from __future__ import annotations
 
@@ -35,9 +35,20 @@ def basic(raw: bytes) -> dict[str, str]:
         (basic(f"{ADMIN_USER}:wrong".encode()), True),
         (basic(f"intruder:{ADMIN_PASSWORD}".encode()), True),
     ],
-    ids=["missing", "bearer", "empty basic", "bad base64", "no colon", "no username", "bad password", "bad user"],
+    ids=[
+        "missing",
+        "bearer",
+        "empty basic",
+        "bad base64",
+        "no colon",
+        "no username",
+        "bad password",
+        "bad user",
+    ],
 )
-async def test_admin_routes_answer_401_with_the_realm_without_good_credentials(headers, reaches_auth) -> None:
+async def test_admin_routes_answer_401_with_the_realm_without_good_credentials(
+    headers, reaches_auth
+) -> None:
     auth = RecordingAuthServicerDouble()
     async with edge_stack(auth=auth) as stack:
         response = await stack.client.get(ADMIN_ACCOUNTS, headers=headers)
@@ -66,14 +77,20 @@ async def test_admin_auth_runs_before_body_validation() -> None:
             ADMIN_ACCOUNTS, content=b"{broken", auth=(ADMIN_USER, ADMIN_PASSWORD)
         )
         created = await stack.client.post(
-            ADMIN_ACCOUNTS, json={"username": "ops", "password": "pw"}, auth=(ADMIN_USER, ADMIN_PASSWORD)
+            ADMIN_ACCOUNTS,
+            json={"username": "ops", "password": "pw"},
+            auth=(ADMIN_USER, ADMIN_PASSWORD),
         )
     assert anonymous.status_code == 401
     assert authenticated.status_code == 400
     assert authenticated.json()["error"]["message"] == "body: must be valid JSON"
     assert created.status_code == 201
     (create,) = auth.requests("AdminAdminAccountsCreate")
-    assert (create.admin_username, create.body.username, create.body.password) == (ADMIN_USER, "ops", "pw")
+    assert (create.admin_username, create.body.username, create.body.password) == (
+        ADMIN_USER,
+        "ops",
+        "pw",
+    )
 
 
 async def test_admin_requests_fail_closed_when_auth_cannot_answer() -> None:
@@ -93,7 +110,9 @@ async def test_user_routes_pass_the_caller_as_user_id() -> None:
     account = RecordingAccountServicerDouble()
     lobby = RecordingLobbyServicerDouble()
     async with edge_stack(account=account, lobby=lobby) as stack:
-        response = await stack.client.get("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+        response = await stack.client.get(
+            "/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID}
+        )
     assert response.status_code == 200
     (resolved,) = account.requests("ResolveUserIdentity")
     assert resolved.user_id == USER_ID
@@ -115,7 +134,9 @@ async def test_unknown_deleted_or_blocked_users_are_400(status, message) -> None
     account = RecordingAccountServicerDouble(default=status)
     lobby = RecordingLobbyServicerDouble()
     async with edge_stack(account=account, lobby=lobby) as stack:
-        response = await stack.client.get("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+        response = await stack.client.get(
+            "/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID}
+        )
     assert response.status_code == 400
     assert response.json() == {"error": {"code": "invalid_request", "message": message}}
     assert lobby.calls == []
@@ -124,7 +145,9 @@ async def test_unknown_deleted_or_blocked_users_are_400(status, message) -> None
 async def test_users_pass_while_account_does_not_implement_resolve_user_identity() -> None:
     lobby = RecordingLobbyServicerDouble()
     async with edge_stack(lobby=lobby) as stack:  # account: the generated base class
-        response = await stack.client.get("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+        response = await stack.client.get(
+            "/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID}
+        )
     assert response.status_code == 200
     assert lobby.requests("UserLobbyGamesList")[0].user_id == USER_ID
 
@@ -132,7 +155,9 @@ async def test_users_pass_while_account_does_not_implement_resolve_user_identity
 async def test_user_requests_fail_when_account_is_unreachable() -> None:
     lobby = RecordingLobbyServicerDouble()
     async with edge_stack(missing=("account",), lobby=lobby) as stack:
-        response = await stack.client.get("/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID})
+        response = await stack.client.get(
+            "/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID}
+        )
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
     assert lobby.calls == []
@@ -149,7 +174,9 @@ async def test_public_and_internal_routes_carry_no_caller() -> None:
         no_language = await stack.client.post(
             "/api/v1/public/auth/send-email-code", json={"email": "pilot@example.com"}
         )
-        bad_email = await stack.client.post("/api/v1/public/auth/send-email-code", json={"email": "pilot"})
+        bad_email = await stack.client.post(
+            "/api/v1/public/auth/send-email-code", json={"email": "pilot"}
+        )
     assert response.status_code == 200
     assert response.json() == {"challenge_id": "challenge-1"}
     first, second = auth.requests("PublicAuthSendEmailCode")
@@ -160,4 +187,3 @@ async def test_public_and_internal_routes_carry_no_caller() -> None:
     assert bad_email.status_code == 400
     assert bad_email.json()["error"]["message"] == "email: must be a valid e-mail address"
     assert "CheckAdminCredentials" not in [name for name, _ in auth.calls]
-

@@ -1,4 +1,4 @@
-"""Liveness, readiness (every downstream SERVING and the push listener bound) and the push listener."""
+"""Liveness, readiness (downstreams SERVING, push listener bound) and the push listener."""
 
 from __future__ import annotations
 

@@ -11,9 +11,8 @@ import sys
 
 import httpx
 import pytest
-from galaxy_kit.testing import free_port
-
 from galaxy_edge.settings import EdgeSettings, split_host_port
+from galaxy_kit.testing import free_port
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -52,14 +51,21 @@ def test_the_environment_overrides_every_address(monkeypatch) -> None:
         monkeypatch.setenv(name, f"svc-{index}:7000")
     monkeypatch.setenv("GALAXY_LOG_LEVEL", "debug")
     settings = EdgeSettings()
-    assert (settings.http_listen_addr, settings.push_listen_addr) == ("0.0.0.0:9000", "0.0.0.0:9001")
+    assert (settings.http_listen_addr, settings.push_listen_addr) == (
+        "0.0.0.0:9000",
+        "0.0.0.0:9001",
+    )
     assert list(settings.grpc_targets().values()) == [f"svc-{i}:7000" for i in range(7)]
     assert settings.log_level == "debug"
 
 
 @pytest.mark.parametrize(
     ("addr", "expected"),
-    [("127.0.0.1:8080", ("127.0.0.1", 8080)), ("[::]:8080", ("::", 8080)), (":8080", ("0.0.0.0", 8080))],
+    [
+        ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+        ("[::]:8080", ("::", 8080)),
+        (":8080", ("0.0.0.0", 8080)),
+    ],
 )
 def test_listen_addresses_split_into_host_and_port(addr, expected) -> None:
     assert split_host_port(addr) == expected
@@ -70,7 +76,7 @@ def test_a_listen_address_without_port_is_refused() -> None:
         split_host_port("localhost")
 
 
-async def test_the_process_serves_rest_and_push_and_stops_cleanly_on_sigterm() -> None:
+async def test_the_process_serves_rest_and_push_and_stops_cleanly_on_sigterm(tmp_path) -> None:
     http_port, push_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -79,14 +85,21 @@ async def test_the_process_serves_rest_and_push_and_stops_cleanly_on_sigterm() -
         "GALAXY_LOG_FORMAT": "json",
         **{name: "127.0.0.1:1" for name in TARGET_VARIABLES},
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "galaxy_edge"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    log_path = tmp_path / "edge.log"
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "galaxy_edge",
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
             deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_SECONDS
             while True:
-                assert process.poll() is None, process.stderr.read().decode()
+                assert process.returncode is None, log_path.read_text()
                 try:
                     live = await client.get("/healthz", timeout=1)
                     break
@@ -97,17 +110,17 @@ async def test_the_process_serves_rest_and_push_and_stops_cleanly_on_sigterm() -
             unknown = await client.get("/nope", timeout=5)
         assert live.status_code == 200 and live.json() == {"status": "ok"}
         # Nothing downstream is running: not ready, in the envelope.
-        assert ready.status_code == 503 and ready.json()["error"]["code"] == "service_unavailable"
+        assert ready.status_code == 503
+        assert ready.json()["error"]["code"] == "service_unavailable"
         assert unknown.status_code == 404
         process.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(process.wait, STOP_TIMEOUT_SECONDS)
-        assert code == 0
-        log_lines = [line for line in process.stderr.read().decode().splitlines() if line.strip()]
+        code = await asyncio.wait_for(process.wait(), STOP_TIMEOUT_SECONDS)
+        assert code == 0, log_path.read_text()
+        log_lines = [line for line in log_path.read_text().splitlines() if line.strip()]
         assert log_lines, "the edge logged nothing"
         for line in log_lines:
-            record = json.loads(line)
-            assert record["service"] == "edge"
+            assert json.loads(line)["service"] == "edge"
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-            process.wait()
+            await process.wait()

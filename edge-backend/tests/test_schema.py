@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from galaxy_edge.schema import INT32_MAX, INT32_MIN, is_date_time, is_email, is_uuid, make_checker, to_json_schema
+from galaxy_edge.schema import (
+    INT32_MAX,
+    INT32_MIN,
+    is_date_time,
+    is_email,
+    is_uuid,
+    make_checker,
+    to_json_schema,
+)
 from galaxy_edge.spec import load_contract
+from google.protobuf.timestamp_pb2 import Timestamp
 
 COMPONENTS = {
     "Actor": {
@@ -51,7 +58,9 @@ def test_references_are_inlined() -> None:
 def test_openapi_boolean_exclusive_minimum_becomes_numeric() -> None:
     converted = to_json_schema({"type": "number", "minimum": 0, "exclusiveMinimum": True}, {})
     assert converted == {"type": "number", "exclusiveMinimum": 0}
-    assert check({"type": "number", "minimum": 0, "exclusiveMinimum": True}, 0) == "body: must be > 0"
+    assert (
+        check({"type": "number", "minimum": 0, "exclusiveMinimum": True}, 0) == "body: must be > 0"
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,18 +123,17 @@ def test_every_request_schema_of_the_contract_compiles() -> None:
 
 
 def test_lobby_game_detail_is_one_object_with_the_union_of_both_parts() -> None:
-    """README decision 3: the allOf of two closed objects is unsatisfiable; the merged one is not."""
+    """README decision 3: the allOf of two closed objects is unsatisfiable; the union is not."""
     import yaml
     from edge_doubles import lobby_game_detail
-
     from galaxy_edge.routing import reply_to_json
     from galaxy_edge.spec import read_contract_text
 
     game = reply_to_json(lobby_game_detail())
     merged = load_contract().document["components"]["schemas"]
     assert make_checker(to_json_schema(merged["LobbyGameDetail"], merged), "body")(game) is None
-    assert make_checker(to_json_schema(merged["LobbyGameDetail"], merged), "body")({**game, "x": 1}) == (
-        "x: unknown field"
-    )
+    assert make_checker(to_json_schema(merged["LobbyGameDetail"], merged), "body")(
+        {**game, "x": 1}
+    ) == ("x: unknown field")
     raw = yaml.safe_load(read_contract_text())["components"]["schemas"]
     assert make_checker(to_json_schema(raw["LobbyGameDetail"], raw), "body")(game) is not None

@@ -49,7 +49,9 @@ def test_the_table_covers_every_grpc_error_code() -> None:
 @pytest.mark.parametrize("code", list(EXPECTED), ids=[c.name for c in EXPECTED])
 async def test_grpc_status_maps_to_the_envelope(code: grpc.StatusCode) -> None:
     status, envelope_code = EXPECTED[code]
-    lobby = RecordingLobbyServicerDouble(fail_with=code, details="game is in state running; db=10.0.0.7")
+    lobby = RecordingLobbyServicerDouble(
+        fail_with=code, details="game is in state running; db=10.0.0.7"
+    )
     async with edge_stack(lobby=lobby) as stack:
         response = await stack.client.get(GAME, headers=USER)
     assert response.status_code == status
@@ -100,7 +102,9 @@ async def test_the_reply_becomes_contract_json_with_rfc3339_timestamps() -> None
 
 async def test_admin_list_timestamps_are_rfc3339() -> None:
     async with edge_stack(auth=RecordingAuthServicerDouble()) as stack:
-        response = await stack.client.get("/api/v1/admin/admin-accounts", auth=(ADMIN_USER, ADMIN_PASSWORD))
+        response = await stack.client.get(
+            "/api/v1/admin/admin-accounts", auth=(ADMIN_USER, ADMIN_PASSWORD)
+        )
     assert response.status_code == 200
     assert response.json() == {"items": [{"username": ADMIN_USER, "created_at": CREATED_AT_JSON}]}
 
@@ -156,7 +160,9 @@ async def test_an_unexpected_edge_failure_is_a_500_envelope_without_details(monk
         monkeypatch.setattr(handler.validator, "params", explode)
         response = await stack.client.get("/api/v1/user/lobby/games", headers=USER)
     assert response.status_code == 500
-    assert response.json() == {"error": {"code": "internal_error", "message": "internal server error"}}
+    assert response.json() == {
+        "error": {"code": "internal_error", "message": "internal server error"}
+    }
     assert "secret" not in response.text
 
 

@@ -1,4 +1,4 @@
-"""Requests that break the contract answer 400 invalid_request naming the field; no service is called."""
+"""Requests breaking the contract answer 400 invalid_request naming the field; no service call."""
 
 from __future__ import annotations
 
@@ -69,7 +69,13 @@ CASES = [
         {"json": with_game(min_players="two")},
         "min_players: must be an integer",
     ),
-    ("below minimum", "POST", GAMES, {"json": with_game(min_players=0)}, "min_players: must be >= 1"),
+    (
+        "below minimum",
+        "POST",
+        GAMES,
+        {"json": with_game(min_players=0)},
+        "min_players: must be >= 1",
+    ),
     (
         "beyond int32",
         "POST",
@@ -91,7 +97,13 @@ CASES = [
         {"json": with_game(enrollment_ends_at="tomorrow")},
         "enrollment_ends_at: must be an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)",
     ),
-    ("empty string", "POST", GAMES, {"json": with_game(game_name="")}, "game_name: must be at least 1 character long"),
+    (
+        "empty string",
+        "POST",
+        GAMES,
+        {"json": with_game(game_name="")},
+        "game_name: must be at least 1 character long",
+    ),
     ("non-JSON body", "POST", GAMES, {"content": b"{not json"}, "body: must be valid JSON"),
     ("NaN", "POST", GAMES, {"content": b'{"min_players": NaN}'}, "body: must be valid JSON"),
     ("body not an object", "POST", GAMES, {"json": [1, 2]}, "body: must be an object"),
@@ -113,8 +125,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-async def test_contract_violations_are_400_and_never_reach_a_service(method, path, kwargs, message) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+async def test_contract_violations_are_400_and_never_reach_a_service(
+    method, path, kwargs, message
+) -> None:
     account = RecordingAccountServicerDouble()
     lobby = RecordingLobbyServicerDouble()
     runtime = RecordingRuntimeServicerDouble()
@@ -150,7 +166,9 @@ async def test_user_routes_need_a_uuid_x_user_id(headers, message) -> None:
 async def test_a_valid_request_reaches_the_service_with_defaults_filled_in() -> None:
     lobby = RecordingLobbyServicerDouble()
     async with edge_stack(lobby=lobby) as stack:
-        listed = await stack.client.get(GAMES, headers=USER, params={"page_size": "200", "sort": "x"})
+        listed = await stack.client.get(
+            GAMES, headers=USER, params={"page_size": "200", "sort": "x"}
+        )
         created = await stack.client.post(GAMES, headers=USER, json=VALID_GAME)
     assert listed.status_code == 200
     assert listed.json() == {"items": [], "page": 1, "page_size": 200, "total": 0}
@@ -164,7 +182,9 @@ async def test_a_valid_request_reaches_the_service_with_defaults_filled_in() -> 
 async def test_uuids_from_path_and_header_are_forwarded_lower_case() -> None:
     lobby = RecordingLobbyServicerDouble()
     async with edge_stack(lobby=lobby) as stack:
-        response = await stack.client.get(f"{GAMES}/{GAME_ID.upper()}", headers={"X-User-ID": USER_ID.upper()})
+        response = await stack.client.get(
+            f"{GAMES}/{GAME_ID.upper()}", headers={"X-User-ID": USER_ID.upper()}
+        )
     assert response.status_code == 200
     (request,) = lobby.requests("UserLobbyGamesGet")
     assert (request.game_id, request.user_id) == (GAME_ID, USER_ID)
@@ -205,7 +225,10 @@ async def test_unknown_fields_inside_nested_objects_are_rejected() -> None:
             ),
         )
     assert response.status_code == 400
-    assert response.json()["error"] == {"code": "invalid_request", "message": "actor.name: unknown field"}
+    assert response.json()["error"] == {
+        "code": "invalid_request",
+        "message": "actor.name: unknown field",
+    }
 
 
 async def test_free_form_bodies_accept_any_object() -> None:

@@ -53,7 +53,9 @@ class Edge:
     def __init__(self, settings: EdgeSettings, contract: Contract | None = None) -> None:
         self.settings = settings
         self.contract = contract or load_contract()
-        self.downstreams = Downstreams(settings.grpc_targets(), timeout=settings.rpc_timeout_seconds)
+        self.downstreams = Downstreams(
+            settings.grpc_targets(), timeout=settings.rpc_timeout_seconds
+        )
         self.push = PushListener(settings.push_listen_addr)
         self.gate = IdentityGate(
             self.downstreams,
@@ -78,9 +80,13 @@ class Edge:
             return local
         rpc = find_rpc(owner, op.rpc_name)
         if rpc is None:
-            log.warning("no rpc %s in %s stubs; %s answers 501", op.rpc_name, owner, op.operation_id)
+            log.warning(
+                "no rpc %s in %s stubs; %s answers 501", op.rpc_name, owner, op.operation_id
+            )
         validator = OperationValidator(
-            op, self.contract.document["components"]["schemas"], max_body_bytes=self.settings.max_body_bytes
+            op,
+            self.contract.document["components"]["schemas"],
+            max_body_bytes=self.settings.max_body_bytes,
         )
         handler = GrpcOperation(op, validator, rpc, downstreams=self.downstreams, gate=self.gate)
         self.operation_handlers[(op.method, op.path)] = handler
@@ -131,11 +137,15 @@ class Edge:
         not-ready edge answers the envelope (not `ReadyzResponse {"status":"starting"}`).
         """
         statuses = await self.downstreams.check_health(self.settings.readiness_timeout_seconds)
-        waiting = [f"{service} {status}" for service, status in statuses.items() if status != "SERVING"]
+        waiting = [
+            f"{service} {status}" for service, status in statuses.items() if status != "SERVING"
+        ]
         if not self.push.bound:
             waiting.append("push listener not bound")
         if waiting:
-            return error_response(503, SERVICE_UNAVAILABLE, "backend is not ready: " + ", ".join(waiting))
+            return error_response(
+                503, SERVICE_UNAVAILABLE, "backend is not ready: " + ", ".join(waiting)
+            )
         return json_response({"status": "ready"}, 200)
 
     async def openapi(self, _request: Request) -> Response:
@@ -143,12 +153,19 @@ class Edge:
         return Response(self.openapi_bytes, media_type=JSON_MEDIA_TYPE)
 
 
-_STATUS_CODES = {400: INVALID_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 503: SERVICE_UNAVAILABLE}
+_STATUS_CODES = {
+    400: INVALID_REQUEST,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    503: SERVICE_UNAVAILABLE,
+}
 
 
 async def _http_exception(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = _STATUS_CODES.get(exc.status_code, INTERNAL_ERROR if exc.status_code >= 500 else INVALID_REQUEST)
+    code = _STATUS_CODES.get(
+        exc.status_code, INTERNAL_ERROR if exc.status_code >= 500 else INVALID_REQUEST
+    )
     status = exc.status_code if code != INTERNAL_ERROR else 500
     message = None if code in (NOT_FOUND, INTERNAL_ERROR) else str(exc.detail)
     if code == NOT_FOUND:
@@ -161,7 +178,9 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     return error_response(500, INTERNAL_ERROR)
 
 
-def create_app(settings: EdgeSettings | None = None, *, contract: Contract | None = None) -> FastAPI:
+def create_app(
+    settings: EdgeSettings | None = None, *, contract: Contract | None = None
+) -> FastAPI:
     """The edge's ASGI app; `app.state.edge` is its `Edge`."""
     edge = Edge(settings or EdgeSettings(), contract)
     app = FastAPI(
@@ -175,5 +194,7 @@ def create_app(settings: EdgeSettings | None = None, *, contract: Contract | Non
     )
     app.state.edge = edge
     app.router.routes.extend(edge.routes)
-    app.router.routes.append(Route(OPENAPI_PATH, edge.openapi, methods=["GET"], include_in_schema=False))
+    app.router.routes.append(
+        Route(OPENAPI_PATH, edge.openapi, methods=["GET"], include_in_schema=False)
+    )
     return app

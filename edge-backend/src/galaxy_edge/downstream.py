@@ -68,7 +68,9 @@ def owner_of(path: str) -> str:
     """The owner of a contract path; ValueError when no prefix claims it."""
     best: tuple[int, str] | None = None
     for prefix, owner in OWNERSHIP:
-        if (path == prefix or path.startswith(prefix + "/")) and (best is None or len(prefix) > best[0]):
+        if (path == prefix or path.startswith(prefix + "/")) and (
+            best is None or len(prefix) > best[0]
+        ):
             best = (len(prefix), owner)
     if best is None:
         raise ValueError(f"no owner for contract path {path!r}")
@@ -126,7 +128,9 @@ def find_rpc(service: str, name: str) -> Rpc | None:
     if method is None:
         return None
     if method.client_streaming or method.server_streaming:
-        log.warning("rpc %s/%s is streaming; the edge only calls unary RPCs", descriptor.full_name, name)
+        log.warning(
+            "rpc %s/%s is streaming; the edge only calls unary RPCs", descriptor.full_name, name
+        )
         return None
     return Rpc(
         service=service,
@@ -206,4 +210,3 @@ class Downstreams:
             return {service: "unreachable (not started)" for service in self.targets}
         results = await asyncio.gather(*(one(s) for s in self.targets))
         return dict(results)
-

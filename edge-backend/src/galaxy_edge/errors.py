@@ -60,7 +60,9 @@ FALLBACK_STATUS = (500, INTERNAL_ERROR)
 #: Envelope codes whose message is the service's status details. For 500 and 503
 #: the details may describe internals (exception text, peer addresses), so a fixed
 #: message goes on the wire and the details only go to the log.
-_DETAILS_PASS_THROUGH = frozenset({INVALID_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, NOT_IMPLEMENTED})
+_DETAILS_PASS_THROUGH = frozenset(
+    {INVALID_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, NOT_IMPLEMENTED}
+)
 
 
 class ApiError(Exception):
@@ -100,7 +102,9 @@ def error_response(
 ) -> Response:
     """An envelope response."""
     body = envelope_bytes(code, message or DEFAULT_MESSAGES.get(code, code))
-    return Response(body, status_code=status, headers=dict(headers or {}), media_type=JSON_MEDIA_TYPE)
+    return Response(
+        body, status_code=status, headers=dict(headers or {}), media_type=JSON_MEDIA_TYPE
+    )
 
 
 def map_grpc_status(code: grpc.StatusCode | None) -> tuple[int, str]:

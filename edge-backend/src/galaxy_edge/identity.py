@@ -52,7 +52,7 @@ def unauthorized(message: str) -> ApiError:
 
 
 def parse_basic(header: str | None) -> tuple[str, str]:
-    """(username, password) of an `Authorization: Basic ...` header; 401 when missing or malformed."""
+    """(username, password) of an `Authorization: Basic` header; 401 if missing or malformed."""
     if not header:
         raise unauthorized("basic authentication is required")
     scheme, _, token = header.strip().partition(" ")
@@ -69,11 +69,11 @@ def parse_basic(header: str | None) -> tuple[str, str]:
 
 
 def identity_status(reply: Message) -> str:
-    """The `status` of a ResolveUserIdentity reply as one of IDENTITY_STATUSES (string or enum field)."""
+    """The `status` of a ResolveUserIdentity reply, one of IDENTITY_STATUSES (string or enum)."""
     field = reply.DESCRIPTOR.fields_by_name.get("status")
     if field is None:
         return "unknown"
-    value = getattr(reply, "status")
+    value = reply.status
     if field.enum_type is not None:
         enum_value = field.enum_type.values_by_number.get(value)
         value = enum_value.name if enum_value is not None else ""
@@ -115,7 +115,9 @@ class IdentityGate:
                 raise unauthorized("invalid admin credentials") from None
             log.warning("admin credential check failed: %s %s", error.code().name, error.details())
             raise from_grpc(error.code(), error.details(), service="auth") from None
-        confirmed = getattr(reply, "username", "") if "username" in reply.DESCRIPTOR.fields_by_name else ""
+        confirmed = (
+            getattr(reply, "username", "") if "username" in reply.DESCRIPTOR.fields_by_name else ""
+        )
         return confirmed or username
 
     async def user(self, user_id: str) -> None:
@@ -130,7 +132,10 @@ class IdentityGate:
             if code == grpc.StatusCode.UNIMPLEMENTED:
                 if not self._warned_unimplemented:
                     self._warned_unimplemented = True
-                    log.warning("account does not implement ResolveUserIdentity yet; trusting X-User-ID alone")
+                    log.warning(
+                        "account does not implement ResolveUserIdentity yet; "
+                        "trusting X-User-ID alone"
+                    )
                 return
             if code == grpc.StatusCode.NOT_FOUND:
                 raise invalid(_REFUSED_MESSAGES["unknown"]) from None

@@ -152,7 +152,9 @@ class ContractRoute(Route):
             return error.response()
         except Exception:
             op = self.operations[request.method]
-            log.exception("unhandled error in %s %s (%s)", request.method, self.path, op.operation_id)
+            log.exception(
+                "unhandled error in %s %s (%s)", request.method, self.path, op.operation_id
+            )
             return error_response(500, INTERNAL_ERROR)
 
 

@@ -19,31 +19,45 @@ class EdgeSettings(LoggingSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    http_listen_addr: str = Field(DEFAULT_HTTP_LISTEN_ADDR, validation_alias="BACKEND_HTTP_LISTEN_ADDR")
+    http_listen_addr: str = Field(
+        DEFAULT_HTTP_LISTEN_ADDR, validation_alias="BACKEND_HTTP_LISTEN_ADDR"
+    )
     push_listen_addr: str = Field(
         DEFAULT_PUSH_LISTEN_ADDR, validation_alias="BACKEND_GRPC_PUSH_LISTEN_ADDR"
     )
-    auth_grpc_target: str = Field(default_grpc_target("auth"), validation_alias="GALAXY_AUTH_GRPC_TARGET")
+    auth_grpc_target: str = Field(
+        default_grpc_target("auth"), validation_alias="GALAXY_AUTH_GRPC_TARGET"
+    )
     account_grpc_target: str = Field(
         default_grpc_target("account"), validation_alias="GALAXY_ACCOUNT_GRPC_TARGET"
     )
-    lobby_grpc_target: str = Field(default_grpc_target("lobby"), validation_alias="GALAXY_LOBBY_GRPC_TARGET")
+    lobby_grpc_target: str = Field(
+        default_grpc_target("lobby"), validation_alias="GALAXY_LOBBY_GRPC_TARGET"
+    )
     runtime_grpc_target: str = Field(
         default_grpc_target("runtime"), validation_alias="GALAXY_RUNTIME_GRPC_TARGET"
     )
-    mail_grpc_target: str = Field(default_grpc_target("mail"), validation_alias="GALAXY_MAIL_GRPC_TARGET")
+    mail_grpc_target: str = Field(
+        default_grpc_target("mail"), validation_alias="GALAXY_MAIL_GRPC_TARGET"
+    )
     notify_grpc_target: str = Field(
         default_grpc_target("notify"), validation_alias="GALAXY_NOTIFY_GRPC_TARGET"
     )
-    geo_grpc_target: str = Field(default_grpc_target("geo"), validation_alias="GALAXY_GEO_GRPC_TARGET")
+    geo_grpc_target: str = Field(
+        default_grpc_target("geo"), validation_alias="GALAXY_GEO_GRPC_TARGET"
+    )
 
     rpc_timeout_seconds: float = Field(
         DEFAULT_RPC_TIMEOUT_SECONDS, gt=0, validation_alias="BACKEND_RPC_TIMEOUT_SECONDS"
     )
     readiness_timeout_seconds: float = Field(
-        DEFAULT_READINESS_TIMEOUT_SECONDS, gt=0, validation_alias="BACKEND_READINESS_TIMEOUT_SECONDS"
+        DEFAULT_READINESS_TIMEOUT_SECONDS,
+        gt=0,
+        validation_alias="BACKEND_READINESS_TIMEOUT_SECONDS",
     )
-    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, gt=0, validation_alias="BACKEND_MAX_BODY_BYTES")
+    max_body_bytes: int = Field(
+        DEFAULT_MAX_BODY_BYTES, gt=0, validation_alias="BACKEND_MAX_BODY_BYTES"
+    )
     shutdown_grace_seconds: float = Field(
         DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=0, validation_alias="BACKEND_SHUTDOWN_GRACE_SECONDS"
     )

@@ -10,6 +10,7 @@ unknown fields rejected where the schema is closed).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,7 @@ class ParamCheck:
                 value = float(raw)
             except ValueError:
                 raise invalid(f"{self.name}: must be a number") from None
-            if value != value or value in (float("inf"), float("-inf")):
+            if not math.isfinite(value):
                 raise invalid(f"{self.name}: must be a number")
             return value
         if self.kind == "boolean":
