@@ -1,4 +1,4 @@
-"""Wiring of the mail service: its servicer, its workers, its migrations."""
+"""Wiring of the mail service: its servicer, the delivery worker, its migrations."""
 
 from __future__ import annotations
 
@@ -7,12 +7,34 @@ from pathlib import Path
 from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
 from galaxy_kit.service import ServiceContext, ServiceDefinition
 
+from galaxy_mail.domain.retry import RetryPolicy
+from galaxy_mail.domain.templates import TemplateCatalog
 from galaxy_mail.servicer import MailServicer
 from galaxy_mail.settings import MailSettings
+from galaxy_mail.smtp import SmtpSender
+from galaxy_mail.worker import DeliveryWorker
 
 
 def build(context: ServiceContext) -> None:
-    mail_pb2_grpc.add_MailServiceServicer_to_server(MailServicer(), context.server)
+    settings = context.settings
+    assert isinstance(settings, MailSettings)
+    catalog = TemplateCatalog.load()
+    servicer = MailServicer(sessions=context.sessions, catalog=catalog)
+    mail_pb2_grpc.add_MailServiceServicer_to_server(servicer, context.server)
+    if settings.mail_worker_enabled:
+        context.workers.append(
+            DeliveryWorker(
+                engine=context.engine,
+                sessions=context.sessions,
+                catalog=catalog,
+                sender=SmtpSender(settings),
+                policy=RetryPolicy.from_settings(settings),
+                lease_seconds=settings.mail_lease_seconds,
+                poll_interval=settings.mail_poll_interval_seconds,
+                batch_size=settings.mail_batch_size,
+                stop_grace=settings.shutdown_grace_seconds,
+            )
+        )
 
 
 SERVICE = ServiceDefinition(

@@ -1,0 +1,172 @@
+"""The delivery outbox: enqueue (idempotent), the admin reads, resend. One transaction each.
+
+Statuses and their transitions are in docs/mail.md. Nothing returned from here
+carries a delivery's variables or its rendered body.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from galaxy_kit.db import transaction
+from galaxy_kit.errors import Conflict, InvalidArgument, NotFound
+from galaxy_kit.logging import get_logger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from galaxy_mail.domain.templates import TemplateCatalog
+from galaxy_mail.repository import deliveries as repo
+from galaxy_mail.repository.deliveries import AttemptView, DeadLetterView, DeliveryView
+
+log = get_logger(__name__)
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+MAX_RECIPIENT_LENGTH = 254
+MAX_VARIABLES = 50
+MAX_VARIABLE_NAME_LENGTH = 64
+MAX_VARIABLE_VALUE_LENGTH = 8000
+MAX_LOCALE_LENGTH = 200
+#: One addr-spec, no display name, nothing that could smuggle a second recipient or a header.
+RECIPIENT = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[^@\s<>,;:\"()\[\]\\]+$")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    page_size: int
+    total: int
+
+
+def parse_delivery_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidArgument("delivery_id must be a UUID") from None
+
+
+def _paging(page: int, page_size: int) -> tuple[int, int]:
+    """0 means "not set" (proto3); the edge always fills in the contract defaults."""
+    page = page or 1
+    page_size = page_size or DEFAULT_PAGE_SIZE
+    if page < 1:
+        raise InvalidArgument("page must be at least 1")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    return page, page_size
+
+
+def _check_enqueue(idempotency_key: str, recipient: str, locale: str, variables: dict[str, str]) -> None:
+    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidArgument(f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+    if len(recipient) > MAX_RECIPIENT_LENGTH or not RECIPIENT.match(recipient):
+        raise InvalidArgument("recipient must be one e-mail address")
+    if len(locale) > MAX_LOCALE_LENGTH:
+        raise InvalidArgument("locale is too long")
+    if len(variables) > MAX_VARIABLES:
+        raise InvalidArgument(f"at most {MAX_VARIABLES} variables")
+    for name, value in variables.items():
+        if not name or len(name) > MAX_VARIABLE_NAME_LENGTH or len(value) > MAX_VARIABLE_VALUE_LENGTH:
+            raise InvalidArgument("a variable name or value is too long")
+
+
+async def enqueue(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    catalog: TemplateCatalog,
+    idempotency_key: str,
+    template_id: str,
+    recipient: str,
+    locale: str,
+    variables: dict[str, str],
+) -> tuple[uuid.UUID, bool]:
+    """Put one templated mail in the outbox: (delivery_id, created). A key seen before returns
+    the existing delivery with created=False, whatever the rest of the request says."""
+    recipient = recipient.strip()
+    _check_enqueue(idempotency_key, recipient, locale, variables)
+    catalog.check(template_id, variables)  # unknown template or missing variables: INVALID_ARGUMENT
+    resolved = catalog.resolve_locale(template_id, locale)
+    delivery_id = uuid.uuid4()
+    async with transaction(sessions) as session:
+        created = await repo.insert_if_absent(
+            session,
+            delivery_id=delivery_id,
+            idempotency_key=idempotency_key,
+            template_id=template_id,
+            locale=resolved,
+            recipient=recipient,
+            variables=dict(variables),
+        )
+        if created:
+            await repo.notify_workers(session)
+        else:
+            # ON CONFLICT waited for a concurrent insert of the same key to commit, so the row is visible.
+            existing = await repo.id_by_key(session, idempotency_key)
+            if existing is None:  # pragma: no cover - the conflicting row cannot vanish (no deletes)
+                raise Conflict("the idempotency key is being used concurrently; retry")
+            delivery_id = existing
+    if created:
+        log.info("mail_enqueued", delivery_id=str(delivery_id), template_id=template_id, locale=resolved)
+    return delivery_id, created
+
+
+async def get(sessions: async_sessionmaker[AsyncSession], *, delivery_id: uuid.UUID) -> DeliveryView:
+    async with transaction(sessions) as session:
+        view = await repo.get_view(session, delivery_id)
+    if view is None:
+        raise NotFound("mail delivery not found")
+    return view
+
+
+async def list_deliveries(
+    sessions: async_sessionmaker[AsyncSession], *, page: int, page_size: int
+) -> Page[DeliveryView]:
+    """Newest first."""
+    page, page_size = _paging(page, page_size)
+    async with transaction(sessions) as session:
+        items = await repo.list_views(session, offset=(page - 1) * page_size, limit=page_size)
+        total = await repo.count(session)
+    return Page(items, page, page_size, total)
+
+
+async def list_attempts(sessions: async_sessionmaker[AsyncSession], *, delivery_id: uuid.UUID) -> list[AttemptView]:
+    """Oldest first (attempt_no 1, 2, ...)."""
+    async with transaction(sessions) as session:
+        if await repo.get_view(session, delivery_id) is None:
+            raise NotFound("mail delivery not found")
+        return await repo.list_attempts(session, delivery_id)
+
+
+async def list_dead_letters(
+    sessions: async_sessionmaker[AsyncSession], *, page: int, page_size: int
+) -> Page[DeadLetterView]:
+    """Dead letters not resent since, newest first."""
+    page, page_size = _paging(page, page_size)
+    async with transaction(sessions) as session:
+        items = await repo.list_open_dead_letters(session, offset=(page - 1) * page_size, limit=page_size)
+        total = await repo.count_open_dead_letters(session)
+    return Page(items, page, page_size, total)
+
+
+async def resend(
+    sessions: async_sessionmaker[AsyncSession], *, delivery_id: uuid.UUID, admin_username: str = ""
+) -> DeliveryView:
+    """pending | retrying | dead_lettered → pending, due now, a new attempt cycle; sent → Conflict."""
+    async with transaction(sessions) as session:
+        view = await repo.get_view(session, delivery_id, for_update=True)
+        if view is None:
+            raise NotFound("mail delivery not found")
+        if view.status == "sent":
+            raise Conflict("mail delivery was already sent; it is not sent twice")
+        await repo.rearm(session, delivery_id)
+        await repo.notify_workers(session)
+        view = await repo.get_view(session, delivery_id)
+    assert view is not None
+    log.info("mail_resend_requested", delivery_id=str(delivery_id), admin=admin_username)
+    return view

@@ -1,0 +1,154 @@
+"""Mail templates: `galaxy_mail/templates/<template_id>/<locale>.toml`, each a subject and a text body.
+
+A template file has two keys, `subject` and `body`, written with
+`string.Template` placeholders (`${code}`). Every template ships `en`; a
+requested locale that is not shipped falls back to its primary language
+(`de-AT` → `de`) and then to `en`. Every placeholder is a required variable:
+a delivery missing one is refused at enqueue time, so the worker never meets a
+message it cannot render. Extra variables are ignored. No HTML, no escaping:
+the body is sent as `text/plain; charset=utf-8`.
+
+How to add a template or a language: docs/mail.md.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+from galaxy_kit.errors import InvalidArgument
+
+DEFAULT_LOCALE = "en"
+TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+LOCALE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
+
+
+class TemplateError(InvalidArgument):
+    """An unknown template, or variables that do not fit it (client-safe message, never a value)."""
+
+
+@dataclass(frozen=True)
+class LocalizedTemplate:
+    locale: str
+    subject: string.Template
+    body: string.Template
+
+    @property
+    def variables(self) -> frozenset[str]:
+        return frozenset(self.subject.get_identifiers()) | frozenset(self.body.get_identifiers())
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    template_id: str
+    locale: str
+    subject: str
+    body: str
+
+
+class TemplateCatalog:
+    """Every template of the service, loaded and checked once at start-up."""
+
+    def __init__(self, templates: dict[str, dict[str, LocalizedTemplate]]) -> None:
+        for template_id, locales in templates.items():
+            if DEFAULT_LOCALE not in locales:
+                raise ValueError(f"mail template {template_id!r} has no {DEFAULT_LOCALE!r} version")
+            for template in locales.values():
+                for part in (template.subject, template.body):
+                    if not part.is_valid():
+                        raise ValueError(f"mail template {template_id}/{template.locale} has a bad placeholder")
+        self._templates = templates
+
+    @classmethod
+    def load(cls, root: Traversable | None = None) -> TemplateCatalog:
+        root = root or resources.files("galaxy_mail") / "templates"
+        templates: dict[str, dict[str, LocalizedTemplate]] = {}
+        for directory in root.iterdir():
+            if not directory.is_dir() or not TEMPLATE_ID.match(directory.name):
+                continue
+            locales: dict[str, LocalizedTemplate] = {}
+            for file in directory.iterdir():
+                if not file.name.endswith(".toml"):
+                    continue
+                locale = file.name.removesuffix(".toml").lower()
+                data = tomllib.loads(file.read_text(encoding="utf-8"))
+                locales[locale] = LocalizedTemplate(
+                    locale=locale,
+                    subject=string.Template(str(data["subject"]).strip()),
+                    body=string.Template(str(data["body"]).lstrip("\n")),
+                )
+            if locales:
+                templates[directory.name] = locales
+        return cls(templates)
+
+    @property
+    def template_ids(self) -> list[str]:
+        return sorted(self._templates)
+
+    def locales(self, template_id: str) -> list[str]:
+        return sorted(self._locales_of(template_id))
+
+    def _locales_of(self, template_id: str) -> dict[str, LocalizedTemplate]:
+        locales = self._templates.get(template_id)
+        if locales is None:
+            raise TemplateError(f"unknown template_id {template_id!r}"[:200])
+        return locales
+
+    def resolve_locale(self, template_id: str, requested: str) -> str:
+        """The shipped locale that best fits `requested` (a BCP 47 tag or an Accept-Language value)."""
+        shipped = self._locales_of(template_id)
+        for tag in _preferred_tags(requested):
+            subtags = tag.split("-")
+            for n in range(len(subtags), 0, -1):
+                candidate = "-".join(subtags[:n])
+                if candidate in shipped:
+                    return candidate
+        return DEFAULT_LOCALE
+
+    def required_variables(self, template_id: str) -> frozenset[str]:
+        names: frozenset[str] = frozenset()
+        for template in self._locales_of(template_id).values():
+            names |= template.variables
+        return names
+
+    def check(self, template_id: str, variables: dict[str, str]) -> None:
+        """Refuse an unknown template or missing variables (names only in the message, never values)."""
+        missing = sorted(self.required_variables(template_id) - set(variables))
+        if missing:
+            raise TemplateError(f"template {template_id!r} needs variables: {', '.join(missing)}")
+
+    def render(self, template_id: str, locale: str, variables: dict[str, str]) -> RenderedMail:
+        locales = self._locales_of(template_id)
+        template = locales.get(locale) or locales[DEFAULT_LOCALE]
+        self.check(template_id, variables)
+        return RenderedMail(
+            template_id=template_id,
+            locale=template.locale,
+            # A subject is one line whatever a variable holds (no header folding tricks).
+            subject=" ".join(template.subject.substitute(variables).split()),
+            body=template.body.substitute(variables),
+        )
+
+
+def _preferred_tags(requested: str) -> list[str]:
+    """Tags of `requested` best first: `de-AT` → [de-at]; `fr;q=0.5, de` → [de, fr]."""
+    weighted: list[tuple[float, int, str]] = []
+    for index, item in enumerate(requested.split(",")):
+        tag, _, params = item.strip().partition(";")
+        tag = tag.strip().lower().replace("_", "-")
+        if not LOCALE_TAG.match(tag):
+            continue
+        quality = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        if quality > 0:
+            weighted.append((-quality, index, tag))
+    return [tag for _, _, tag in sorted(weighted)]

@@ -1,0 +1,221 @@
+"""The delivery worker: claims due deliveries, sends them over SMTP, records every attempt.
+
+One per mail process (`context.workers`); any number of mail replicas may run
+their workers against the same database (domain/sending.py says why no
+delivery is ever sent by two at once).
+
+Wake-up: the worker LISTENs on `galaxy_mail_deliveries`, which enqueue and
+resend NOTIFY when they commit, so a new delivery leaves within milliseconds;
+it also polls every `poll_interval` seconds for retries that came due and for
+leases that ran out. Without the LISTEN connection (database restarting) it
+keeps polling and re-LISTENs later.
+
+Stop: `stop()` lets the batch in flight finish (each SMTP conversation is
+bounded by the SMTP timeout) for up to `stop_grace` seconds, then cancels the
+conversations still running; their attempts are recorded as failed and retried
+later (a message the server had accepted just before may then arrive twice:
+delivery is at-least-once across crashes and forced stops, never concurrent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from galaxy_kit.logging import get_logger
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from galaxy_mail.domain.retry import RetryPolicy
+from galaxy_mail.domain.sending import Claim, claim_due, finish
+from galaxy_mail.domain.templates import TemplateCatalog, TemplateError
+from galaxy_mail.repository.deliveries import WAKEUP_CHANNEL
+from galaxy_mail.smtp import SendResult, SmtpSender
+
+log = get_logger(__name__)
+
+ATTEMPTS_TOTAL = Counter("galaxy_mail_attempts_total", "SMTP delivery attempts", ["outcome"])
+#: Back-off after a failed claim (database unavailable), doubling up to the maximum.
+ERROR_BACKOFF_SECONDS = 0.5
+MAX_ERROR_BACKOFF_SECONDS = 10.0
+DEFAULT_STOP_GRACE_SECONDS = 10.0
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        catalog: TemplateCatalog,
+        sender: SmtpSender,
+        policy: RetryPolicy,
+        lease_seconds: float,
+        poll_interval: float,
+        batch_size: int,
+        stop_grace: float = DEFAULT_STOP_GRACE_SECONDS,
+        listen: bool = True,
+        name: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.catalog = catalog
+        self.sender = sender
+        self.policy = policy
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.stop_grace = stop_grace
+        self.listen = listen
+        self.name = name or default_worker_name()
+        self.rng = rng
+        self.attempted = 0
+        self._stopping = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self._done = asyncio.Event()
+        self._running = False
+        self._sends: set[asyncio.Task[SendResult]] = set()
+        self._listener: AsyncConnection | None = None
+        self._log = log.bind(worker=self.name)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        if self._running:
+            raise RuntimeError("this worker is already running")
+        self._running = True
+        backoff = ERROR_BACKOFF_SECONDS
+        self._log.info("mail_worker_started")
+        try:
+            while not self._stopping.is_set():
+                self._wakeup.clear()  # before claiming, so a NOTIFY during the claim is not lost
+                try:
+                    await self._ensure_listener()
+                    claims = await claim_due(
+                        self.sessions, worker=self.name, policy=self.policy, lease=self.lease,
+                        limit=self.batch_size,
+                    )
+                except Exception as exc:  # noqa: BLE001 - a worker outlives database outages
+                    self._log.warning("mail_claim_failed", error=repr(exc))
+                    await self._close_listener()
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, MAX_ERROR_BACKOFF_SECONDS)
+                    continue
+                backoff = ERROR_BACKOFF_SECONDS
+                if not claims:
+                    await self._pause(self.poll_interval)
+                    continue
+                await asyncio.gather(*(self._deliver(claim) for claim in claims))
+        finally:
+            await self._close_listener()
+            self._done.set()
+            self._log.info("mail_worker_stopped")
+
+    async def stop(self) -> None:
+        """Finish the batch in flight (cancel its sends after `stop_grace`) and return once `run()` has."""
+        self._stopping.set()
+        self._wakeup.set()
+        if not self._running:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._done.wait()), self.stop_grace)
+        except TimeoutError:
+            for task in list(self._sends):
+                task.cancel()
+            await self._done.wait()
+
+    # -- one delivery --------------------------------------------------------------------------
+
+    async def _deliver(self, claim: Claim) -> None:
+        result = await self._attempt(claim)
+        ATTEMPTS_TOTAL.labels(result.outcome).inc()
+        self.attempted += 1
+        try:
+            status = await finish(self.sessions, claim=claim, result=result, policy=self.policy, rng=self.rng)
+        except Exception as exc:  # noqa: BLE001
+            # The lease runs out and the delivery is tried again (at-least-once).
+            self._log.warning("mail_attempt_not_recorded", delivery_id=str(claim.delivery_id),
+                              attempt_no=claim.attempt_no, outcome=result.outcome, error=repr(exc))
+            return
+        self._log.info("mail_attempt", delivery_id=str(claim.delivery_id), attempt_no=claim.attempt_no,
+                       outcome=result.outcome, error=result.error, status=status)
+
+    async def _attempt(self, claim: Claim) -> SendResult:
+        try:
+            mail = self.catalog.render(claim.template_id, claim.locale, claim.variables)
+        except TemplateError as exc:
+            return SendResult("rejected", f"cannot render the template: {exc.message}")
+        message = self.sender.build(delivery_id=str(claim.delivery_id), recipient=claim.recipient, mail=mail)
+        task = asyncio.create_task(self.sender.send(message, recipient=claim.recipient))
+        self._sends.add(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if task.cancelled() and not self._cancelled(asyncio.current_task()):
+                return SendResult("failed", "the worker stopped during the attempt")
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug in sending must not stop the worker
+            self._log.exception("mail_send_crashed", delivery_id=str(claim.delivery_id))
+            return SendResult("failed", f"internal error: {type(exc).__name__}")
+        finally:
+            self._sends.discard(task)
+
+    @staticmethod
+    def _cancelled(task: asyncio.Task[Any] | None) -> bool:
+        return task is not None and task.cancelling() > 0
+
+    # -- waking up -----------------------------------------------------------------------------
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    def _on_notify(self, *_args: Any) -> None:
+        self._wakeup.set()
+
+    async def _ensure_listener(self) -> None:
+        if not self.listen:
+            return
+        if self._listener is not None:
+            raw = await self._listener.get_raw_connection()
+            driver = raw.driver_connection
+            if driver is not None and not driver.is_closed():
+                return
+            await self._close_listener()
+        conn = await self.engine.connect()
+        try:
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.add_listener(WAKEUP_CHANNEL, self._on_notify)
+        except BaseException:
+            await _discard(conn)
+            raise
+        self._listener = conn
+
+    async def _close_listener(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is not None:
+            await _discard(conn)
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Close the server connection itself (drops the LISTEN); never hand it back to the pool."""
+    try:
+        await conn.invalidate()
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        await conn.close()
+    except Exception:  # noqa: BLE001
+        pass
