@@ -81,13 +81,17 @@ class GrpcOperation:
         self._gate = gate
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
+        if operation.security == USER_SECURITY and not any(
+            p.location == "header" and p.name.lower() == USER_HEADER for p in operation.parameters
+        ):
+            raise ValueError(f"{operation.operation_id} is a user operation without X-User-ID")
 
     async def __call__(self, request: Request) -> Response:
         op = self.operation
         data: dict[str, Any] = {}
         if op.security == ADMIN_SECURITY:
             # Before any validation: an unauthenticated caller learns nothing else.
-            data["admin_username"] = await self._gate.admin(request)
+            data[self._caller_field] = await self._gate.admin(request)
         params = self.validator.params(request)
         data.update(params.fields)
         if self.validator.has_body:
@@ -97,7 +101,7 @@ class GrpcOperation:
         if op.security == USER_SECURITY:
             user_id = params.headers[USER_HEADER]
             await self._gate.user(user_id)
-            data["user_id"] = user_id
+            data[self._caller_field] = user_id
         rpc = self.rpc
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
