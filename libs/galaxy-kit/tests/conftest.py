@@ -136,6 +136,8 @@ class EventDb:
             retry_backoff=0.05,
             max_retry_backoff=0.5,
             poll_timeout=0.1,
+            commit_timeout=1.0,
+            commit_retry_interval=1.0,
             consumer_options=TEST_CONSUMER_OPTIONS,
         )
         options.update(overrides)

@@ -53,12 +53,13 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import ConsumerStoppedError
+from aiokafka.errors import ConsumerStoppedError, IllegalStateError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_kit.db import transaction
 from galaxy_kit.events.envelope import EventEnvelope, MalformedEvent, unpack
+from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics
 
 log = structlog.get_logger(__name__)
 
@@ -128,6 +129,11 @@ class IdempotentConsumer:
         poll_timeout: float = 0.2,
         max_poll_records: int = 100,
         consumer_options: Mapping[str, Any] | None = None,
+        create_topics: bool = True,
+        partitions: int = DEFAULT_PARTITIONS,
+        replication_factor: int = 1,
+        commit_timeout: float = 5.0,
+        commit_retry_interval: float = 5.0,
     ) -> None:
         self.topics = [topics] if isinstance(topics, str) else list(topics)
         if not self.topics:
@@ -147,6 +153,11 @@ class IdempotentConsumer:
         self.poll_timeout = poll_timeout
         self.max_poll_records = max_poll_records
         self._consumer_options = dict(consumer_options or {})
+        self.create_topics = create_topics
+        self.partitions = partitions
+        self.replication_factor = replication_factor
+        self.commit_timeout = commit_timeout
+        self.commit_retry_interval = commit_retry_interval
 
         # Counters, for tests and metrics.
         self.applied_count = 0
@@ -158,6 +169,8 @@ class IdempotentConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._attempts: dict[tuple[TopicPartition, int], int] = {}
         self._paused_until: dict[TopicPartition, float] = {}
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._commit_blocked_until: dict[TopicPartition, float] = {}
         self._stopping = asyncio.Event()
         self._done = asyncio.Event()
         self._running = False
@@ -175,6 +188,7 @@ class IdempotentConsumer:
                 return
             self._consumer = consumer
             await self._consume(consumer)
+            await self._flush_commits(consumer, force=True)
         finally:
             consumer, self._consumer = self._consumer, None
             if consumer is not None:
@@ -210,6 +224,16 @@ class IdempotentConsumer:
         while not self._stopping.is_set():
             consumer = self._new_consumer()
             try:
+                if self.create_topics:
+                    # Before subscribing: the subscription's metadata requests would otherwise
+                    # let the broker auto-create the topics with its default partition count.
+                    await ensure_topics(
+                        self.bootstrap_servers,
+                        self.topics,
+                        partitions=self.partitions,
+                        replication_factor=self.replication_factor,
+                        client_id=f"galaxy-consumer-admin-{self.group_id}",
+                    )
                 await consumer.start()
                 return consumer
             except Exception as exc:  # noqa: BLE001 - the broker may be down; keep trying
@@ -225,6 +249,7 @@ class IdempotentConsumer:
         failures = 0
         while not self._stopping.is_set():
             self._resume_due(consumer)
+            await self._flush_commits(consumer)
             try:
                 batches = await consumer.getmany(timeout_ms=self._poll_timeout_ms())
                 failures = 0
@@ -355,16 +380,49 @@ class IdempotentConsumer:
         return (await session.execute(statement)).first() is not None
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        """Commit `offset` for `tp` (called only after the record's transaction committed).
+
+        A commit is bounded by `commit_timeout`. After a failure the partition's
+        offsets are only remembered, and committed again at most every
+        `commit_retry_interval` seconds (and on stop), so a broker that refuses
+        commits slows nothing down; the inbox makes any resulting redelivery harmless.
+        """
+        self._uncommitted[tp] = offset
+        if self._commit_blocked_until.get(tp, 0.0) > time.monotonic():
+            return
+        await self._commit_pending(consumer, tp)
+
+    async def _commit_pending(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        offset = self._uncommitted.get(tp)
+        if offset is None:
+            return
         try:
-            await consumer.commit({tp: offset})
+            await asyncio.wait_for(consumer.commit({tp: offset}), self.commit_timeout)
+        except IllegalStateError:
+            # Revoked by a rebalance: its new owner starts from the last committed offset.
+            self._uncommitted.pop(tp, None)
+            self._commit_blocked_until.pop(tp, None)
+            return
         except Exception as exc:  # noqa: BLE001 - the inbox makes a redelivery harmless
+            self._commit_blocked_until[tp] = time.monotonic() + self.commit_retry_interval
             self._log.warning(
-                "offset commit failed; the record may be redelivered and skipped",
+                "offset commit failed; will retry, the record may be redelivered and skipped",
                 topic=tp.topic,
                 partition=tp.partition,
                 offset=offset,
                 error=repr(exc),
             )
+            return
+        if self._uncommitted.get(tp) == offset:
+            del self._uncommitted[tp]
+        self._commit_blocked_until.pop(tp, None)
+
+    async def _flush_commits(self, consumer: AIOKafkaConsumer, *, force: bool = False) -> None:
+        """Retry deferred commits that are due (all of them, once, when stopping)."""
+        now = time.monotonic()
+        for tp in list(self._uncommitted):
+            if force or self._commit_blocked_until.get(tp, 0.0) <= now:
+                await self._commit_pending(consumer, tp)
 
     # -- retry plumbing ----------------------------------------------------------------------
 

@@ -61,11 +61,11 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from galaxy_kit.events.envelope import EventEnvelope, event_id_of, new_envelope, pack
+from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +79,6 @@ __all__ = [
     "relay_lock_key",
 ]
 
-TOPIC_ALREADY_EXISTS = 36  # Kafka error code
 MAX_ERROR_TEXT = 2000
 
 
@@ -199,7 +198,7 @@ class OutboxRelay:
         producer_options: Mapping[str, Any] | None = None,
         topics: Iterable[str] = (),
         create_topics: bool = True,
-        partitions: int = 3,
+        partitions: int = DEFAULT_PARTITIONS,
         replication_factor: int = 1,
         batch_size: int = 100,
         poll_interval: float = 0.2,
@@ -454,26 +453,18 @@ class OutboxRelay:
             await _quietly(producer.stop())
 
     async def _ensure_topics(self, topics: Iterable[str]) -> None:
-        missing = sorted(set(topics) - self._ensured_topics)
+        missing = set(topics) - self._ensured_topics
         if not missing or not self._create_topics:
             return
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers,
-            client_id=f"galaxy-outbox-admin-{self.name}",
+        assert self.bootstrap_servers is not None
+        self._ensured_topics |= await ensure_topics(
+            self.bootstrap_servers,
+            missing,
+            partitions=self.partitions,
+            replication_factor=self.replication_factor,
             request_timeout_ms=int(self._producer_options.get("request_timeout_ms", 10_000)),
+            client_id=f"galaxy-outbox-admin-{self.name}",
         )
-        await admin.start()
-        try:
-            response = await admin.create_topics(
-                [NewTopic(topic, self.partitions, self.replication_factor) for topic in missing]
-            )
-        finally:
-            await _quietly(admin.close())
-        for topic, code, message in _topic_errors(response):
-            if code in (0, TOPIC_ALREADY_EXISTS):
-                self._ensured_topics.add(topic)
-            else:
-                self._log.warning("topic creation failed", topic=topic, code=code, error=message)
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -496,15 +487,6 @@ class OutboxRelay:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         except TimeoutError:
             pass
-
-
-def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
-    out = []
-    for entry in response.topic_errors:
-        topic, code = entry[0], entry[1]
-        message = entry[2] if len(entry) > 2 else None
-        out.append((topic, code, message))
-    return out
 
 
 async def _discard(conn: AsyncConnection) -> None:

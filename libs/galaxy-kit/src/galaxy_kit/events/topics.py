@@ -1,0 +1,65 @@
+"""Create Kafka topics that are missing, with a chosen partition count.
+
+Both the outbox relay (before publishing) and the idempotent consumer (before
+subscribing) call this, so whichever starts first creates the topic with the
+intended partitions instead of leaving it to the broker's auto-creation
+defaults. "Already exists" is success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+log = structlog.get_logger(__name__)
+
+__all__ = ["DEFAULT_PARTITIONS", "ensure_topics"]
+
+DEFAULT_PARTITIONS = 3
+TOPIC_ALREADY_EXISTS = 36  # Kafka error code
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int = DEFAULT_PARTITIONS,
+    replication_factor: int = 1,
+    request_timeout_ms: int = 10_000,
+    client_id: str = "galaxy-topic-admin",
+) -> set[str]:
+    """Create the missing topics; returns those that now exist. Raises if the broker is unreachable."""
+    wanted = sorted(set(topics))
+    if not wanted:
+        return set()
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id=client_id, request_timeout_ms=request_timeout_ms
+    )
+    await admin.start()
+    try:
+        response = await admin.create_topics(
+            [NewTopic(topic, partitions, replication_factor) for topic in wanted]
+        )
+    finally:
+        try:
+            await admin.close()
+        except Exception as exc:  # noqa: BLE001
+            log.debug("ignored error closing the admin client", error=repr(exc))
+    existing = set()
+    for entry in _topic_errors(response):
+        topic, code, message = entry
+        if code in (0, TOPIC_ALREADY_EXISTS):
+            existing.add(topic)
+        else:
+            log.warning("topic creation failed", topic=topic, code=code, error=message)
+    return existing
+
+
+def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
+    out = []
+    for entry in response.topic_errors:
+        out.append((entry[0], entry[1], entry[2] if len(entry) > 2 else None))
+    return out
