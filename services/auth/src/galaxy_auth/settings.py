@@ -18,7 +18,7 @@ CODE_RATE_LIMIT = 5
 #: ... within this sliding window.
 CODE_RATE_WINDOW_SECONDS = 900.0
 #: Locales the mail service ships the `login_code` template in (the first is the fallback).
-MAIL_LOCALES = "en,de"
+MAIL_LOCALES = "en,de,ru"
 LOGIN_CODE_TEMPLATE = "login_code"
 #: Deadline of each call to account and mail.
 DOWNSTREAM_TIMEOUT_SECONDS = 5.0

@@ -1,0 +1,97 @@
+"""Device sessions over real gRPC: list, revoke, revoke all, the gateway's lookup, revocation records."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+from galaxy.auth.v1 import auth_pb2
+
+from auth_testkit import Auth, new_address, rpc_error
+
+
+async def list_sessions(auth: Auth, user_id: str) -> list[auth_pb2.DeviceSession]:
+    return list((await auth.stub.UserSessionsList(auth_pb2.UserSessionsListRequest(user_id=user_id))).items)
+
+
+async def revoke(auth: Auth, user_id: str, device_session_id: str) -> auth_pb2.DeviceSession:
+    return await auth.stub.UserSessionsRevoke(
+        auth_pb2.UserSessionsRevokeRequest(user_id=user_id, device_session_id=device_session_id)
+    )
+
+
+async def revoke_all(auth: Auth, user_id: str) -> auth_pb2.DeviceSessionRevocationSummary:
+    return await auth.stub.UserSessionsRevokeAll(auth_pb2.UserSessionsRevokeAllRequest(user_id=user_id))
+
+
+async def revocations(auth: Auth, device_session_id: str) -> list[dict]:
+    return await auth.fetch(
+        "SELECT actor_kind, actor_id, user_id, revoked_at FROM auth.session_revocations"
+        " WHERE device_session_id = :id",
+        id=device_session_id,
+    )
+
+
+async def test_revoke_one_then_all(auth: Auth, start_auth):
+    address = new_address("devices")
+    phone, laptop, tablet = [await auth.sign_in(address) for _ in range(3)]
+    user_id = (await auth.session(phone)).user_id
+    listed = await list_sessions(auth, user_id)
+    assert {s.device_session_id for s in listed} == {phone, laptop, tablet}
+    assert all(s.status == "active" and s.user_id == user_id for s in listed)
+
+    revoked = await revoke(auth, user_id, phone)
+    assert revoked.status == "revoked" and revoked.HasField("revoked_at")
+
+    # Visible at once, also through another replica (no cache anywhere).
+    async with start_auth() as replica:
+        seen = await replica.session(phone)
+    assert seen.status == "revoked"
+    assert seen.revoked_at == revoked.revoked_at
+    assert seen.user_id == user_id
+
+    [record] = await revocations(auth, phone)
+    assert record["actor_kind"] == "user_self" and record["actor_id"] == user_id
+    assert str(record["user_id"]) == user_id
+
+    # Revoking it again changes nothing and records nothing.
+    again = await revoke(auth, user_id, phone)
+    assert again.revoked_at == revoked.revoked_at
+    assert len(await revocations(auth, phone)) == 1
+    assert {s.device_session_id for s in await list_sessions(auth, user_id)} == {laptop, tablet}
+
+    summary = await revoke_all(auth, user_id)
+    assert summary.user_id == user_id and summary.revoked_count == 2
+    for device in (laptop, tablet):
+        session = await auth.session(device)
+        assert session.status == "revoked" and session.HasField("revoked_at")
+        assert [r["actor_kind"] for r in await revocations(auth, device)] == ["user_self"]
+    assert await list_sessions(auth, user_id) == []
+    assert (await revoke_all(auth, user_id)).revoked_count == 0
+
+
+async def test_another_users_session_is_not_found(auth: Auth):
+    mine = await auth.sign_in(new_address("me"))
+    theirs = await auth.sign_in(new_address("them"))
+    my_user = (await auth.session(mine)).user_id
+
+    errors = [
+        await rpc_error(revoke(auth, my_user, target))
+        for target in (theirs, str(uuid.uuid4()), "not-a-uuid")
+    ]
+    assert {e.code() for e in errors} == {grpc.StatusCode.NOT_FOUND}
+    assert len({e.details() for e in errors}) == 1  # one shape for foreign, missing and malformed
+    assert (await auth.session(theirs)).status == "active"
+    assert await revocations(auth, theirs) == []
+
+
+async def test_looking_up_an_unknown_session_is_not_found(auth: Auth):
+    for device_session_id in (str(uuid.uuid4()), "nope"):
+        error = await rpc_error(auth.session(device_session_id))
+        assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_malformed_caller_is_an_invalid_request(auth: Auth):
+    error = await rpc_error(list_sessions(auth, "not-a-uuid"))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert await list_sessions(auth, str(uuid.uuid4())) == []

@@ -1,0 +1,263 @@
+"""Sign-in by e-mail code over real gRPC: the code is read from the e-mail the real mail service sent."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+
+import grpc
+import pytest
+from galaxy.account.v1 import account_pb2, account_pb2_grpc
+from galaxy.auth.v1 import auth_pb2
+from galaxy_devstack.testing import free_port
+from nacl.signing import SigningKey
+
+from auth_testkit import Auth, new_address, new_public_key, rpc_error
+
+INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+
+def other_code(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+async def test_full_sign_in_with_the_code_from_the_email(auth: Auth):
+    address = new_address()
+    public_key = new_public_key()
+    challenge_id = await auth.send(address)
+    assert uuid.UUID(challenge_id).version == 4
+
+    [message] = await auth.neighbours.wait_for_messages(address)
+    code = await auth.neighbours.code_for(address)
+    device_session_id = await auth.confirm(challenge_id, code, public_key=public_key)
+
+    session = await auth.session(device_session_id)
+    assert session.device_session_id == device_session_id
+    assert session.status == "active"
+    assert session.client_public_key == public_key
+    assert uuid.UUID(session.user_id)
+    assert session.HasField("created_at") and not session.HasField("revoked_at")
+    assert session.HasField("last_seen_at")  # the lookup is the gateway seeing the device
+
+    # Only a keyed digest of the code is stored.
+    [stored] = await auth.fetch(
+        "SELECT code_hash, consumed_at FROM auth.login_challenges WHERE challenge_id = :id", id=challenge_id
+    )
+    assert len(stored["code_hash"]) == 32 and code.encode() not in stored["code_hash"]
+    assert stored["consumed_at"] is not None
+
+    # The same address signs in again as the same user, on a second device.
+    second = await auth.sign_in(address)
+    assert (await auth.session(second)).user_id == session.user_id
+    assert second != device_session_id
+
+
+@pytest.mark.parametrize(
+    ("locale", "accept_language", "expected"),
+    [
+        (None, None, "en"),
+        ("de", None, "de"),
+        ("de-AT", "ru", "de"),
+        ("xx-not-a-locale!", "ru-RU;q=0.9, de;q=0.8", "ru"),
+        (None, "fr, de;q=0.5, en;q=0.4", "de"),
+        (None, "fr-CA, ja", "en"),
+    ],
+)
+async def test_the_code_is_mailed_in_the_chosen_locale(auth: Auth, locale, accept_language, expected):
+    address = new_address("locale")
+    challenge_id = await auth.send(address, locale=locale, accept_language=accept_language)
+    [row] = await auth.fetch("SELECT locale FROM auth.login_challenges WHERE challenge_id = :id", id=challenge_id)
+    assert row["locale"] == expected
+    [message] = await auth.neighbours.wait_for_messages(address)
+    language = message.get("Content-Language")
+    if language is not None:  # the mail service says which template it rendered
+        assert language.lower().startswith(expected)
+
+
+async def test_five_wrong_codes_kill_the_challenge(auth: Auth):
+    address = new_address("wrong")
+    challenge_id = await auth.send(address)
+    code = await auth.neighbours.code_for(address)
+    for attempt in range(1, 6):
+        error = await rpc_error(auth.confirm(challenge_id, other_code(code)))
+        assert error.code() == INVALID
+        assert "wrong code" in error.details()
+    assert "request a new one" in error.details()  # the fifth one says the code is dead
+    error = await rpc_error(auth.confirm(challenge_id, code))
+    assert error.code() == INVALID
+    assert "no longer be used" in error.details()
+    assert await auth.fetch(
+        "SELECT 1 FROM auth.device_sessions WHERE challenge_id = :id", id=challenge_id
+    ) == []
+
+
+async def test_an_expired_code_is_refused(start_auth, needs_mail):
+    async with start_auth(auth_code_ttl_seconds=1.0) as auth:
+        address = new_address("expired")
+        sent_at = time.monotonic()
+        challenge_id = await auth.send(address)
+        code = await auth.neighbours.code_for(address)
+        await asyncio.sleep(max(0.0, 1.2 - (time.monotonic() - sent_at)))
+        error = await rpc_error(auth.confirm(challenge_id, code))
+        assert error.code() == INVALID
+        assert "expired" in error.details()
+
+
+async def test_a_used_code_cannot_be_replayed(auth: Auth):
+    address = new_address("replay")
+    challenge_id = await auth.send(address)
+    code = await auth.neighbours.code_for(address)
+    await auth.confirm(challenge_id, code)
+    error = await rpc_error(auth.confirm(challenge_id, code))
+    assert error.code() == INVALID
+
+
+BAD_PUBLIC_KEYS = {
+    "not-base64": "not base64 at all!",
+    "31-bytes": base64.b64encode(bytes(31)).decode(),
+    "33-bytes": base64.b64encode(bytes(33)).decode(),
+    "unpadded": base64.b64encode(bytes(SigningKey.generate().verify_key)).decode().rstrip("="),
+    "urlsafe": base64.urlsafe_b64encode(b"\xfb\xff" * 16).decode(),  # URL-safe alphabet, not standard
+    "small-order-point": base64.b64encode(b"\x01" + bytes(31)).decode(),  # the identity: order 1
+    "empty": "",
+}
+BAD_TIME_ZONES = ["Mars/Olympus_Mons", "", "../../etc/passwd", "europe/berlin", "UTC+2"]
+
+
+async def test_a_malformed_public_key_or_time_zone_is_refused_without_spending_the_code(auth: Auth):
+    address = new_address("key")
+    challenge_id = await auth.send(address)
+    code = await auth.neighbours.code_for(address)
+    for name, public_key in BAD_PUBLIC_KEYS.items():
+        error = await rpc_error(auth.confirm(challenge_id, code, public_key=public_key))
+        assert error.code() == INVALID, name
+        assert "client_public_key" in error.details(), name
+    for time_zone in BAD_TIME_ZONES:
+        error = await rpc_error(auth.confirm(challenge_id, code, time_zone=time_zone))
+        assert error.code() == INVALID, time_zone
+        assert "time_zone" in error.details(), time_zone
+    # More refusals than the wrong-code limit, and the code is still good.
+    assert len(BAD_PUBLIC_KEYS) + len(BAD_TIME_ZONES) > auth.settings.auth_code_max_attempts
+    assert await auth.confirm(challenge_id, code, time_zone="America/Argentina/Buenos_Aires")
+
+
+async def test_known_and_unknown_addresses_get_the_same_answer(auth: Auth):
+    known = new_address("known")
+    await auth.sign_in(known)
+    unknown = new_address("unknown")
+
+    replies = []
+    for address in (known, unknown):
+        body = auth_pb2.PublicAuthSendEmailCodeRequest(email=address)
+        replies.append(
+            await auth.stub.PublicAuthSendEmailCode(auth_pb2.PublicAuthSendEmailCodeRpcRequest(body=body))
+        )
+    shapes = [[field.name for field, _ in reply.ListFields()] for reply in replies]
+    assert shapes[0] == shapes[1] == ["challenge_id"]
+    assert all(uuid.UUID(reply.challenge_id).version == 4 for reply in replies)
+    # Both got an e-mail: the same work was done for both.
+    await auth.neighbours.wait_for_messages(known, 2)
+    await auth.neighbours.wait_for_messages(unknown, 1)
+
+
+@pytest.mark.parametrize("email", ["", "no-at-sign", "two@@example.test", "spaces in@example.test", "a@b"])
+async def test_a_malformed_address_is_refused(start_auth, neighbours, email):
+    async with start_auth() as auth:
+        error = await rpc_error(auth.send(email))
+        assert error.code() == INVALID
+
+
+async def test_codes_per_address_are_rate_limited(auth: Auth):
+    address = new_address("limited")
+    for _ in range(auth.settings.auth_code_rate_limit):
+        await auth.send(address)
+    error = await rpc_error(auth.send(address.upper().replace("@EXAMPLE.TEST", "@example.test")))
+    assert error.code() == INVALID
+    assert "too many codes" in error.details()
+    assert await auth.send(new_address("limited"))  # another address is not affected
+    await auth.neighbours.wait_for_messages(address, auth.settings.auth_code_rate_limit)
+
+
+async def test_two_confirmations_racing_with_one_code_make_one_session(auth: Auth):
+    address = new_address("race")
+    challenge_id = await auth.send(address)
+    code = await auth.neighbours.code_for(address)
+    results = await asyncio.gather(
+        *(auth.confirm(challenge_id, code) for _ in range(4)), return_exceptions=True
+    )
+    succeeded = [r for r in results if isinstance(r, str)]
+    failed = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(succeeded) == 1, results
+    assert len(failed) == 3 and all(e.code() == INVALID for e in failed)
+    rows = await auth.fetch("SELECT device_session_id FROM auth.device_sessions WHERE challenge_id = :id",
+                            id=challenge_id)
+    assert [str(r["device_session_id"]) for r in rows] == succeeded
+
+
+async def test_an_unknown_challenge_is_refused(auth: Auth):
+    for challenge_id in (str(uuid.uuid4()), "not-a-uuid"):
+        error = await rpc_error(auth.confirm(challenge_id, "123456"))
+        assert error.code() == INVALID
+
+
+# ---- account not built yet: the stand-in user record ----
+
+
+@pytest.fixture
+async def account_before_its_issue():
+    """An AccountService that implements nothing (the generated base class), as before account's issue."""
+    server = grpc.aio.server()
+    account_pb2_grpc.add_AccountServiceServicer_to_server(account_pb2_grpc.AccountServiceServicer(), server)
+    address = f"127.0.0.1:{free_port()}"
+    server.add_insecure_port(address)
+    await server.start()
+    yield address
+    await server.stop(None)
+
+
+async def test_without_account_auth_keeps_a_stand_in_user_record(start_auth, needs_mail, account_before_its_issue):
+    async with start_auth(account_grpc_target=account_before_its_issue) as auth:
+        address = new_address("Stand-In")
+        first = await auth.session(await auth.sign_in(address))
+        second = await auth.session(await auth.sign_in(address))
+        assert first.user_id == second.user_id
+        rows = await auth.fetch("SELECT user_id FROM auth.standin_users WHERE email_key = :k", k=address.lower())
+        assert [str(r["user_id"]) for r in rows] == [first.user_id]
+
+
+# ---- account unreachable, account says blocked ----
+
+
+async def test_an_unreachable_account_service_is_unavailable(start_auth, neighbours):
+    async with start_auth(account_grpc_target=f"127.0.0.1:{free_port()}", downstream_timeout_seconds=2.0) as auth:
+        error = await rpc_error(auth.send(new_address("down")))
+        assert error.code() == grpc.StatusCode.UNAVAILABLE
+        assert "account" in error.details()
+
+
+async def test_a_permanently_blocked_address_is_refused(auth: Auth):
+    address = new_address("blocked")
+    session = await auth.session(await auth.sign_in(address))
+    account = account_pb2_grpc.AccountServiceStub(auth.neighbours.account.channel)
+    try:
+        await account.AdminUsersAddSanction(
+            account_pb2.AdminUsersAddSanctionRequest(
+                admin_username="root-admin",
+                user_id=session.user_id,
+                body=account_pb2.AdminUserSanctionRequest(
+                    sanction_code="permanent_block",
+                    scope="platform",
+                    reason_code="abuse",
+                    actor=account_pb2.ActorRef(type="admin", id="root-admin"),
+                ),
+            )
+        )
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.UNIMPLEMENTED:
+            pytest.skip("the account service cannot apply sanctions yet")
+        raise
+    error = await rpc_error(auth.send(address))
+    assert error.code() == INVALID
+    assert "cannot be used to sign in" in error.details()
