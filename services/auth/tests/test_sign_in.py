@@ -231,7 +231,7 @@ async def test_without_account_auth_keeps_a_stand_in_user_record(start_auth, nee
 
 
 async def test_an_unreachable_account_service_is_unavailable(start_auth, neighbours):
-    async with start_auth(account_grpc_target=f"127.0.0.1:{free_port()}", downstream_timeout_seconds=2.0) as auth:
+    async with start_auth(account_grpc_target=f"127.0.0.1:{free_port()}", auth_downstream_timeout_seconds=2.0) as auth:
         error = await rpc_error(auth.send(new_address("down")))
         assert error.code() == grpc.StatusCode.UNAVAILABLE
         assert "account" in error.details()

@@ -48,10 +48,10 @@ async def build(context: ServiceContext) -> None:
         admin_checker=AdminCredentialChecker(context.sessions),
         admin_bcrypt_rounds=settings.admin_bcrypt_rounds,
         policy=SignInPolicy.from_settings(settings),
-        accounts=GrpcAccountDirectory(account_channel, timeout=settings.downstream_timeout_seconds),
+        accounts=GrpcAccountDirectory(account_channel, timeout=settings.auth_downstream_timeout_seconds),
         mail=GrpcMailSender(
             mail_channel,
-            timeout=settings.downstream_timeout_seconds,
+            timeout=settings.auth_downstream_timeout_seconds,
             template_id=settings.auth_login_code_template,
         ),
     )

@@ -36,7 +36,7 @@ class AuthSettings(ServiceSettings):
 
     account_grpc_target: str = default_grpc_target("account")
     mail_grpc_target: str = default_grpc_target("mail")
-    downstream_timeout_seconds: float = Field(DOWNSTREAM_TIMEOUT_SECONDS, gt=0)
+    auth_downstream_timeout_seconds: float = Field(DOWNSTREAM_TIMEOUT_SECONDS, gt=0)
 
     # Login codes (docs/auth.md).
     auth_code_pepper: str = ""
