@@ -61,6 +61,8 @@ DEFAULT_PUSH_LISTEN_ADDR = "127.0.0.1:8081"
 DEFAULT_ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_FILE = "admin-password"
 LOOPBACK = "127.0.0.1"
+#: Mail's SMTP options that only make sense for an external server.
+LOCAL_SMTP_UNSUPPORTED = ("GALAXY_SMTP_USERNAME", "GALAXY_SMTP_PASSWORD", "GALAXY_SMTP_STARTTLS")
 
 #: How long the whole start may take before it is declared failed.
 DEFAULT_STARTUP_TIMEOUT_SECONDS = 180.0
@@ -577,6 +579,10 @@ class Stack:
             host, port = self.smtp_address
             env["GALAXY_SMTP_HOST"] = host
             env["GALAXY_SMTP_PORT"] = str(port)
+            if not self.external_smtp_host:
+                # The local sink speaks plain SMTP without authentication.
+                for key in LOCAL_SMTP_UNSUPPORTED:
+                    env.pop(key, None)
         if name == "auth":
             env["GALAXY_ADMIN_USERNAME"] = self.admin_username
             env["GALAXY_ADMIN_PASSWORD"] = self.admin_password or ""
