@@ -31,7 +31,8 @@ MAX_VARIABLE_NAME_LENGTH = 64
 MAX_VARIABLE_VALUE_LENGTH = 8000
 MAX_LOCALE_LENGTH = 200
 #: One addr-spec, no display name, nothing that could smuggle a second recipient or a header.
-RECIPIENT = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[^@\s<>,;:\"()\[\]\\]+$")
+_ATOM = r"[^@\s<>,;:\"()\[\]\\]+"
+RECIPIENT = re.compile(rf"^{_ATOM}@{_ATOM}$")
 
 T = TypeVar("T")
 
