@@ -73,7 +73,7 @@ EXPECTED_INGRESS = {
 }
 
 #: Secret-looking names that must never be set in an image or a ConfigMap.
-SECRET_WORDS = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|PRIVATE|CREDENTIAL", re.I)
+SECRET_WORDS = re.compile(r"PASSWORD|SECRET|TOKEN|PEPPER|DATABASE_URL|PRIVATE|CREDENTIAL", re.I)
 
 
 def _run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -474,6 +474,8 @@ def _needed_env(name: str) -> set[str]:
         needed.add(f"GALAXY_{callee.upper()}_GRPC_TARGET")
     if name == "auth":
         needed |= {"GALAXY_ADMIN_USERNAME", "GALAXY_ADMIN_PASSWORD"}
+    # a secret the settings read (the login-code pepper, ...) is set, from a secret store
+    needed |= {k for k in env if SECRET_WORDS.search(k) and "ADMIN" not in k and "SMTP" not in k}
     if name == "mail" or "GALAXY_SMTP_HOST" in env:
         needed |= {"GALAXY_SMTP_HOST", "GALAXY_SMTP_PORT"}
     return needed
@@ -630,6 +632,9 @@ def test_chart_has_no_inline_secrets_and_covers_settings(rendered: dict, name: s
     if name == "mail":
         missing -= {"GALAXY_SMTP_HOST"}
     assert not missing, f"galaxy-{name} does not set {sorted(missing)}"
+    for key, entry in env.items():
+        if SECRET_WORDS.search(key):
+            assert "secretKeyRef" in entry.get("valueFrom", {}), f"{key} must come from a Secret"
     if name != "edge":
         assert "secretKeyRef" in env["GALAXY_DATABASE_URL"]["valueFrom"]
         assert data["GALAXY_GRPC_LISTEN_ADDR"] == f"0.0.0.0:{PORTS[name]}"
