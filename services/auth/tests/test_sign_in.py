@@ -261,3 +261,26 @@ async def test_a_permanently_blocked_address_is_refused(auth: Auth):
     error = await rpc_error(auth.send(address))
     assert error.code() == INVALID
     assert "cannot be used to sign in" in error.details()
+
+
+async def test_the_sweep_deletes_only_challenges_past_expiry_and_window(start_auth, needs_mail):
+    from datetime import timedelta
+
+    from galaxy_kit.db import create_engine, session_factory
+
+    from galaxy_auth.janitor import ChallengeJanitor
+
+    async with start_auth(auth_code_ttl_seconds=0.2, auth_code_rate_window_seconds=0.5) as auth:
+        old = await auth.send(new_address("sweep"))
+        await asyncio.sleep(1.0)
+        fresh = await auth.send(new_address("sweep"))
+        engine = create_engine(auth.settings.database_url, pool_size=1, max_overflow=0)
+        try:
+            janitor = ChallengeJanitor(session_factory(engine), keep_for=timedelta(seconds=0.5))
+            assert await janitor.sweep() >= 1
+        finally:
+            await engine.dispose()
+        left = {str(r["challenge_id"]) for r in await auth.fetch(
+            "SELECT challenge_id FROM auth.login_challenges WHERE challenge_id IN (:a, :b)", a=old, b=fresh
+        )}
+        assert left == {fresh}

@@ -1,4 +1,4 @@
-"""Wiring of the auth service: its servicer, its clients of account and mail, the first administrator, its migrations."""
+"""Wiring of the auth service: servicer, clients of account and mail, first administrator, migrations."""
 
 from __future__ import annotations
 

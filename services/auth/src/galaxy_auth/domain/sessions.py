@@ -50,7 +50,10 @@ async def list_sessions(*, sessions: async_sessionmaker[AsyncSession], user_id: 
 async def revoke_session(
     *, sessions: async_sessionmaker[AsyncSession], user_id: str, device_session_id: str
 ) -> DeviceSessionRow:
-    """Revoke one of the caller's sessions (already revoked: unchanged). Someone else's: NotFound, like a missing one."""
+    """Revoke one of the caller's sessions (already revoked: unchanged).
+
+    Someone else's session answers NotFound, exactly like a missing one.
+    """
     owner = parse_user_id(user_id)
     target = parse_uuid(device_session_id)
     if target is None:

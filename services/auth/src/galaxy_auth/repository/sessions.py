@@ -55,7 +55,9 @@ async def insert(
     return _row(row)
 
 
-async def get(session: AsyncSession, device_session_id: uuid.UUID, *, for_update: bool = False) -> DeviceSessionRow | None:
+async def get(
+    session: AsyncSession, device_session_id: uuid.UUID, *, for_update: bool = False
+) -> DeviceSessionRow | None:
     query = sa.select(device_sessions).where(device_sessions.c.device_session_id == device_session_id)
     if for_update:
         query = query.with_for_update()
