@@ -71,7 +71,6 @@ def not_implemented_is_the_envelope(ctx, response, case):  # type: ignore[no-unt
     if response.status_code == 501:
         body = response.json()
         assert body["error"]["code"] == "not_implemented", body
-    return None
 
 
 VALID_CHECKS = [

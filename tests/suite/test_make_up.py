@@ -7,6 +7,7 @@ environment variables of docs/configuration.md.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-
+from galaxy_devstack.postgres import PostgresCluster
 from galaxy_devstack.stack import SERVICES, Ports
 
 pytestmark = pytest.mark.suite
@@ -143,6 +144,10 @@ def state_dir() -> Iterator[Path]:
     # Not pytest's tmp_path: as root, PostgreSQL runs as `postgres`, which cannot enter it.
     path = Path(tempfile.mkdtemp(prefix="galaxy-make-up-"))
     yield path
+    # PostgreSQL daemonises: a failed test must not leave its cluster running.
+    cluster = PostgresCluster(path / "pg", 0)
+    if cluster.server_pid():
+        cluster.stop(mode="immediate")
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -207,12 +212,36 @@ def stop_and_check_nothing_is_left(up: Up, state_dir: Path, ports: Ports) -> Non
     assert busy == {}, f"still listening after the stop: {busy}"
 
 
-async def test_make_up_starts_stops_cleanly_and_keeps_its_state(state_dir, env, ports):
+def query(dsn: str, *statements: str) -> list:
+    """Run statements in order on a fresh connection; the value of each (None for DDL/DML)."""
+
+    async def run() -> list:
+        connection = await asyncpg.connect(dsn)
+        try:
+            results = []
+            for statement in statements:
+                if statement.lstrip().upper().startswith("SELECT"):
+                    results.append(await connection.fetchval(statement))
+                else:
+                    await connection.execute(statement)
+                    results.append(None)
+            return results
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+ADMIN_CREATED = "SELECT created_at FROM auth.admin_accounts WHERE username = 'admin'"
+
+
+def test_make_up_starts_stops_cleanly_and_keeps_its_state(state_dir, env, ports):
+    dsn = f"postgresql://postgres@127.0.0.1:{ports.postgres}/galaxy"
+    password_file = state_dir / "admin-password"
     up, edge_url = run_once(state_dir, env, ports)
     try:
         # The first run creates the cluster and the administrator's password.
         assert "postgres ... ok, new cluster" in up.output
-        password_file = state_dir / "admin-password"
         assert password_file.exists()
         assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
         password = password_file.read_text().strip()
@@ -223,16 +252,12 @@ async def test_make_up_starts_stops_cleanly_and_keeps_its_state(state_dir, env, 
         wrong = httpx.get(f"{edge_url}/api/v1/admin/admin-accounts", auth=("admin", "nope"), timeout=30)
         assert wrong.status_code == 401
 
-        dsn = f"postgresql://postgres@127.0.0.1:{ports.postgres}/galaxy"
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute("CREATE TABLE public.make_up_probe (note text)")
-            await connection.execute("INSERT INTO public.make_up_probe VALUES ('kept')")
-            admin_created = await connection.fetchval(
-                "SELECT created_at FROM auth.admin_accounts WHERE username = 'admin'"
-            )
-        finally:
-            await connection.close()
+        *_, admin_created = query(
+            dsn,
+            "CREATE TABLE public.make_up_probe (note text)",
+            "INSERT INTO public.make_up_probe VALUES ('kept')",
+            ADMIN_CREATED,
+        )
         assert admin_created is not None
 
         stop_and_check_nothing_is_left(up, state_dir, ports)
@@ -251,17 +276,9 @@ async def test_make_up_starts_stops_cleanly_and_keeps_its_state(state_dir, env, 
         assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
         admin = httpx.get(f"{edge_url}/api/v1/admin/admin-accounts", auth=("admin", password), timeout=30)
         assert admin.status_code in (200, 501), admin.text
-        connection = await asyncpg.connect(dsn)
-        try:
-            assert await connection.fetchval("SELECT note FROM public.make_up_probe") == "kept"
-            assert (
-                await connection.fetchval(
-                    "SELECT created_at FROM auth.admin_accounts WHERE username = 'admin'"
-                )
-                == admin_created
-            )
-        finally:
-            await connection.close()
+        note, created = query(dsn, "SELECT note FROM public.make_up_probe", ADMIN_CREATED)
+        assert note == "kept"
+        assert created == admin_created
         stop_and_check_nothing_is_left(again, state_dir, ports)
     finally:
         again.kill()

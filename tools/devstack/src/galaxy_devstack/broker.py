@@ -60,7 +60,7 @@ class TansuBroker:
 
     def start(self, timeout: float = 20.0) -> None:
         url = f"tcp://{self.host}:{self.port}"
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
                 [str(tansu_binary()), "broker", "--listener-url", url,
@@ -69,7 +69,7 @@ class TansuBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=die_with_parent_preexec() if self.die_with_parent else None,
+                preexec_fn=die_with_parent_preexec() if self.die_with_parent else None,  # noqa: PLW1509
             )
         finally:
             if out is not subprocess.DEVNULL:

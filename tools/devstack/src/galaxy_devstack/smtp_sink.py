@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Self
 
 from aiosmtpd.controller import Controller
 
@@ -84,7 +85,7 @@ class _Handler:
     def __init__(self, writer: MaildirWriter) -> None:
         self.writer = writer
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook name)
+    async def handle_DATA(self, server, session, envelope) -> str:
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, str):
             content = content.encode("utf-8")
@@ -125,7 +126,7 @@ class SmtpSink:
             self._controller.stop(no_assert=True)
             self._controller = None
 
-    def __enter__(self) -> SmtpSink:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

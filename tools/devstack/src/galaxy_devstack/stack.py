@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
@@ -81,6 +81,10 @@ _FAST_RECONNECT = [
 
 class StackError(RuntimeError):
     """Something did not start, died, or did not become ready; the message says what and why."""
+
+
+class PortsInUse(StackError):
+    """A port the stack needs is taken; nothing was started."""
 
 
 def free_port() -> int:
@@ -433,7 +437,7 @@ class Stack:
         self._say(f"{outcome} ({time.monotonic() - begun:.1f} s)")
 
     def _lock_state_dir(self) -> None:
-        handle = open(self.state_dir / ".lock", "wb")
+        handle = open(self.state_dir / ".lock", "wb")  # noqa: SIM115 (held until stop)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -493,7 +497,7 @@ class Stack:
         busy = self._ports_in_use()
         if busy:
             listed = ", ".join(f"{port} ({what})" for what, _host, port in busy)
-            raise StackError(
+            raise PortsInUse(
                 f"ports already in use: {listed}. Is another stack running? "
                 "Choose other ports (docs/configuration.md) or stop what listens there."
             )
@@ -599,7 +603,7 @@ class Stack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=die_with_parent_preexec(),
+                preexec_fn=die_with_parent_preexec(),  # noqa: PLW1509 (only prctl, preloaded)
             )
         child.started_at = time.monotonic()
         child.expected_stop = False
@@ -784,7 +788,7 @@ class Stack:
         for group in (edge, services):
             try:
                 self._terminate(group, self.stop_timeout)
-            except Exception as exc:  # keep stopping the rest
+            except Exception as exc:  # noqa: BLE001 (keep stopping the rest)
                 errors.append(repr(exc))
         for label, action in (
             ("broker", lambda: self.broker and self.broker.stop()),
@@ -793,7 +797,7 @@ class Stack:
         ):
             try:
                 action()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (keep stopping the rest)
                 errors.append(f"{label}: {exc!r}")
         self.broker = None
         self.smtp = None
@@ -804,7 +808,7 @@ class Stack:
         if errors:
             self._say("errors while stopping: " + "; ".join(errors))
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -26,7 +26,7 @@ import pytest
 from galaxy_devstack.broker import TansuBroker
 from galaxy_devstack.postgres import PostgresCluster
 from galaxy_devstack.smtp_sink import read_messages
-from galaxy_devstack.stack import Stack, StackError
+from galaxy_devstack.stack import PortsInUse, Stack, StackError
 
 
 def free_port() -> int:
@@ -124,21 +124,27 @@ def suite(postgres_cluster: PostgresCluster, kafka_broker: TansuBroker) -> Itera
     """
     state_dir = Path(tempfile.mkdtemp(prefix="galaxy-suite-"))
     database_url = create_database(postgres_cluster, f"suite_{uuid.uuid4().hex[:12]}")
-    stack = Stack(
-        state_dir,
-        free_ports=True,
-        database_url=database_url,
-        kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
-        admin_username="admin",
-        admin_password=f"suite-{uuid.uuid4().hex}",
-        out=_SuiteProgress(),
-        startup_timeout=SUITE_STARTUP_TIMEOUT_SECONDS,
-    )
     begun = time.monotonic()
-    try:
-        stack.start()
-    except StackError as exc:
-        pytest.fail(f"the suite did not start (state in {state_dir}):\n{exc}", pytrace=False)
+    for attempt in range(1, SUITE_PORT_ATTEMPTS + 1):
+        stack = Stack(
+            state_dir,
+            free_ports=True,
+            database_url=database_url,
+            kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
+            admin_username="admin",
+            admin_password=f"suite-{uuid.uuid4().hex}",
+            out=_SuiteProgress(),
+            startup_timeout=SUITE_STARTUP_TIMEOUT_SECONDS,
+        )
+        try:
+            stack.start()
+            break
+        except PortsInUse:
+            # Another process took a port between choosing and checking it; choose again.
+            if attempt == SUITE_PORT_ATTEMPTS:
+                raise
+        except StackError as exc:
+            pytest.fail(f"the suite did not start (state in {state_dir}):\n{exc}", pytrace=False)
     try:
         yield Suite(
             stack=stack,
@@ -155,6 +161,7 @@ def suite(postgres_cluster: PostgresCluster, kafka_broker: TansuBroker) -> Itera
 
 #: Eight Python processes importing at once on a two-core machine; generous on purpose.
 SUITE_STARTUP_TIMEOUT_SECONDS = 180.0
+SUITE_PORT_ATTEMPTS = 3
 
 
 class _SuiteProgress(io.StringIO):
