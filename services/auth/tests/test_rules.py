@@ -68,7 +68,9 @@ def test_email_normalisation():
     parsed = parse_email("  Jane.Doe@Example.ORG ")
     assert parsed.address == "Jane.Doe@example.org"
     assert parsed.key == "jane.doe@example.org"
-    for bad in ("jane", "jane@", "@example.org", "jane@example", "ja ne@example.org", "a" * 250 + "@x.org"):
+    assert parse_email("me@localhost").address == "me@localhost"
+    for bad in ("jane", "jane@", "@example.org", "jane@-example", "jane@example.", "ja ne@example.org",
+                "a@b@example.org", "<a>@example.org", "a" * 250 + "@x.org"):
         with pytest.raises(InvalidArgument):
             parse_email(bad)
 

@@ -18,11 +18,10 @@ ED25519_PUBLIC_KEY_BYTES = 32
 MAX_EMAIL_LENGTH = 254
 
 # A pragmatic address shape: a local part without spaces or delimiters, and a
-# dotted domain of LDH labels (IDNs arrive as punycode).
-_EMAIL = re.compile(
-    r"^[^@\s<>()\[\],;:\"\\]{1,64}@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$"
-)
+# domain of LDH labels (IDNs arrive as punycode). A single label is allowed, as
+# the mail service allows it (`me@localhost` on a developer machine).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s<>()\[\],;:\"\\]{{1,64}}@{_LABEL}(?:\.{_LABEL})*$")
 
 
 @dataclass(frozen=True)
