@@ -146,8 +146,12 @@ async def test_unknown_accounts_are_not_found(admin: Admin):
         admin.disable("ghost"),
         admin.enable("ghost"),
         admin.reset("ghost", NEW_PASSWORD),
+        admin.get("nul\x00name"),  # not storable in PostgreSQL text: still just not found
+        admin.disable("nul\x00name"),
     ):
         assert (await rpc_error(call)).code() == grpc.StatusCode.NOT_FOUND
+    error = await rpc_error(admin.check("nul\x00name", ADMIN_PASSWORD))
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_the_last_active_administrator_cannot_be_disabled(admin: Admin):

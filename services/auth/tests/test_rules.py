@@ -70,7 +70,7 @@ def test_email_normalisation():
     assert parsed.key == "jane.doe@example.org"
     assert parse_email("me@localhost").address == "me@localhost"
     for bad in ("jane", "jane@", "@example.org", "jane@-example", "jane@example.", "ja ne@example.org",
-                "a@b@example.org", "<a>@example.org", "a" * 250 + "@x.org"):
+                "a@b@example.org", "<a>@example.org", "nul\x00@example.org", "a" * 250 + "@x.org"):
         with pytest.raises(InvalidArgument):
             parse_email(bad)
 

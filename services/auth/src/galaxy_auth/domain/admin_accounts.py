@@ -61,6 +61,10 @@ async def _bcrypt_matches(password: str, password_hash: str) -> bool:
         return False
 
 
+def _storable(text: str) -> bool:
+    return "\x00" not in text
+
+
 def validate_username(username: str) -> None:
     if not USERNAME_PATTERN.match(username):
         raise InvalidArgument(
@@ -119,8 +123,10 @@ class AdminCredentialChecker:
 
     async def check(self, username: str, password: str) -> str:
         """The administrator's username when the credentials are valid; Unauthenticated otherwise."""
-        async with transaction(self._sessions) as session:
-            account = await repo.get(session, username)
+        account = None
+        if _storable(username):  # PostgreSQL text cannot hold NUL: no stored name contains one
+            async with transaction(self._sessions) as session:
+                account = await repo.get(session, username)
         if account is None:
             await _bcrypt_matches(password, _DUMMY_HASH.decode())
             raise Unauthenticated(REJECTED)
@@ -147,6 +153,8 @@ async def list_admin_accounts(*, sessions: async_sessionmaker[AsyncSession]) -> 
 
 
 async def get_admin_account(*, sessions: async_sessionmaker[AsyncSession], username: str) -> repo.AdminAccountRow:
+    if not _storable(username):
+        raise NotFound(ADMIN_NOT_FOUND)
     async with transaction(sessions) as session:
         account = await repo.get(session, username)
     if account is None:
@@ -172,6 +180,8 @@ async def disable_admin_account(
     *, sessions: async_sessionmaker[AsyncSession], checker: AdminCredentialChecker, username: str, actor: str
 ) -> repo.AdminAccountRow:
     """Disable an account (already disabled: unchanged). The last active administrator cannot be disabled."""
+    if not _storable(username):
+        raise NotFound(ADMIN_NOT_FOUND)
     async with transaction(sessions) as session:
         active = await repo.count_active_for_update(session)
         account = await repo.get(session, username, for_update=True)
@@ -188,6 +198,8 @@ async def disable_admin_account(
 async def enable_admin_account(
     *, sessions: async_sessionmaker[AsyncSession], username: str, actor: str
 ) -> repo.AdminAccountRow:
+    if not _storable(username):
+        raise NotFound(ADMIN_NOT_FOUND)
     async with transaction(sessions) as session:
         if await repo.get(session, username, for_update=True) is None:
             raise NotFound(ADMIN_NOT_FOUND)
@@ -205,6 +217,8 @@ async def reset_admin_password(
     rounds: int,
     actor: str,
 ) -> repo.AdminAccountRow:
+    if not _storable(username):
+        raise NotFound(ADMIN_NOT_FOUND)
     validate_password(password, username=username)
     password_hash = await hash_password(password, rounds=rounds)  # outside the transaction: it is slow
     async with transaction(sessions) as session:

@@ -21,7 +21,7 @@ MAX_EMAIL_LENGTH = 254
 # domain of LDH labels (IDNs arrive as punycode). A single label is allowed, as
 # the mail service allows it (`me@localhost` on a developer machine).
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"^[^@\s<>()\[\],;:\"\\]{{1,64}}@{_LABEL}(?:\.{_LABEL})*$")
+_EMAIL = re.compile(rf"^[^@\s\x00-\x1f\x7f<>()\[\],;:\"\\]{{1,64}}@{_LABEL}(?:\.{_LABEL})*$")
 
 
 @dataclass(frozen=True)
