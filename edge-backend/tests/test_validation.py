@@ -263,3 +263,19 @@ async def test_the_body_limit_holds_without_a_content_length() -> None:
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "body: must not exceed 1048576 bytes"
     assert lobby.calls == []
+
+
+async def test_huge_page_is_a_page_past_the_end_not_an_error():
+    """`page` has no maximum in the contract, and admin lists document no 400:
+    a page beyond the int32 the services take saturates instead of failing."""
+    from galaxy_edge.spec import load_contract
+    from galaxy_edge.validation import OperationValidator
+    from starlette.requests import Request
+
+    contract = load_contract()
+    op = next(o for o in contract.operations if o.operation_id == "adminUsersList")
+    validator = OperationValidator(op, contract.document["components"]["schemas"])
+    for raw, expected in [("81390144464173144211456", 2**31 - 1), ("3000000000", 2**31 - 1), ("7", 7)]:
+        scope = {"type": "http", "method": "GET", "path": op.path, "query_string": f"page={raw}".encode(),
+                 "headers": [], "path_params": {}}
+        assert validator.params(Request(scope)).fields["page"] == expected

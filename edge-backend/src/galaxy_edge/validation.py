@@ -18,7 +18,7 @@ from typing import Any
 from starlette.requests import Request
 
 from galaxy_edge.errors import invalid
-from galaxy_edge.schema import Checker, make_checker, to_json_schema
+from galaxy_edge.schema import INT32_MAX, Checker, make_checker, to_json_schema
 from galaxy_edge.spec import Operation, Parameter
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -26,7 +26,7 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 #: Declared headers that travel to the service as request fields (docs/contracts.md rule 2).
 HEADER_FIELDS = {"accept-language": "accept_language"}
 
-_INTEGER_RE = re.compile(r"^[+-]?\d{1,20}$")
+_INTEGER_RE = re.compile(r"^[+-]?\d+$")
 
 
 def _reject_constant(name: str) -> Any:
@@ -46,13 +46,22 @@ class ParamCheck:
     default: Any
     canonical_uuid: bool
     check: Checker
+    # A query integer the contract leaves unbounded above (`page`) is valid however
+    # large; past the int32 the services take, it means "past the end" all the same.
+    saturates: bool = False
 
     def convert(self, raw: str) -> Any:
         """The typed value of a raw string parameter (raises `invalid`)."""
         if self.kind == "integer":
             if not _INTEGER_RE.match(raw):
                 raise invalid(f"{self.name}: must be an integer")
-            return int(raw)
+            digits = raw.lstrip("+-").lstrip("0")
+            if len(digits) > 18:  # far past any int32; never hand int() a huge string
+                if self.saturates and not raw.startswith("-"):
+                    return INT32_MAX
+                raise invalid(f"{self.name}: is out of range")
+            value = int(raw)
+            return min(value, INT32_MAX) if self.saturates else value
         if self.kind == "number":
             try:
                 value = float(raw)
@@ -94,6 +103,9 @@ def _compile_param(param: Parameter, components: dict[str, Any]) -> ParamCheck:
         default=param.schema.get("default"),
         canonical_uuid=param.schema.get("format") == "uuid",
         check=make_checker(schema, param.name),
+        saturates=param.location == "query"
+        and param.schema.get("type") == "integer"
+        and "maximum" not in param.schema,
     )
 
 
