@@ -76,7 +76,17 @@ EXPECTED_INGRESS = {
 SECRET_WORDS = re.compile(r"PASSWORD|SECRET|TOKEN|PEPPER|DATABASE_URL|PRIVATE|CREDENTIAL", re.I)
 
 
+def _tool(name: str) -> str:
+    """A console script of the dev group: next to this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    assert found, f"{name} not found: run `uv sync --frozen` (it is in the workspace dev group)"
+    return found
+
+
 def _run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    if cmd[0] in ("hadolint", "check-jsonschema"):
+        cmd = [_tool(cmd[0]), *cmd[1:]]
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
