@@ -250,6 +250,7 @@ async def test_enqueued_login_code_reaches_the_smtp_server_in_the_recipients_lan
         assert french["Subject"] == "Your Galaxy login code", "a locale not shipped falls back to en"
         assert "271828" in french.get_content()
         assert russian["Subject"] == "Ваш код входа в Galaxy"
+        assert [m["Content-Language"] for m in (german, french, russian)] == ["de", "en", "ru"]
         assert "161803" in russian.get_content()
 
         delivery = await mail.wait_status(de.delivery_id, "sent")

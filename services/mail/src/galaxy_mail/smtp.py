@@ -77,10 +77,11 @@ class SmtpSender:
         message["Date"] = format_datetime(datetime.now(UTC))
         # The same Message-ID on every attempt, so a receiver may drop a duplicate.
         message["Message-ID"] = f"<{delivery_id}@{self.domain}>"
-        message["Content-Language"] = mail.locale
         message[DELIVERY_ID_HEADER] = delivery_id
         message[TEMPLATE_HEADER] = mail.template_id
         message.set_content(mail.body, subtype="plain", charset="utf-8")
+        # After set_content, which drops every Content-* header set before it.
+        message["Content-Language"] = mail.locale
         return message
 
     async def send(self, message: EmailMessage, *, recipient: str) -> SendResult:
