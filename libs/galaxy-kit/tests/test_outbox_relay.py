@@ -275,3 +275,22 @@ async def test_relay_and_consumer_across_a_broker_restart_nothing_lost_nothing_t
 
 async def _applied(event_db, n: int) -> bool:
     return sum((await event_db.effect_counts()).values()) >= n
+
+
+async def test_broker_restart_while_idle_next_event_is_not_acknowledged_into_the_void(
+    event_db, kafka_broker, kafka_bootstrap, unique_topic, runner
+):
+    """Tansu (memory storage) acknowledges writes to a topic it lost in a restart and drops them;
+    the relay must look the topic up (and recreate it) before publishing, not trust its cache."""
+    relay = event_db.relay(kafka_bootstrap, topics=[unique_topic])
+    runner.start(relay)
+    await enqueue_many(event_db, unique_topic, ["u-1"], per_key=1)
+    await wait_until(lambda: _all_published(event_db), what="first publish")
+
+    await asyncio.to_thread(kafka_broker.stop, 1.0)
+    await asyncio.to_thread(kafka_broker.start)  # the relay saw no failure: it was idle
+
+    after = await enqueue_many_seq(event_db, unique_topic, ["u-1"], 1)
+    await wait_until(lambda: _all_published(event_db), timeout=20, what="publish after the restart")
+    records = await read_topic(kafka_bootstrap, unique_topic, at_least=1, timeout=5)
+    assert [unpack(r.value).event_id for r in records] == [str(after[0])]

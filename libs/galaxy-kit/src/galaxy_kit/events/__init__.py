@@ -26,11 +26,13 @@ from galaxy_kit.events.outbox import (
     OutboxRelay,
     OutboxRow,
     PublishResult,
+    TopicUnavailable,
     enqueue,
     enqueue_envelope,
     notify_channel,
     relay_lock_key,
 )
+from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
 from galaxy_kit.events.schema import (
     create_event_tables,
     drop_event_tables,
@@ -39,6 +41,7 @@ from galaxy_kit.events.schema import (
 )
 
 __all__ = [
+    "DEFAULT_PARTITIONS",
     "EventEnvelope",
     "GiveUpHandler",
     "Handler",
@@ -49,13 +52,16 @@ __all__ = [
     "OutboxRelay",
     "OutboxRow",
     "PublishResult",
+    "TopicUnavailable",
     "create_event_tables",
     "drop_event_tables",
     "enqueue",
     "enqueue_envelope",
+    "ensure_topics",
     "event_id_of",
     "inbox_table",
     "malformed_record_id",
+    "missing_topics",
     "new_envelope",
     "notify_channel",
     "outbox_table",

@@ -41,9 +41,15 @@ channel that `enqueue` NOTIFYs (Postgres delivers the notification only when
 the enqueuing transaction commits), so events usually leave within
 milliseconds.
 
-Topics: on becoming leader, and again for a topic whose publish failed (a
-broker that lost its storage), the relay creates missing topics with
-`partitions` partitions; "already exists" is fine.
+Topics: before each batch the relay looks its topics up (a metadata request
+that does not auto-create) and creates missing ones with `partitions`
+partitions ("already exists" is fine; with `create_topics=False` a missing
+topic is a publish failure instead). After the acks it looks them up again.
+Both checks exist because a broker that lost its storage (Tansu's memory
+storage after a restart) acknowledges writes to topics it no longer has and
+drops them; rows whose topic is gone after the acks count as failed and are
+published again. (A restart between the second check and the next batch is
+the memory broker losing acknowledged data, which no producer can prevent.)
 
 `await relay.stop()` lets the in-flight batch finish (publish and mark),
 releases the lock and returns once `run()` has returned.
@@ -65,7 +71,7 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from galaxy_kit.events.envelope import EventEnvelope, event_id_of, new_envelope, pack
-from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics
+from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +79,7 @@ __all__ = [
     "OutboxRelay",
     "OutboxRow",
     "PublishResult",
+    "TopicUnavailable",
     "enqueue",
     "enqueue_envelope",
     "notify_channel",
@@ -166,7 +173,14 @@ class PublishResult:
 
     published: list[OutboxRow] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
-    failed_topics: set[str] = field(default_factory=set)
+
+    def fail(self, row: OutboxRow, error: BaseException | str) -> None:
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        self.failed[row.id] = text[:MAX_ERROR_TEXT]
+
+
+class TopicUnavailable(RuntimeError):
+    """The broker does not have the topic (and the relay may not or could not create it)."""
 
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
@@ -235,7 +249,6 @@ class OutboxRelay:
         self.published_count = 0
         self.failed_count = 0
         self._producer: AIOKafkaProducer | None = None
-        self._ensured_topics: set[str] = set()
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._done = asyncio.Event()
@@ -284,7 +297,10 @@ class OutboxRelay:
             if self.listen:
                 await self._listen(conn)
             await self._start_producer()
-            await self._ensure_topics(self._topics)
+            try:
+                await self._ensure_topics(self._topics)
+            except Exception as exc:  # noqa: BLE001 - checked again before every batch
+                self._log.warning("could not create topics", error=repr(exc))
             await self._publish_loop(conn)
         finally:
             self.is_leader = False
@@ -356,21 +372,56 @@ class OutboxRelay:
             return [OutboxRow(*row) for row in result]
 
     async def publish_batch(self, rows: Sequence[OutboxRow]) -> PublishResult:
-        """Send rows and await the broker's acks; one sequential chain per (topic, key)."""
+        """Send rows and await the broker's acks; one sequential chain per (topic, key).
+
+        Publishing only goes to topics the broker shows (created first if
+        missing), and the topics are looked up again after the acks: a broker
+        that lost its storage (Tansu's memory storage after a restart)
+        acknowledges writes to topics it no longer has and drops them, so such
+        rows count as failed and are published again.
+        """
         result = PublishResult()
-        if self._create_topics:
-            try:
-                await self._ensure_topics({row.topic for row in rows})
-            except Exception as exc:  # noqa: BLE001 - the sends below will report the outage
-                self._log.warning("could not create topics", error=repr(exc))
         chains: dict[tuple[str, str | None, int], list[OutboxRow]] = {}
         for row in rows:
             # Rows without a key carry no order promise: each is its own chain.
             chain_key = (row.topic, row.key, 0 if row.key is not None else row.id)
             chains.setdefault(chain_key, []).append(row)
+        try:
+            await self._verify_topics({row.topic for row in rows})
+        except Exception as exc:  # noqa: BLE001 - recorded on the rows that were next
+            for chain in chains.values():
+                result.fail(chain[0], exc)
+            return result
         await asyncio.gather(*(self._send_chain(chain, result) for chain in chains.values()))
+        if result.published:
+            try:
+                vanished = await missing_topics(self._client(), {r.topic for r in result.published})
+            except Exception as exc:  # noqa: BLE001 - cannot confirm: publish again (at-least-once)
+                vanished, reason = {r.topic for r in result.published}, exc
+            else:
+                reason = TopicUnavailable("topic vanished while publishing (broker lost its storage?)")
+            if vanished:
+                kept = []
+                for row in result.published:
+                    if row.topic in vanished:
+                        result.fail(row, reason)
+                    else:
+                        kept.append(row)
+                result.published = kept
         result.published.sort(key=lambda row: row.id)
         return result
+
+    async def _verify_topics(self, topics: set[str]) -> None:
+        missing = await missing_topics(self._client(), topics)
+        if missing and self._create_topics:
+            await self._ensure_topics(missing)
+            missing = await missing_topics(self._client(), missing)
+        if missing:
+            raise TopicUnavailable(f"broker has no topic {', '.join(sorted(missing))}")
+
+    def _client(self) -> Any:
+        assert self._producer is not None
+        return self._producer.client
 
     async def _send_chain(self, chain: list[OutboxRow], result: PublishResult) -> None:
         producer = self._producer
@@ -388,8 +439,7 @@ class OutboxRelay:
                 )
                 await delivery
             except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
-                result.failed[row.id] = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
-                result.failed_topics.add(row.topic)
+                result.fail(row, exc)
                 return  # later rows of this key wait for this one
             result.published.append(row)
 
@@ -412,8 +462,6 @@ class OutboxRelay:
         self.published_count += len(result.published)
         self.failed_count += len(result.failed)
         if result.failed:
-            # A broker that restarted may have lost its topics: create them again next round.
-            self._ensured_topics -= result.failed_topics
             self._log.warning(
                 "outbox publish failed; will retry",
                 failed=len(result.failed),
@@ -453,13 +501,13 @@ class OutboxRelay:
             await _quietly(producer.stop())
 
     async def _ensure_topics(self, topics: Iterable[str]) -> None:
-        missing = set(topics) - self._ensured_topics
-        if not missing or not self._create_topics:
+        wanted = set(topics)
+        if not wanted or not self._create_topics:
             return
         assert self.bootstrap_servers is not None
-        self._ensured_topics |= await ensure_topics(
+        await ensure_topics(
             self.bootstrap_servers,
-            missing,
+            wanted,
             partitions=self.partitions,
             replication_factor=self.replication_factor,
             request_timeout_ms=int(self._producer_options.get("request_timeout_ms", 10_000)),

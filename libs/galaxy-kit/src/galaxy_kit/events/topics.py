@@ -13,10 +13,13 @@ from typing import Any
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaConnectionError
+from aiokafka.protocol.metadata import MetadataRequest
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["DEFAULT_PARTITIONS", "ensure_topics"]
+__all__ = ["DEFAULT_PARTITIONS", "ensure_topics", "missing_topics"]
 
 DEFAULT_PARTITIONS = 3
 TOPIC_ALREADY_EXISTS = 36  # Kafka error code
@@ -56,6 +59,27 @@ async def ensure_topics(
         else:
             log.warning("topic creation failed", topic=topic, code=code, error=message)
     return existing
+
+
+async def missing_topics(client: AIOKafkaClient, topics: Iterable[str]) -> set[str]:
+    """Which of `topics` the broker does not have, asked WITHOUT letting it auto-create them.
+
+    `client` is a started aiokafka client (for example `producer.client`).
+    Raises if no broker answers.
+    """
+    wanted = sorted(set(topics))
+    if not wanted:
+        return set()
+    node_id = client.get_random_node()
+    if node_id is None:
+        raise KafkaConnectionError("no broker known to ask for topic metadata")
+    response = await client.send(node_id, MetadataRequest(wanted, allow_auto_topic_creation=False))
+    present = {
+        entry["topic"]
+        for entry in response.to_object()["topics"]
+        if entry["error_code"] == 0 and entry["partitions"]
+    }
+    return set(wanted) - present
 
 
 def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
