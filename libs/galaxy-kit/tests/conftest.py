@@ -9,6 +9,7 @@ double application would show) and `malformed` (one row per on_malformed call).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,6 @@ from aiokafka import ConsumerRecord
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from galaxy_kit.db import create_engine, session_factory
 from galaxy_kit.events import (
     EventEnvelope,
@@ -33,6 +32,7 @@ from galaxy_kit.events import (
     outbox_table,
     unpack_payload,
 )
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 SCHEMA = "evt_test"
 PRODUCER = "kit-tests"
@@ -75,14 +75,14 @@ class EventDb:
 
     def relay(self, bootstrap: str, cls: type[OutboxRelay] = OutboxRelay, **overrides: Any) -> OutboxRelay:
         """An outbox relay with quick test timings (production defaults are slower)."""
-        options: dict[str, Any] = dict(
-            bootstrap_servers=bootstrap,
-            producer_options=TEST_PRODUCER_OPTIONS,
-            poll_interval=0.05,
-            lock_retry_interval=0.1,
-            retry_backoff=0.05,
-            max_retry_backoff=0.5,
-        )
+        options: dict[str, Any] = {
+            "bootstrap_servers": bootstrap,
+            "producer_options": TEST_PRODUCER_OPTIONS,
+            "poll_interval": 0.05,
+            "lock_retry_interval": 0.1,
+            "retry_backoff": 0.05,
+            "max_retry_backoff": 0.5,
+        }
         options.update(overrides)
         return cls(self.engine, self.outbox, **options)
 
@@ -126,20 +126,20 @@ class EventDb:
         **overrides: Any,
     ) -> IdempotentConsumer:
         """An idempotent consumer recording effects, with quick test timings."""
-        options: dict[str, Any] = dict(
-            group_id=group_id,
-            bootstrap_servers=bootstrap,
-            sessions=self.sessions,
-            inbox=self.inbox,
-            handler=self.handler(),
-            on_malformed=self.on_malformed(),
-            retry_backoff=0.05,
-            max_retry_backoff=0.5,
-            poll_timeout=0.1,
-            commit_timeout=1.0,
-            commit_retry_interval=1.0,
-            consumer_options=TEST_CONSUMER_OPTIONS,
-        )
+        options: dict[str, Any] = {
+            "group_id": group_id,
+            "bootstrap_servers": bootstrap,
+            "sessions": self.sessions,
+            "inbox": self.inbox,
+            "handler": self.handler(),
+            "on_malformed": self.on_malformed(),
+            "retry_backoff": 0.05,
+            "max_retry_backoff": 0.5,
+            "poll_timeout": 0.1,
+            "commit_timeout": 1.0,
+            "commit_retry_interval": 1.0,
+            "consumer_options": TEST_CONSUMER_OPTIONS,
+        }
         options.update(overrides)
         return cls(topic, **options)
 
@@ -203,10 +203,8 @@ class Runner:
                     await asyncio.wait_for(component.stop(), 15)
                 except TimeoutError:
                     task.cancel()
-            try:
+            with contextlib.suppress(BaseException):  # crashes are the point of some tests
                 await task
-            except BaseException:  # noqa: BLE001 - crashes are the point of some tests
-                pass
 
 
 @pytest.fixture

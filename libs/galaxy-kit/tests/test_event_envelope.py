@@ -9,7 +9,6 @@ import pytest
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy.events.v1.envelope_pb2 import EventEnvelope
 from galaxy.events.v1.runtime_pb2 import RuntimeStatusEvent
-
 from galaxy_kit.events import MalformedEvent, new_envelope, pack, unpack, unpack_payload
 
 

@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-
 from galaxy_kit.db import create_engine
 from galaxy_kit.events import create_event_tables, drop_event_tables, inbox_table, outbox_table
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from aiokafka import TopicPartition
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy.events.v1.runtime_pb2 import RuntimeStatusEvent
-
 from galaxy_kit.events import (
     HandlerRetriesExhausted,
     IdempotentConsumer,

@@ -8,7 +8,6 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
-
 from galaxy_kit.db import transaction
 from galaxy_kit.events import OutboxRelay, PublishResult, enqueue, unpack, unpack_payload
 from galaxy_kit.events.testing import read_topic, wait_until

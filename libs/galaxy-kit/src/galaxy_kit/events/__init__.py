@@ -32,13 +32,13 @@ from galaxy_kit.events.outbox import (
     notify_channel,
     relay_lock_key,
 )
-from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
 from galaxy_kit.events.schema import (
     create_event_tables,
     drop_event_tables,
     inbox_table,
     outbox_table,
 )
+from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
 
 __all__ = [
     "DEFAULT_PARTITIONS",

@@ -37,8 +37,18 @@ once; then the offset is committed. Without the hook they are logged at error
 level and the offset is committed.
 
 Offsets: `enable_auto_commit=False`, `auto_offset_reset="earliest"`; a new
-consumer in the same group resumes from the committed offsets. `await
-consumer.stop()` finishes the record in hand and leaves the group.
+consumer in the same group resumes from the committed offsets. An offset
+commit is bounded by `commit_timeout` (aiokafka alone retries some commit
+errors forever); after a failed commit the partition's latest offset is kept
+and committed again every `commit_retry_interval` seconds and on stop, while
+processing goes on (a redelivery is skipped by the inbox). `await
+consumer.stop()` finishes the record in hand, commits what is pending and
+leaves the group.
+
+Topics: before subscribing, missing topics are created with `partitions`
+partitions (`create_topics=False` to leave that to the deployment), so a
+consumer that starts before any producer does not get the broker's
+auto-created default.
 """
 
 from __future__ import annotations
@@ -274,7 +284,7 @@ class IdempotentConsumer:
         position = (tp, record.offset)
         try:
             await self._apply(record)
-        except Exception as exc:  # noqa: BLE001 - rolled back; retried, never skipped
+        except Exception as exc:
             attempts = self._attempts.get(position, 0) + 1
             self._attempts[position] = attempts
             self.failure_count += 1
@@ -444,8 +454,8 @@ class IdempotentConsumer:
                 del self._paused_until[tp]
                 try:
                     consumer.resume(tp)
-                except Exception:  # noqa: BLE001 - revoked meanwhile
-                    pass
+                except Exception as exc:  # noqa: BLE001 - revoked meanwhile
+                    self._log.debug("partition to resume is no longer assigned", error=repr(exc))
 
     def _poll_timeout_ms(self) -> int:
         timeout = self.poll_timeout

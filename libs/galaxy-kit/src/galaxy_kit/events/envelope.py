@@ -14,9 +14,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from google.protobuf.message import DecodeError, Message
-
 from galaxy.events.v1.envelope_pb2 import EventEnvelope
+from google.protobuf.message import DecodeError, Message
 
 M = TypeVar("M", bound=Message)
 

@@ -538,10 +538,7 @@ class OutboxRelay:
 
 
 async def _discard(conn: AsyncConnection) -> None:
-    try:
-        await conn.invalidate()
-    except Exception:  # noqa: BLE001
-        pass
+    await _quietly(conn.invalidate())
     await _quietly(conn.close())
 
 

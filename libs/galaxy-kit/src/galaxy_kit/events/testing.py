@@ -65,7 +65,7 @@ async def read_topic(bootstrap: str, topic: str, *, at_least: int = 0, timeout: 
         while True:
             partitions = consumer.partitions_for_topic(topic)
             if not partitions:
-                await consumer._client.force_metadata_update()  # noqa: SLF001 - test helper
+                await consumer._client.force_metadata_update()
                 partitions = consumer.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in sorted(partitions)]
             records: list[ConsumerRecord] = []
@@ -102,7 +102,7 @@ async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[T
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - test helper
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic) or set()
         out = {}
         for partition in sorted(partitions):
