@@ -1,18 +1,35 @@
-"""Wiring of the account service: its servicer, its workers, its migrations."""
+"""Wiring of the account service: its servicer, its outbox relay, its migrations."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
+from galaxy_kit.events import OutboxRelay
 from galaxy_kit.service import ServiceContext, ServiceDefinition
 
+from galaxy_account.domain.policy import LIFECYCLE_TOPIC
+from galaxy_account.repository.tables import outbox
 from galaxy_account.servicer import AccountServicer
 from galaxy_account.settings import AccountSettings
 
 
 def build(context: ServiceContext) -> None:
-    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(), context.server)
+    settings = context.settings
+    assert isinstance(settings, AccountSettings)
+    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(sessions=context.sessions), context.server)
+    if settings.account_relay_enabled:
+        # One active publisher per outbox across replicas (advisory lock); see galaxy_kit.events.outbox.
+        context.workers.append(
+            OutboxRelay(
+                context.engine,
+                outbox,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                topics=[LIFECYCLE_TOPIC],
+                poll_interval=settings.account_relay_poll_interval_seconds,
+                name="account.outbox",
+            )
+        )
 
 
 SERVICE = ServiceDefinition(

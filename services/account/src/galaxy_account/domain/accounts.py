@@ -1,0 +1,281 @@
+"""Account operations: one transaction each (docs/account.md).
+
+- ensure-by-email: the live account of an address, created on first sign-in
+  (outcome created/existing), or `blocked` when any account of the address
+  carries an active permanent block. Two calls racing for a new address make
+  one account (the partial unique index on email_key + ON CONFLICT DO NOTHING).
+- user_name: `player-` + 8 random base32 characters, drawn at creation, unique
+  for ever (unique constraint; a collision is retried with a new draw), never
+  changed.
+- every change of an account takes its row lock first, so lifecycle events of
+  one user enter the outbox in commit order.
+- a soft-deleted account is invisible everywhere but ResolveUserIdentity
+  (status `deleted`); its address is free for a new account.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
+from galaxy_kit.db import transaction
+from galaxy_kit.errors import InvalidArgument, NotFound
+from galaxy_kit.events import enqueue
+from galaxy_kit.logging import get_logger
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from galaxy_account.domain import policy
+from galaxy_account.domain.aggregate import Aggregate, load, load_one
+from galaxy_account.domain.validation import (
+    canonical_tag,
+    is_time_zone,
+    parse_country,
+    parse_display_name,
+    parse_email,
+    parse_language,
+    parse_time_zone,
+    parse_uuid,
+)
+from galaxy_account.repository import accounts as repo
+from galaxy_account.repository.accounts import AccountRow
+from galaxy_account.repository.tables import outbox
+
+log = get_logger(__name__)
+
+USER_NAME_PREFIX = "player-"
+USER_NAME_ATTEMPTS = 8
+PRODUCER = "account"
+
+UNKNOWN_USER = "X-User-ID: unknown user"
+USER_NOT_FOUND = "user not found"
+
+CREATED = "created"
+EXISTING = "existing"
+BLOCKED = "blocked"
+
+ACTIVE = "active"
+DELETED = "deleted"
+UNKNOWN = "unknown"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_user_name() -> str:
+    """`player-` + 8 characters of a-z2-7 (40 random bits)."""
+    return USER_NAME_PREFIX + base64.b32encode(secrets.token_bytes(5)).decode("ascii").lower()
+
+
+@dataclass(frozen=True)
+class Ensured:
+    outcome: str
+    user_id: uuid.UUID | None = None
+    block_reason_code: str | None = None
+
+
+# ---- internal: sign-in, lookups, identity ----
+
+
+async def ensure_by_email(
+    *, sessions: async_sessionmaker[AsyncSession], email: str, preferred_language: str, time_zone: str
+) -> Ensured:
+    address = parse_email(email)
+    if address is None:
+        raise InvalidArgument("email is not a valid e-mail address")
+    # The registration context must never fail a sign-in: unusable values fall back.
+    language = canonical_tag(preferred_language) or policy.DEFAULT_LANGUAGE
+    zone = time_zone if is_time_zone(time_zone) else policy.DEFAULT_TIME_ZONE
+    at = now()
+    async with transaction(sessions) as session:
+        if await repo.email_blocked(session, address.key, at):
+            return Ensured(BLOCKED, block_reason_code=policy.BLOCK_REASON)
+        existing = await repo.get_live_by_email_key(session, address.key)
+        if existing is not None:
+            return Ensured(EXISTING, existing.user_id)
+        user_id = uuid.uuid4()
+        for _ in range(USER_NAME_ATTEMPTS):
+            try:
+                async with session.begin_nested():
+                    inserted = await repo.insert_if_address_free(
+                        session,
+                        user_id=user_id,
+                        email=address.address,
+                        email_key=address.key,
+                        user_name=new_user_name(),
+                        preferred_language=language,
+                        time_zone=zone,
+                    )
+            except IntegrityError:  # the drawn user_name is taken: draw again
+                continue
+            break
+        else:
+            raise RuntimeError("could not draw a free user_name")
+        if not inserted:  # a concurrent sign-in created it first (and has committed)
+            existing = await repo.get_live_by_email_key(session, address.key)
+            if existing is None:
+                raise RuntimeError("account vanished during ensure-by-email")
+            return Ensured(EXISTING, existing.user_id)
+        await repo.insert_entitlement(
+            session,
+            user_id=user_id,
+            tier=policy.FREE,
+            source=policy.INITIAL_SOURCE,
+            actor_type=policy.SERVICE_ACTOR_TYPE,
+            actor_id=policy.SERVICE_ACTOR_ID,
+            reason_code=policy.INITIAL_REASON,
+            starts_at=at,
+        )
+    log.info("account_created", user_id=str(user_id))
+    return Ensured(CREATED, user_id)
+
+
+async def get_by_email(*, sessions: async_sessionmaker[AsyncSession], email: str) -> Aggregate:
+    address = parse_email(email)
+    if address is None:
+        raise NotFound("no account for this e-mail address")
+    async with transaction(sessions) as session:
+        row = await repo.get_live_by_email_key(session, address.key)
+        if row is None:
+            raise NotFound("no account for this e-mail address")
+        return await load_one(session, row, now())
+
+
+async def resolve_identity(*, sessions: async_sessionmaker[AsyncSession], user_id: str) -> str:
+    """active, deleted, blocked or unknown (a deleted account reads deleted even when also blocked)."""
+    parsed = parse_uuid(user_id)
+    if parsed is None:
+        return UNKNOWN
+    async with transaction(sessions) as session:
+        found = await repo.identity(session, parsed, now())
+    if found is None:
+        return UNKNOWN
+    deleted, blocked = found
+    return DELETED if deleted else BLOCKED if blocked else ACTIVE
+
+
+async def sync_declared_country(
+    *, sessions: async_sessionmaker[AsyncSession], user_id: str, declared_country: str
+) -> AccountRow:
+    country = parse_country(declared_country)
+    async with transaction(sessions) as session:
+        row = await _live(session, user_id, NotFound(USER_NOT_FOUND))
+        if row.declared_country == country:
+            return row
+        return await repo.update(session, row.user_id, declared_country=country)
+
+
+# ---- the user surface ----
+
+
+async def user_get(*, sessions: async_sessionmaker[AsyncSession], user_id: str) -> Aggregate:
+    async with transaction(sessions) as session:
+        row = await _live(session, user_id, InvalidArgument(UNKNOWN_USER))
+        return await load_one(session, row, now())
+
+
+async def update_profile(
+    *, sessions: async_sessionmaker[AsyncSession], user_id: str, display_name: str | None
+) -> Aggregate:
+    """`display_name` None: absent, nothing changes; "" (or only spaces) clears it."""
+    values = {}
+    if display_name is not None:
+        values["display_name"] = parse_display_name(display_name)
+    return await _update_user(sessions, user_id, values)
+
+
+async def update_settings(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    user_id: str,
+    preferred_language: str | None,
+    time_zone: str | None,
+) -> Aggregate:
+    values = {}
+    if preferred_language is not None:
+        values["preferred_language"] = parse_language(preferred_language)
+    if time_zone is not None:
+        values["time_zone"] = parse_time_zone(time_zone)
+    return await _update_user(sessions, user_id, values)
+
+
+async def _update_user(sessions: async_sessionmaker[AsyncSession], user_id: str, values: dict) -> Aggregate:
+    async with transaction(sessions) as session:
+        row = await _live(session, user_id, InvalidArgument(UNKNOWN_USER), for_update=True)
+        if any(getattr(row, key) != value for key, value in values.items()):
+            row = await repo.update(session, row.user_id, **values)
+        return await load_one(session, row, now())
+
+
+async def delete_by_user(*, sessions: async_sessionmaker[AsyncSession], user_id: str) -> None:
+    async with transaction(sessions) as session:
+        row = await _live(session, user_id, InvalidArgument(UNKNOWN_USER), for_update=True)
+        await _soft_delete(session, row, actor_type="user", actor_id=str(row.user_id),
+                           reason_code="user_requested_deletion")
+
+
+# ---- the admin surface ----
+
+
+async def admin_list(
+    *, sessions: async_sessionmaker[AsyncSession], page: int, page_size: int
+) -> tuple[list[Aggregate], int]:
+    page = max(page, 1)
+    page_size = max(page_size, 1)
+    async with transaction(sessions) as session:
+        total = await repo.count_live(session)
+        rows = await repo.list_live(session, offset=(page - 1) * page_size, limit=page_size)
+        return await load(session, rows, now()), total
+
+
+async def admin_get(*, sessions: async_sessionmaker[AsyncSession], user_id: str) -> Aggregate:
+    async with transaction(sessions) as session:
+        row = await _live(session, user_id, NotFound(USER_NOT_FOUND))
+        return await load_one(session, row, now())
+
+
+async def admin_soft_delete(
+    *, sessions: async_sessionmaker[AsyncSession], admin_username: str, user_id: str
+) -> None:
+    async with transaction(sessions) as session:
+        row = await _live(session, user_id, NotFound(USER_NOT_FOUND), for_update=True)
+        await _soft_delete(session, row, actor_type="admin", actor_id=admin_username,
+                           reason_code="admin_soft_delete")
+
+
+# ---- shared ----
+
+
+async def _live(session: AsyncSession, user_id: str, missing: Exception, *, for_update: bool = False) -> AccountRow:
+    parsed = parse_uuid(user_id)
+    row = await repo.get(session, parsed, for_update=for_update) if parsed is not None else None
+    if row is None or row.deleted_at is not None:
+        raise missing
+    return row
+
+
+async def _soft_delete(session: AsyncSession, row: AccountRow, *, actor_type: str, actor_id: str,
+                       reason_code: str) -> None:
+    at = now()
+    await repo.update(session, row.user_id, deleted_at=at)
+    await publish_lifecycle(session, row.user_id, kind=policy.SOFT_DELETED, actor_type=actor_type,
+                            actor_id=actor_id, reason_code=reason_code, at=at)
+    log.info("account_soft_deleted", user_id=str(row.user_id), actor_type=actor_type)
+
+
+async def publish_lifecycle(
+    session: AsyncSession, user_id: uuid.UUID, *, kind: str, actor_type: str, actor_id: str | None,
+    reason_code: str, at: datetime,
+) -> uuid.UUID:
+    """Put an AccountLifecycleEvent into the outbox, in the caller's transaction."""
+    event = AccountLifecycleEvent(
+        user_id=str(user_id), kind=kind, actor_type=actor_type, actor_id=actor_id or "", reason_code=reason_code
+    )
+    event.occurred_at.FromDatetime(at)
+    return await enqueue(session, table=outbox, topic=policy.LIFECYCLE_TOPIC, key=str(user_id), message=event,
+                         producer=PRODUCER)
