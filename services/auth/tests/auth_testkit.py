@@ -40,6 +40,8 @@ def auth_settings(dsn: str, **overrides) -> AuthSettings:
         admin_password=ADMIN_PASSWORD,
         admin_bcrypt_rounds=4,
         auth_code_pepper="test-pepper-" + "x" * 32,
+        # The account-lifecycle consumer joins a Kafka group; only test_account_lifecycle.py needs it.
+        auth_lifecycle_consumer_enabled=False,
     )
     values.update(overrides)
     return AuthSettings(**values)

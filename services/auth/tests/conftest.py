@@ -3,9 +3,8 @@
 The neighbours auth calls run in-process once per test session, on one
 database of their own: the mail service (galaxy_mail.app.SERVICE) delivering
 to a real SMTP server (devstack's aiosmtpd sink, one .eml file per message),
-and the account service (galaxy_account.app.SERVICE; while its issue has not
-landed it answers EnsureAccountByEmail with UNIMPLEMENTED and auth uses its
-stand-in user record). Tests read login codes from the e-mails received.
+and the account service (galaxy_account.app.SERVICE), which makes the user
+ids and publishes account lifecycle events. Tests read login codes from the e-mails received.
 Each test uses its own addresses, so tests sharing the database do not meet.
 """
 
@@ -84,6 +83,7 @@ def start_auth(neighbours: Neighbours):
         values = dict(
             mail_grpc_target=neighbours.mail.address,
             account_grpc_target=neighbours.account.address,
+            kafka_bootstrap_servers=neighbours.account.settings.kafka_bootstrap_servers,
         )
         values.update(overrides)
         settings = auth_settings(values.pop("database_url", neighbours.database_url), **values)

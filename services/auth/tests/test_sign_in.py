@@ -202,7 +202,7 @@ async def test_an_unknown_challenge_is_refused(auth: Auth):
         assert error.code() == INVALID
 
 
-# ---- account not built yet: the stand-in user record ----
+# ---- account not built: sign-in cannot finish ----
 
 
 @pytest.fixture
@@ -217,14 +217,17 @@ async def account_before_its_issue():
     await server.stop(None)
 
 
-async def test_without_account_auth_keeps_a_stand_in_user_record(start_auth, needs_mail, account_before_its_issue):
+async def test_without_account_sign_in_is_not_implemented_and_the_code_stays_usable(
+    start_auth, needs_mail, account_before_its_issue
+):
     async with start_auth(account_grpc_target=account_before_its_issue) as auth:
-        address = new_address("Stand-In")
-        first = await auth.session(await auth.sign_in(address))
-        second = await auth.session(await auth.sign_in(address))
-        assert first.user_id == second.user_id
-        rows = await auth.fetch("SELECT user_id FROM auth.standin_users WHERE email_key = :k", k=address.lower())
-        assert [str(r["user_id"]) for r in rows] == [first.user_id]
+        address = new_address("no-account")
+        challenge_id = await auth.send(address)  # UNIMPLEMENTED GetAccountByEmail: not blocked
+        code = await auth.neighbours.code_for(address)
+        error = await rpc_error(auth.confirm(challenge_id, code))
+        assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+    async with start_auth() as auth:
+        assert await auth.session(await auth.confirm(challenge_id, code))
 
 
 # ---- account unreachable, account says blocked ----

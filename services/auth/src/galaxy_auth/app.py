@@ -7,13 +7,16 @@ from pathlib import Path
 
 import grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
+from galaxy_kit.events import IdempotentConsumer
 from galaxy_kit.logging import get_logger
 from galaxy_kit.service import ServiceContext, ServiceDefinition
 
 from galaxy_auth.clients import GrpcAccountDirectory, GrpcMailSender
+from galaxy_auth.domain import account_lifecycle
 from galaxy_auth.domain.admin_accounts import AdminCredentialChecker, bootstrap_first_admin
 from galaxy_auth.domain.sign_in import SignInPolicy
 from galaxy_auth.janitor import ChallengeJanitor
+from galaxy_auth.repository.tables import inbox
 from galaxy_auth.servicer import AuthServicer
 from galaxy_auth.settings import AuthSettings
 
@@ -59,6 +62,19 @@ async def build(context: ServiceContext) -> None:
     context.workers.append(
         ChallengeJanitor(context.sessions, keep_for=timedelta(seconds=settings.auth_code_rate_window_seconds))
     )
+    if settings.auth_lifecycle_consumer_enabled:
+        # Deleted or permanently blocked accounts lose every session (docs/account.md, "Deletion").
+        context.workers.append(
+            IdempotentConsumer(
+                account_lifecycle.TOPIC,
+                group_id=account_lifecycle.CONSUMER_GROUP,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                sessions=context.sessions,
+                inbox=inbox,
+                handler=account_lifecycle.handle,
+                consumer_options=settings.lifecycle_consumer_options(),
+            )
+        )
 
 
 SERVICE = ServiceDefinition(

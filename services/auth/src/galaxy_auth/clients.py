@@ -66,7 +66,7 @@ class GrpcAccountDirectory:
 
     async def ensure_by_email(
         self, *, email: str, preferred_language: str, time_zone: str
-    ) -> EnsuredAccount | None:
+    ) -> EnsuredAccount:
         try:
             reply = await self._stub.EnsureAccountByEmail(
                 account_pb2.EnsureAccountByEmailRequest(
@@ -75,8 +75,6 @@ class GrpcAccountDirectory:
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.UNIMPLEMENTED:
-                return None
             raise _failure("account", "EnsureAccountByEmail", error) from None
         return EnsuredAccount(
             outcome=reply.outcome,

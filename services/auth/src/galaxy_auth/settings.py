@@ -22,6 +22,8 @@ MAIL_LOCALES = "en,de,ru"
 LOGIN_CODE_TEMPLATE = "login_code"
 #: Deadline of each call to account and mail.
 DOWNSTREAM_TIMEOUT_SECONDS = 5.0
+#: Kafka consumer group session timeout of the account-lifecycle consumer.
+LIFECYCLE_SESSION_TIMEOUT_MS = 10_000
 #: Shortest acceptable GALAXY_AUTH_CODE_PEPPER.
 MIN_PEPPER_LENGTH = 32
 
@@ -47,6 +49,11 @@ class AuthSettings(ServiceSettings):
     auth_mail_locales: str = MAIL_LOCALES
     auth_login_code_template: str = LOGIN_CODE_TEMPLATE
 
+    # The consumer of galaxy.account.lifecycle.v1 (revokes sessions of deleted/blocked accounts).
+    auth_lifecycle_consumer_enabled: bool = True
+    #: Kafka group session timeout: how soon a crashed consumer's partitions move to another replica.
+    auth_lifecycle_session_timeout_ms: int = Field(LIFECYCLE_SESSION_TIMEOUT_MS, ge=1000)
+
     @field_validator("auth_code_pepper")
     @classmethod
     def _pepper_long_enough(cls, value: str) -> str:
@@ -64,6 +71,14 @@ class AuthSettings(ServiceSettings):
     def mail_locales(self) -> list[str]:
         """The configured locales, in order; the first one is the fallback."""
         return [part.strip() for part in self.auth_mail_locales.split(",") if part.strip()]
+
+    def lifecycle_consumer_options(self) -> dict[str, int]:
+        timeout = self.auth_lifecycle_session_timeout_ms
+        return {
+            "session_timeout_ms": timeout,
+            "heartbeat_interval_ms": max(timeout // 10, 100),
+            "rebalance_timeout_ms": timeout,
+        }
 
     def code_pepper_is_derived(self) -> bool:
         return not self.auth_code_pepper

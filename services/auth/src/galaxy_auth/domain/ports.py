@@ -21,8 +21,8 @@ class AccountDirectory(Protocol):
 
     async def ensure_by_email(
         self, *, email: str, preferred_language: str, time_zone: str
-    ) -> EnsuredAccount | None:
-        """The account for `email`, created when missing; None while account answers UNIMPLEMENTED."""
+    ) -> EnsuredAccount:
+        """The account for `email`, created when missing (outcome created/existing), or outcome blocked."""
 
 
 class MailSender(Protocol):

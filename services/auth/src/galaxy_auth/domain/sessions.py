@@ -87,9 +87,18 @@ async def revoke_all_sessions(
     if actor_kind == USER_SELF:
         actor_id = str(owner)
     async with transaction(sessions) as session:
-        ids = await repo.active_ids_for_update(session, owner)
-        revoked = await repo.revoke(session, ids)
-        await repo.record_revocations(session, revoked, actor_kind=actor_kind, actor_id=actor_id, reason=reason)
+        return await revoke_all_in(session, owner, actor_kind=actor_kind, actor_id=actor_id, reason=reason)
+
+
+async def revoke_all_in(
+    session: AsyncSession, owner: uuid.UUID, *, actor_kind: str, actor_id: str | None, reason: str
+) -> RevocationSummary:
+    """`revoke_all_sessions` inside the caller's transaction (the lifecycle consumer commits it with its inbox row)."""
+    if actor_kind not in ACTOR_KINDS:
+        raise ValueError(f"unknown actor kind {actor_kind!r}")
+    ids = await repo.active_ids_for_update(session, owner)
+    revoked = await repo.revoke(session, ids)
+    await repo.record_revocations(session, revoked, actor_kind=actor_kind, actor_id=actor_id, reason=reason)
     log.info("device_sessions_revoked", user_id=str(owner), count=len(revoked), actor_kind=actor_kind)
     return RevocationSummary(user_id=owner, revoked_count=len(revoked))
 

@@ -30,7 +30,6 @@ from galaxy_auth.domain.ports import AccountDirectory, MailSender
 from galaxy_auth.domain.validation import parse_email, parse_public_key, parse_time_zone, parse_uuid
 from galaxy_auth.repository import challenges as challenge_repo
 from galaxy_auth.repository import sessions as session_repo
-from galaxy_auth.repository import standin_users as standin_repo
 from galaxy_auth.settings import AuthSettings
 
 log = get_logger(__name__)
@@ -134,8 +133,7 @@ async def confirm_email_code(
             wrong_code_message = WRONG_CODE_LAST if attempts >= policy.max_attempts else WRONG_CODE
         else:
             user_id = await _user_for_sign_in(
-                session, accounts, email=challenge.email, email_key=challenge.email_key,
-                preferred_language=challenge.locale, time_zone=zone,
+                accounts, email=challenge.email, preferred_language=challenge.locale, time_zone=zone,
             )
             await challenge_repo.mark_consumed(session, parsed_id)
             device_session = await session_repo.insert(
@@ -155,22 +153,14 @@ async def confirm_email_code(
 
 
 async def _user_for_sign_in(
-    session: AsyncSession,
     accounts: AccountDirectory,
     *,
     email: str,
-    email_key: str,
     preferred_language: str,
     time_zone: str,
 ) -> uuid.UUID:
+    """The user id account gives the address (created on first sign-in); a blocked address is refused."""
     ensured = await accounts.ensure_by_email(email=email, preferred_language=preferred_language, time_zone=time_zone)
-    if ensured is None:
-        # STAND-IN, to be replaced by the account issue: account does not
-        # answer EnsureAccountByEmail yet, so auth keeps its own e-mail → user
-        # id record behind the same contract (docs/auth.md).
-        user_id, created = await standin_repo.ensure(session, email_key)
-        log.warning("standin_user_used", user_id=str(user_id), created=created)
-        return user_id
     if ensured.outcome == "blocked":
         raise InvalidArgument(BLOCKED)
     if ensured.outcome not in ("created", "existing") or parse_uuid(ensured.user_id) is None:

@@ -28,7 +28,7 @@ _EMAIL = re.compile(rf"^[^@\s\x00-\x1f\x7f<>()\[\],;:\"\\]{{1,64}}@{_LABEL}(?:\.
 class EmailAddress:
     #: As delivered to: trimmed, domain lower-cased.
     address: str
-    #: Fully lower-cased: the key of rate limits and of the stand-in user record.
+    #: Fully lower-cased: the key of rate limits.
     key: str
 
 

@@ -85,16 +85,5 @@ session_revocations = sa.Table(
     sa.Index("session_revocations_device_session_id", "device_session_id"),
 )
 
-# STAND-IN, to be replaced by the account issue: the minimal e-mail → user id
-# record auth keeps while account answers EnsureAccountByEmail with
-# UNIMPLEMENTED (docs/auth.md, "The stand-in user record").
-standin_users = sa.Table(
-    "standin_users",
-    metadata,
-    sa.Column("email_key", sa.Text, primary_key=True),
-    sa.Column("user_id", UUID(as_uuid=True), nullable=False, unique=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-)
-
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
