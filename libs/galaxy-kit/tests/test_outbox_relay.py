@@ -293,3 +293,27 @@ async def test_broker_restart_while_idle_next_event_is_not_acknowledged_into_the
     await wait_until(lambda: _all_published(event_db), timeout=20, what="publish after the restart")
     records = await read_topic(kafka_bootstrap, unique_topic, at_least=1, timeout=5)
     assert [unpack(r.value).event_id for r in records] == [str(after[0])]
+
+
+async def test_relay_survives_losing_its_lock_connection(event_db, kafka_bootstrap, unique_topic, runner):
+    """The database drops the relay's dedicated connection (lock and LISTEN go with it):
+    the relay takes the lock again on a new connection and carries on."""
+    relay = event_db.relay(kafka_bootstrap, topics=[unique_topic])
+    runner.start(relay)
+    first = await enqueue_many(event_db, unique_topic, ["u-1"], per_key=1)
+    await wait_until(lambda: _all_published(event_db), what="first publish")
+
+    lock_holder = sa.text(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    (pid,) = [row.pid for row in await event_db.rows(lock_holder)]
+    await event_db.scalar(sa.select(sa.func.pg_terminate_backend(pid)))
+
+    second = await enqueue_many_seq(event_db, unique_topic, ["u-1"], 1)
+    await wait_until(lambda: _all_published(event_db), what="publish after reconnecting")
+    await wait_until(lambda: relay.is_leader, what="leadership again")
+    new_pids = [row.pid for row in await event_db.rows(lock_holder)]
+    assert len(new_pids) == 1 and new_pids[0] != pid
+    records = await read_topic(kafka_bootstrap, unique_topic, at_least=2)
+    assert [unpack(r.value).event_id for r in records] == [str(first[0]), str(second[0])]
