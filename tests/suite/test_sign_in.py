@@ -7,19 +7,14 @@ delivery.
 
 from __future__ import annotations
 
-import base64
-import re
-import time
 import uuid
 
 import httpx
 import pytest
-from nacl.signing import SigningKey
+from suite_helpers import code_from_mail, error_of, messages_to, new_address, public_key, sign_in
 
 pytestmark = pytest.mark.suite
 
-MAIL_TIMEOUT_SECONDS = 30.0
-CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 REALM = 'Basic realm="galaxy-admin"'
 
 
@@ -27,53 +22,6 @@ REALM = 'Basic realm="galaxy-admin"'
 def http(suite) -> httpx.Client:
     with httpx.Client(base_url=suite.edge_url, timeout=30.0) as client:
         yield client
-
-
-def new_address(label: str) -> str:
-    return f"{label}-{uuid.uuid4().hex[:10]}@example.test"
-
-
-def public_key() -> str:
-    return base64.b64encode(bytes(SigningKey.generate().verify_key)).decode()
-
-
-def messages_to(suite, address: str) -> list:
-    return [m for m in suite.messages() if address in (m.get_all("Delivered-To") or [])]
-
-
-def code_from_mail(suite, address: str, nth: int = 1) -> str:
-    deadline = time.monotonic() + MAIL_TIMEOUT_SECONDS
-    while len(messages := messages_to(suite, address)) < nth:
-        assert time.monotonic() < deadline, f"no e-mail to {address} in {suite.mail_dir}"
-        time.sleep(0.1)
-    body = messages[nth - 1].get_body(preferencelist=("plain",)).get_content()
-    [code] = CODE.findall(body)
-    return code
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.json()["error"]["code"] == code, response.text
-    return response.json()["error"]
-
-
-def sign_in(http: httpx.Client, suite, address: str, *, key: str | None = None, **send_extra) -> str:
-    before = len(messages_to(suite, address))
-    sent = http.post("/api/v1/public/auth/send-email-code", json={"email": address}, **send_extra)
-    assert sent.status_code == 200, sent.text
-    code = code_from_mail(suite, address, before + 1)
-    confirmed = http.post(
-        "/api/v1/public/auth/confirm-email-code",
-        json={
-            "challenge_id": sent.json()["challenge_id"],
-            "code": code,
-            "client_public_key": key or public_key(),
-            "time_zone": "Europe/Berlin",
-        },
-    )
-    assert confirmed.status_code == 200, confirmed.text
-    assert set(confirmed.json()) == {"device_session_id"}
-    return confirmed.json()["device_session_id"]
 
 
 def test_sign_in_then_revoke_over_http(http, suite):
@@ -101,8 +49,12 @@ def test_sign_in_then_revoke_over_http(http, suite):
     after = http.get(f"/api/v1/internal/sessions/{device}").json()
     assert after["status"] == "revoked" and after["revoked_at"] == revoked.json()["revoked_at"]
 
-    stranger = {"X-User-ID": str(uuid.uuid4())}
+    # Someone else's session is not found; an unknown user is refused by the edge (README decision 5).
+    stranger = {"X-User-ID": http.get(f"/api/v1/internal/sessions/{sign_in(http, suite, new_address('suite-other'))}")
+                .json()["user_id"]}
     error_of(http.post(f"/api/v1/user/sessions/{second}/revoke", headers=stranger), 404, "not_found")
+    error_of(http.post(f"/api/v1/user/sessions/{second}/revoke", headers={"X-User-ID": str(uuid.uuid4())}),
+             400, "invalid_request")
 
     summary = http.post("/api/v1/user/sessions/revoke-all", headers=user)
     assert summary.status_code == 200, summary.text
