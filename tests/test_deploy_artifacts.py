@@ -2,10 +2,13 @@
 
 Nothing here needs a container engine or a cluster:
 
-- every Dockerfile passes hadolint, has the expected shape (base image, numeric
-  non-root USER, EXPOSE, ENTRYPOINT, STOPSIGNAL) and its build stage really
-  installs the package: the COPY and `uv sync` steps are replayed in a scratch
-  directory and the resulting virtualenv must import the service;
+- the seven services share one Dockerfile (services/Dockerfile, build args
+  SERVICE and GRPC_PORT), the edge has its own; each passes hadolint, and for
+  every deployable (the shared one with that service's build args substituted)
+  has the expected shape (base image, numeric non-root USER, EXPOSE, ENTRYPOINT
+  that leaves Python as the container's process, STOPSIGNAL) and its build stage
+  really installs the package: the COPY and `uv sync` steps are replayed in a
+  scratch directory and the resulting virtualenv must import the service;
 - docker-compose.yml validates against the compose spec, requires its secrets
   (no default admin password) and gives each service the environment its
   settings need;
@@ -94,8 +97,18 @@ def _pkg_dir(name: str) -> str:
     return "edge-backend" if name == "edge" else f"services/{name}"
 
 
+#: The one Dockerfile of every gRPC service ("no copy-paste between services").
+SERVICES_DOCKERFILE = ROOT / "services" / "Dockerfile"
+EDGE_DOCKERFILE = ROOT / "edge-backend" / "Dockerfile"
+
+
 def _dockerfile(name: str) -> Path:
-    return ROOT / _pkg_dir(name) / "Dockerfile"
+    return EDGE_DOCKERFILE if name == "edge" else SERVICES_DOCKERFILE
+
+
+def _build_args(name: str) -> dict[str, str]:
+    """The `--build-arg`s a deployable's image is built with (docs/deploy.md, compose)."""
+    return {} if name == "edge" else {"SERVICE": name, "GRPC_PORT": str(PORTS[name])}
 
 
 # ---------------------------------------------------------------- helm set-up
@@ -228,8 +241,18 @@ def test_helm_lint_rejects_a_broken_chart(helm: Path, helm_env: dict[str, str], 
 # ---------------------------------------------------------------- Dockerfiles
 
 
-def _instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+#: Instructions whose arguments Docker does not expand (exec form: left to the program).
+_NOT_EXPANDED = ("FROM", "ENTRYPOINT", "CMD", "HEALTHCHECK")
+
+
+def _instructions(path: Path, build_args: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped.
+
+    With ``build_args`` (None: the text as written), build arguments are
+    substituted as Docker (or, in RUN, the shell) would: a `${NAME}`/`$NAME`
+    only after an `ARG NAME` of the same stage, with the value from
+    ``build_args`` or else the ARG's default (empty if it has none).
+    """
     out: list[tuple[str, str]] = []
     buf = ""
     for raw in path.read_text().splitlines():
@@ -245,6 +268,22 @@ def _instructions(path: Path) -> list[tuple[str, str]]:
         word, _, rest = buf.partition(" ")
         out.append((word.upper(), rest.strip()))
         buf = ""
+    return out if build_args is None else _substitute_args(out, build_args)
+
+
+def _substitute_args(ins: list[tuple[str, str]], build_args: dict[str, str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    declared: dict[str, str] = {}
+    for kind, arg in ins:
+        if kind == "FROM":
+            declared = {}  # an ARG is scoped to the stage that declares it
+        elif kind not in _NOT_EXPANDED:
+            for name, value in declared.items():
+                arg = re.sub(rf"\$(?:\{{{name}\}}|{name}\b)", lambda _m, v=value: v, arg)
+        if kind == "ARG":
+            name, _, default = arg.partition("=")
+            declared[name] = build_args.get(name, default)
+        out.append((kind, arg))
     return out
 
 
@@ -272,16 +311,38 @@ def _workspace_deps(pkg_dir: str) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize("name", DEPLOYABLES)
-def test_dockerfile_passes_hadolint(name: str) -> None:
-    proc = _run(["hadolint", "--no-color", str(_dockerfile(name))])
+@pytest.mark.parametrize("path", [SERVICES_DOCKERFILE, EDGE_DOCKERFILE], ids=lambda p: p.parent.name)
+def test_dockerfile_passes_hadolint(path: Path) -> None:
+    proc = _run(["hadolint", "--no-color", str(path)])
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_services_share_one_dockerfile() -> None:
+    """No per-service copy: every gRPC service is built from services/Dockerfile."""
+    copies = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("services/*/Dockerfile*"))
+    assert not copies, f"per-service Dockerfiles are back: {copies}"
+
+
+def test_services_dockerfile_requires_its_build_args() -> None:
+    """SERVICE and GRPC_PORT have no default, and the build stops early without them."""
+    raw = _instructions(SERVICES_DOCKERFILE)
+    declared = [a for k, a in raw if k == "ARG" and a.partition("=")[0] in ("SERVICE", "GRPC_PORT")]
+    assert sorted(declared) == ["GRPC_PORT", "GRPC_PORT", "SERVICE", "SERVICE"], (
+        f"SERVICE and GRPC_PORT must be declared in both stages, without a default: {declared}"
+    )
+    first_copy = next(i for i, (k, a) in enumerate(raw) if k == "COPY" and "SERVICE" in a)
+    guards = [a for k, a in raw[:first_copy] if k == "RUN" and "SERVICE" in a and "GRPC_PORT" in a]
+    assert len(guards) == 1, "a RUN before the first COPY of services/${SERVICE} must check the build args"
+    base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for args, ok in (({}, False), ({"SERVICE": "auth"}, False), (_build_args("auth"), True)):
+        proc = _run(["/bin/sh", "-c", guards[0]], env={**base_env, **args})
+        assert (proc.returncode == 0) == ok, f"guard with {args}: exit {proc.returncode}"
 
 
 @pytest.mark.parametrize("name", DEPLOYABLES)
 def test_dockerfile_shape(name: str) -> None:
     path = _dockerfile(name)
-    ins = _instructions(path)
+    ins = _instructions(path, _build_args(name))
     kinds = [k for k, _ in ins]
     module = f"galaxy_{name}"
 
@@ -296,7 +357,11 @@ def test_dockerfile_shape(name: str) -> None:
     # uv from PyPI, pinned; installs only this package from the lock file
     runs = " ".join(a for k, a in ins if k == "RUN")
     assert re.search(r"pip install --no-cache-dir uv==\d+\.\d+\.\d+", runs), "uv must come pinned from PyPI"
-    assert re.search(rf"uv sync --frozen --no-dev .*--package galaxy-{name}\b", runs)
+    syncs = [a[a.index("uv sync"):] for k, a in ins if k == "RUN" and "uv sync" in a]
+    assert len(syncs) == 2, "a dependency layer, then the workspace packages"
+    for sync in syncs:
+        assert re.search(rf"uv sync --frozen --no-dev .*--package \"?galaxy-{name}\b", sync), sync
+    assert "--no-install-workspace" in syncs[0] and "--no-editable" in syncs[1]
     assert "curl" not in runs and "wget" not in runs, "no downloaded binaries"
 
     # the runtime stage: numeric non-root user, ports, signal, entry point
@@ -308,9 +373,14 @@ def test_dockerfile_shape(name: str) -> None:
     exposed = {int(p.split("/")[0]) for k, a in last_stage if k == "EXPOSE" for p in a.split()}
     want = {EDGE_HTTP_PORT, EDGE_PUSH_PORT} if name == "edge" else {PORTS[name]}
     assert exposed == want
+    env = _image_env(last_stage)
+    if name == "edge":
+        assert env["BACKEND_HTTP_LISTEN_ADDR"] == f"0.0.0.0:{EDGE_HTTP_PORT}"
+        assert env["BACKEND_GRPC_PUSH_LISTEN_ADDR"] == f"0.0.0.0:{EDGE_PUSH_PORT}"
+    else:
+        assert env["GALAXY_GRPC_LISTEN_ADDR"] == f"0.0.0.0:{PORTS[name]}"
     assert ("STOPSIGNAL", "SIGTERM") in last_stage
-    entry = [a for k, a in last_stage if k == "ENTRYPOINT"]
-    assert entry and yaml.safe_load(entry[-1]) == ["python", "-m", module]
+    assert _effective_command(last_stage) == ["python", "-m", module]
     assert kinds.count("HEALTHCHECK") <= 1
 
     # no secrets baked in
@@ -320,10 +390,62 @@ def test_dockerfile_shape(name: str) -> None:
                 assert not SECRET_WORDS.search(key), f"{k} {key} looks like a secret"
 
 
+def _image_env(stage: list[tuple[str, str]]) -> dict[str, str]:
+    """The ENV a stage sets (build args already substituted)."""
+    env: dict[str, str] = {}
+    for kind, arg in stage:
+        if kind == "ENV":
+            env.update(p.split("=", 1) for p in shlex.split(arg))
+    return env
+
+
+def _entrypoint(stage: list[tuple[str, str]]) -> list[str]:
+    entry = [a for k, a in stage if k == "ENTRYPOINT"]
+    assert entry, "the final stage must declare ENTRYPOINT"
+    argv = yaml.safe_load(entry[-1])
+    assert isinstance(argv, list) and all(isinstance(a, str) for a in argv), "ENTRYPOINT must be exec form"
+    return argv
+
+
+def _effective_command(stage: list[tuple[str, str]]) -> list[str]:
+    """What the container runs: the ENTRYPOINT, or the command its `sh -c "exec ..."` execs."""
+    argv = _entrypoint(stage)
+    if argv[:2] != ["/bin/sh", "-c"]:
+        return argv
+    script = argv[2]
+    assert script.startswith("exec "), "a shell entry point must exec, or SIGTERM stops at the shell"
+    env = _image_env(stage)
+    words = shlex.split(script)[1:]
+    words = [w for w in words if w != "$@"]  # run-time arguments, passed through
+    return [re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), m.group(0)), w) for w in words]
+
+
+@pytest.mark.parametrize("name", DEPLOYABLES)
+def test_entrypoint_leaves_python_as_the_container_process(name: str, tmp_path: Path) -> None:
+    """Run the ENTRYPOINT with a stand-in `python`: same PID as the entry point (so
+    PID 1 in the container, receiving SIGTERM), the service module, extra args passed on."""
+    ins = _instructions(_dockerfile(name), _build_args(name))
+    last_stage = ins[max(i for i, (k, _) in enumerate(ins) if k == "FROM"):]
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "python"
+    fake.write_text('#!/bin/sh\necho "$$"\nfor a in "$@"; do echo "$a"; done\n')
+    fake.chmod(0o755)
+    env = {**_image_env(last_stage), "PATH": f"{bindir}:/usr/bin:/bin"}
+    proc = subprocess.Popen(
+        [*_entrypoint(last_stage), "--extra", "two words"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    pid, *argv = out.splitlines()
+    assert int(pid) == proc.pid, "python does not replace the entry point's process (missing exec?)"
+    assert argv == ["-m", f"galaxy_{name}", "--extra", "two words"]
+
+
 @pytest.mark.parametrize("name", DEPLOYABLES)
 def test_dockerfile_copies_every_workspace_dependency(name: str) -> None:
     """A new workspace dependency of the package must be copied into the image too."""
-    ins = _instructions(_dockerfile(name))
+    ins = _instructions(_dockerfile(name), _build_args(name))
     copies = [a.split() for k, a in ins if k == "COPY" and "--from" not in a]
     sources = {src.rstrip("/") for parts in copies for src in parts[:-1]}
     for member in _workspace_deps(_pkg_dir(name)):
@@ -344,7 +466,7 @@ def _replay_build_stage(name: str, ctx: Path, venv: Path) -> str | None:
 
     Returns None on success, else what failed.
     """
-    ins = _instructions(_dockerfile(name))
+    ins = _instructions(_dockerfile(name), _build_args(name))
     end = [i for i, (k, _) in enumerate(ins) if k == "FROM"][1]
     workdir = ctx
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
@@ -524,8 +646,11 @@ def test_compose_service_env_covers_its_settings(compose: dict[str, Any], name: 
 @pytest.mark.parametrize("name", DEPLOYABLES)
 def test_compose_service_is_built_healthchecked_and_ordered(compose: dict[str, Any], name: str) -> None:
     svc = compose["services"][name]
-    assert svc["build"]["dockerfile"] == f"{_pkg_dir(name)}/Dockerfile"
-    assert svc["build"].get("context", ".") == "."
+    build = svc["build"]
+    assert build["dockerfile"] == str(_dockerfile(name).relative_to(ROOT))
+    assert build.get("context", ".") == "."
+    assert {k: str(v) for k, v in (build.get("args") or {}).items()} == _build_args(name)
+    assert [str(p) for p in svc.get("expose", [])] == ([] if name == "edge" else [str(PORTS[name])])
     assert svc["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
     deps = svc["depends_on"]
     if name == "edge":
