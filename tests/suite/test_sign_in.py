@@ -116,3 +116,33 @@ def test_admin_accounts_and_basic_auth(http, suite):
     assert reset.status_code == 200, reset.text
     refused(http.get("/api/v1/admin/admin-accounts", auth=(username, password)))
     assert http.get("/api/v1/admin/admin-accounts", auth=(username, new_password)).status_code == 200
+
+
+def test_a_used_code_cannot_be_replayed_and_five_wrong_codes_kill_a_challenge(http, suite):
+    address = new_address("suite-replay")
+    sent = http.post("/api/v1/public/auth/send-email-code", json={"email": address})
+    code = code_from_mail(suite, address)
+    body = {"challenge_id": sent.json()["challenge_id"], "code": code,
+            "client_public_key": public_key(), "time_zone": "UTC"}
+    assert http.post("/api/v1/public/auth/confirm-email-code", json=body).status_code == 200
+    error_of(http.post("/api/v1/public/auth/confirm-email-code", json=body), 400, "invalid_request")
+
+    sent = http.post("/api/v1/public/auth/send-email-code", json={"email": address})
+    code = code_from_mail(suite, address, 2)
+    body.update(challenge_id=sent.json()["challenge_id"], code=f"{(int(code) + 1) % 10**6:06d}")
+    for _ in range(5):
+        error_of(http.post("/api/v1/public/auth/confirm-email-code", json=body), 400, "invalid_request")
+    body.update(code=code)
+    error_of(http.post("/api/v1/public/auth/confirm-email-code", json=body), 400, "invalid_request")
+
+
+def test_known_and_unknown_addresses_get_the_same_answer_shape(http, suite):
+    known = new_address("suite-known")
+    sign_in(http, suite, known)
+    answers = [
+        http.post("/api/v1/public/auth/send-email-code", json={"email": address})
+        for address in (known, new_address("suite-unknown"))
+    ]
+    assert [a.status_code for a in answers] == [200, 200]
+    shapes = [(set(a.json()), len(a.json()["challenge_id"])) for a in answers]
+    assert shapes[0] == shapes[1] == ({"challenge_id"}, len(answers[0].json()["challenge_id"]))
