@@ -10,6 +10,7 @@ reverse order, letting in-flight RPCs finish within the grace period.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ import grpc
 from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from galaxy_kit import db, logging as kit_logging
+from galaxy_kit import db
+from galaxy_kit import logging as kit_logging
 from galaxy_kit.grpc_server import HealthReporter, build_server
 from galaxy_kit.migrations import upgrade_to_head
 from galaxy_kit.settings import ServiceSettings
@@ -58,6 +60,29 @@ class ServiceDefinition:
     migrations: Path
     grpc_service_names: list[str]
     build: Callable[[ServiceContext], Awaitable[None] | None]
+
+
+def define_service(
+    name: str,
+    *,
+    settings_factory: Callable[[], ServiceSettings],
+    build: Callable[[ServiceContext], Awaitable[None] | None],
+) -> ServiceDefinition:
+    """The definition of a service laid out by convention.
+
+    Its migrations live in `galaxy_<name>/migrations` and its gRPC API is
+    `galaxy.<name>.v1.<Name>Service` (docs/contracts.md), which health reports.
+    """
+    package = importlib.import_module(f"galaxy_{name}")
+    stubs = importlib.import_module(f"galaxy.{name}.v1.{name}_pb2")
+    grpc_service = stubs.DESCRIPTOR.services_by_name[f"{name.capitalize()}Service"].full_name
+    return ServiceDefinition(
+        name=name,
+        settings_factory=settings_factory,
+        migrations=Path(package.__file__).parent / "migrations",
+        grpc_service_names=[grpc_service],
+        build=build,
+    )
 
 
 async def serve(definition: ServiceDefinition, settings: ServiceSettings | None = None,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from galaxy.account.v1 import account_pb2, account_pb2_grpc
+from galaxy.account.v1 import account_pb2_grpc
 from galaxy_kit.events import OutboxRelay
-from galaxy_kit.service import ServiceContext, ServiceDefinition
+from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_account.domain.policy import LIFECYCLE_TOPIC
 from galaxy_account.repository.tables import outbox
@@ -32,10 +30,4 @@ def build(context: ServiceContext) -> None:
         )
 
 
-SERVICE = ServiceDefinition(
-    name="account",
-    settings_factory=AccountSettings,
-    migrations=Path(__file__).parent / "migrations",
-    grpc_service_names=[account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name],
-    build=build,
-)
+SERVICE = define_service("account", settings_factory=AccountSettings, build=build)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import grpc
-from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
+from galaxy.auth.v1 import auth_pb2_grpc
 from galaxy_kit.events import IdempotentConsumer
 from galaxy_kit.logging import get_logger
-from galaxy_kit.service import ServiceContext, ServiceDefinition
+from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_auth.clients import GrpcAccountDirectory, GrpcMailSender
 from galaxy_auth.domain import account_lifecycle
@@ -77,10 +76,4 @@ async def build(context: ServiceContext) -> None:
         )
 
 
-SERVICE = ServiceDefinition(
-    name="auth",
-    settings_factory=AuthSettings,
-    migrations=Path(__file__).parent / "migrations",
-    grpc_service_names=[auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name],
-    build=build,
-)
+SERVICE = define_service("auth", settings_factory=AuthSettings, build=build)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
-from galaxy_kit.service import ServiceContext, ServiceDefinition
+from galaxy.mail.v1 import mail_pb2_grpc
+from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_mail.domain.retry import RetryPolicy
 from galaxy_mail.domain.templates import TemplateCatalog
@@ -37,10 +35,4 @@ def build(context: ServiceContext) -> None:
         )
 
 
-SERVICE = ServiceDefinition(
-    name="mail",
-    settings_factory=MailSettings,
-    migrations=Path(__file__).parent / "migrations",
-    grpc_service_names=[mail_pb2.DESCRIPTOR.services_by_name["MailService"].full_name],
-    build=build,
-)
+SERVICE = define_service("mail", settings_factory=MailSettings, build=build)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from galaxy.notify.v1 import notify_pb2, notify_pb2_grpc
-from galaxy_kit.service import ServiceContext, ServiceDefinition
+from galaxy.notify.v1 import notify_pb2_grpc
+from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_notify.servicer import NotifyServicer
 from galaxy_notify.settings import NotifySettings
@@ -15,10 +13,4 @@ def build(context: ServiceContext) -> None:
     notify_pb2_grpc.add_NotifyServiceServicer_to_server(NotifyServicer(), context.server)
 
 
-SERVICE = ServiceDefinition(
-    name="notify",
-    settings_factory=NotifySettings,
-    migrations=Path(__file__).parent / "migrations",
-    grpc_service_names=[notify_pb2.DESCRIPTOR.services_by_name["NotifyService"].full_name],
-    build=build,
-)
+SERVICE = define_service("notify", settings_factory=NotifySettings, build=build)

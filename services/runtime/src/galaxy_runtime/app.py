@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from galaxy.runtime.v1 import runtime_pb2, runtime_pb2_grpc
-from galaxy_kit.service import ServiceContext, ServiceDefinition
+from galaxy.runtime.v1 import runtime_pb2_grpc
+from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_runtime.servicer import RuntimeServicer
 from galaxy_runtime.settings import RuntimeSettings
@@ -15,10 +13,4 @@ def build(context: ServiceContext) -> None:
     runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeServicer(), context.server)
 
 
-SERVICE = ServiceDefinition(
-    name="runtime",
-    settings_factory=RuntimeSettings,
-    migrations=Path(__file__).parent / "migrations",
-    grpc_service_names=[runtime_pb2.DESCRIPTOR.services_by_name["RuntimeService"].full_name],
-    build=build,
-)
+SERVICE = define_service("runtime", settings_factory=RuntimeSettings, build=build)
