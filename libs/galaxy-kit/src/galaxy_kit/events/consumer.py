@@ -62,7 +62,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, IllegalStateError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -180,6 +180,11 @@ class IdempotentConsumer:
         self._attempts: dict[tuple[TopicPartition, int], int] = {}
         self._paused_until: dict[TopicPartition, float] = {}
         self._uncommitted: dict[TopicPartition, int] = {}
+        # Bumped on every rebalance; offsets of records fetched under an older
+        # assignment are never committed (after a broker that lost its storage
+        # comes back, they would point past records that were never read).
+        self._epoch = 0
+        self._batch_epoch = 0
         self._commit_blocked_until: dict[TopicPartition, float] = {}
         self._stopping = asyncio.Event()
         self._done = asyncio.Event()
@@ -222,12 +227,24 @@ class IdempotentConsumer:
         }
         options.update(self._consumer_options)
         options.update(enable_auto_commit=False, auto_offset_reset="earliest")
-        return AIOKafkaConsumer(
-            *self.topics,
+        consumer = AIOKafkaConsumer(
             group_id=self.group_id,
             bootstrap_servers=self.bootstrap_servers,
             **options,
         )
+        consumer.subscribe(topics=self.topics, listener=_RebalanceListener(self))
+        return consumer
+
+    def _on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self._epoch += 1
+        for tp in revoked:
+            # Their next owner (maybe us again) starts from the last committed offset.
+            self._uncommitted.pop(tp, None)
+            self._commit_blocked_until.pop(tp, None)
+            self._paused_until.pop(tp, None)
+
+    def _on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self._epoch += 1
 
     async def _start_consumer(self) -> AIOKafkaConsumer | None:
         attempt = 0
@@ -270,10 +287,13 @@ class IdempotentConsumer:
                 self._log.warning("poll failed; retrying", error=repr(exc))
                 await self._pause(self._backoff(failures))
                 continue
+            self._batch_epoch = epoch = self._epoch
             for tp, records in batches.items():
                 for record in records:
                     if self._stopping.is_set():
                         return  # uncommitted records come again after a restart
+                    if self._epoch != epoch:
+                        break  # rebalanced: the new assignment fetches from committed offsets
                     if not await self._process(consumer, tp, record):
                         break  # seeked back: the rest of this partition comes again
 
@@ -397,6 +417,8 @@ class IdempotentConsumer:
         `commit_retry_interval` seconds (and on stop), so a broker that refuses
         commits slows nothing down; the inbox makes any resulting redelivery harmless.
         """
+        if self._epoch != self._batch_epoch:
+            return  # fetched under an assignment that is gone; the inbox covers a redelivery
         self._uncommitted[tp] = offset
         if self._commit_blocked_until.get(tp, 0.0) > time.monotonic():
             return
@@ -471,6 +493,17 @@ class IdempotentConsumer:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         except TimeoutError:
             pass
+
+
+class _RebalanceListener(ConsumerRebalanceListener):
+    def __init__(self, owner: IdempotentConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self._owner._on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._owner._on_assigned(assigned)
 
 
 async def _quietly(awaitable: Any) -> None:
