@@ -41,7 +41,11 @@ consumer in the same group resumes from the committed offsets. An offset
 commit is bounded by `commit_timeout` (aiokafka alone retries some commit
 errors forever); after a failed commit the partition's latest offset is kept
 and committed again every `commit_retry_interval` seconds and on stop, while
-processing goes on (a redelivery is skipped by the inbox). `await
+processing goes on (a redelivery is skipped by the inbox). On a rebalance,
+deferred commits of revoked partitions are dropped and offsets of records
+fetched under the previous assignment are never committed: the new
+assignment starts from the committed offsets (after a memory-storage broker
+restart, stale offsets would otherwise skip records never read). `await
 consumer.stop()` finishes the record in hand, commits what is pending and
 leaves the group.
 
