@@ -77,8 +77,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
-def build_server(*, max_workers_hint: int = 0) -> grpc.aio.Server:
-    del max_workers_hint
+def build_server() -> grpc.aio.Server:
     return grpc.aio.server(
         interceptors=[DomainErrorInterceptor()],
         options=[
