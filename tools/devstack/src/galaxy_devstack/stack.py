@@ -40,7 +40,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from galaxy_devstack._process import die_with_parent_preexec, kill_group
+from galaxy_devstack._process import die_with_parent_prefix, kill_group
 from galaxy_devstack.broker import TansuBroker
 from galaxy_devstack.postgres import PostgresCluster
 from galaxy_devstack.smtp_sink import SmtpSink
@@ -597,13 +597,12 @@ class Stack:
         with open(child.log_path, "ab") as log:
             child.log_offset = log.tell()
             child.popen = subprocess.Popen(
-                [sys.executable, "-m", child.module],
+                [*die_with_parent_prefix(), sys.executable, "-m", child.module],
                 env=child.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=die_with_parent_preexec(),  # noqa: PLW1509 (only prctl, preloaded)
             )
         child.started_at = time.monotonic()
         child.expected_stop = False
