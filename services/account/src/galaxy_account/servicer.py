@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
+from galaxy_kit.proto import timestamp
 from google.protobuf.empty_pb2 import Empty
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_account.domain import accounts, grants
@@ -15,11 +15,6 @@ from galaxy_account.domain.aggregate import Actor, Aggregate
 
 Context = grpc.aio.ServicerContext
 
-
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def _datetime(message, field: str) -> datetime | None:
@@ -44,12 +39,12 @@ def account_message(aggregate: Aggregate) -> account_pb2.Account:
         source=snap.source,
         actor=_actor(snap.actor),
         reason_code=snap.reason_code,
-        starts_at=_timestamp(snap.starts_at),
+        starts_at=timestamp(snap.starts_at),
         max_registered_race_names=snap.max_registered_race_names,
-        updated_at=_timestamp(snap.updated_at),
+        updated_at=timestamp(snap.updated_at),
     )
     if snap.ends_at is not None:
-        entitlement.ends_at.CopyFrom(_timestamp(snap.ends_at))
+        entitlement.ends_at.CopyFrom(timestamp(snap.ends_at))
     message = account_pb2.Account(
         user_id=str(row.user_id),
         email=row.email,
@@ -57,8 +52,8 @@ def account_message(aggregate: Aggregate) -> account_pb2.Account:
         preferred_language=row.preferred_language,
         time_zone=row.time_zone,
         entitlement=entitlement,
-        created_at=_timestamp(row.created_at),
-        updated_at=_timestamp(row.updated_at),
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
     )
     if row.display_name is not None:
         message.display_name = row.display_name
@@ -67,17 +62,17 @@ def account_message(aggregate: Aggregate) -> account_pb2.Account:
     for s in aggregate.active_sanctions:
         sanction = message.active_sanctions.add(
             sanction_code=s.sanction_code, scope=s.scope, reason_code=s.reason_code,
-            actor=_actor(Actor(s.actor_type, s.actor_id)), applied_at=_timestamp(s.applied_at),
+            actor=_actor(Actor(s.actor_type, s.actor_id)), applied_at=timestamp(s.applied_at),
         )
         if s.expires_at is not None:
-            sanction.expires_at.CopyFrom(_timestamp(s.expires_at))
+            sanction.expires_at.CopyFrom(timestamp(s.expires_at))
     for lim in aggregate.active_limits:
         limit = message.active_limits.add(
             limit_code=lim.limit_code, value=lim.value, reason_code=lim.reason_code,
-            actor=_actor(Actor(lim.actor_type, lim.actor_id)), applied_at=_timestamp(lim.applied_at),
+            actor=_actor(Actor(lim.actor_type, lim.actor_id)), applied_at=timestamp(lim.applied_at),
         )
         if lim.expires_at is not None:
-            limit.expires_at.CopyFrom(_timestamp(lim.expires_at))
+            limit.expires_at.CopyFrom(timestamp(lim.expires_at))
     return message
 
 
@@ -193,7 +188,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         )
         return account_pb2.SyncDeclaredCountryResponse(
             user_id=str(row.user_id), declared_country=row.declared_country or "",
-            updated_at=_timestamp(row.updated_at),
+            updated_at=timestamp(row.updated_at),
         )
 
     async def GetAccountByEmail(self, request: account_pb2.GetAccountByEmailRequest, context: Context):

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from galaxy_kit.proto import timestamp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from galaxy_auth.domain import admin_accounts, sessions as device_sessions, sign_in
+from galaxy_auth.domain import admin_accounts, sign_in
+from galaxy_auth.domain import sessions as device_sessions
 from galaxy_auth.domain.admin_accounts import AdminCredentialChecker
 from galaxy_auth.domain.ports import AccountDirectory, MailSender
 from galaxy_auth.domain.sign_in import SignInPolicy
 from galaxy_auth.repository.admin_accounts import AdminAccountRow
 from galaxy_auth.repository.sessions import DeviceSessionRow
-
-
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def _device_session(row: DeviceSessionRow) -> auth_pb2.DeviceSession:
@@ -29,22 +22,22 @@ def _device_session(row: DeviceSessionRow) -> auth_pb2.DeviceSession:
         user_id=str(row.user_id),
         status=row.status,
         client_public_key=row.client_public_key,
-        created_at=_timestamp(row.created_at),
+        created_at=timestamp(row.created_at),
     )
     if row.revoked_at is not None:
-        message.revoked_at.CopyFrom(_timestamp(row.revoked_at))
+        message.revoked_at.CopyFrom(timestamp(row.revoked_at))
     if row.last_seen_at is not None:
-        message.last_seen_at.CopyFrom(_timestamp(row.last_seen_at))
+        message.last_seen_at.CopyFrom(timestamp(row.last_seen_at))
     return message
 
 
 def _admin_account(row: AdminAccountRow) -> auth_pb2.AdminAccount:
     """Never carries the password hash."""
-    message = auth_pb2.AdminAccount(username=row.username, created_at=_timestamp(row.created_at))
+    message = auth_pb2.AdminAccount(username=row.username, created_at=timestamp(row.created_at))
     if row.last_used_at is not None:
-        message.last_used_at.CopyFrom(_timestamp(row.last_used_at))
+        message.last_used_at.CopyFrom(timestamp(row.last_used_at))
     if row.disabled_at is not None:
-        message.disabled_at.CopyFrom(_timestamp(row.disabled_at))
+        message.disabled_at.CopyFrom(timestamp(row.disabled_at))
     return message
 
 

@@ -7,22 +7,14 @@ an admin call.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc
 from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from galaxy_kit.proto import timestamp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_mail.domain import deliveries
 from galaxy_mail.domain.templates import TemplateCatalog
 from galaxy_mail.repository.deliveries import AttemptView, DeadLetterView, DeliveryView
-
-
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def delivery_message(view: DeliveryView) -> mail_pb2.MailDelivery:
@@ -32,10 +24,10 @@ def delivery_message(view: DeliveryView) -> mail_pb2.MailDelivery:
         idempotency_key=view.idempotency_key,
         status=view.status,
         attempts=view.attempts,
-        created_at=_timestamp(view.created_at),
+        created_at=timestamp(view.created_at),
     )
     if view.next_attempt_at is not None:
-        message.next_attempt_at.CopyFrom(_timestamp(view.next_attempt_at))
+        message.next_attempt_at.CopyFrom(timestamp(view.next_attempt_at))
     return message
 
 
@@ -44,10 +36,10 @@ def attempt_message(view: AttemptView) -> mail_pb2.MailAttempt:
         attempt_id=str(view.attempt_id),
         delivery_id=str(view.delivery_id),
         attempt_no=view.attempt_no,
-        started_at=_timestamp(view.started_at),
+        started_at=timestamp(view.started_at),
     )
     if view.finished_at is not None:
-        message.finished_at.CopyFrom(_timestamp(view.finished_at))
+        message.finished_at.CopyFrom(timestamp(view.finished_at))
     if view.outcome is not None:
         message.outcome = view.outcome
     if view.error is not None:
@@ -59,7 +51,7 @@ def dead_letter_message(view: DeadLetterView) -> mail_pb2.MailDeadLetter:
     return mail_pb2.MailDeadLetter(
         dead_letter_id=str(view.dead_letter_id),
         delivery_id=str(view.delivery_id),
-        archived_at=_timestamp(view.archived_at),
+        archived_at=timestamp(view.archived_at),
         reason=view.reason,
     )
 
