@@ -36,6 +36,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from galaxy_kit.settings import DEFAULT_GRPC_PORTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS_DIR = ROOT / "charts"
@@ -46,15 +47,8 @@ HELM_PATH = Path(os.environ.get("GALAXY_HELM", ROOT / ".tools" / "bin" / "helm")
 #: The Kubernetes version manifests are rendered for and validated against.
 KUBE_VERSION = "1.30.0"
 
-PORTS = {
-    "auth": 50051,
-    "account": 50052,
-    "lobby": 50053,
-    "runtime": 50054,
-    "mail": 50055,
-    "notify": 50056,
-    "geo": 50057,
-}
+#: The ports the services listen on by default: images, compose and charts must agree with them.
+PORTS = dict(DEFAULT_GRPC_PORTS)
 SERVICES = list(PORTS)
 DEPLOYABLES = SERVICES + ["edge"]
 EDGE_HTTP_PORT = 8080
