@@ -1,7 +1,7 @@
 """The running edge against its OpenAPI contract, fuzzed with schemathesis.
 
 The schema is the contract exactly as the edge serves it at `/openapi.json`
-(the shared spec plus the project's recorded corrections, `galaxy_edge.spec`);
+(the packaged contract file plus the corrections of docs/contracts.md, `galaxy_edge.spec`);
 `test_the_fuzzed_contract_is_the_served_one` proves the two are the same
 document. Requests go over HTTP to the edge of the session's `suite` (every
 service a real process).

@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from galaxy_edge.spec import read_contract_text
 
 pytestmark = pytest.mark.suite
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-SPEC_FILE = "galaxy-backend.openapi.yaml"
-#: The authoritative contract; the edge's packaged copy when the shared folder is not checked out.
-SPEC_CANDIDATES = (
-    Path(__file__).parents[2] / ".." / "shared" / "spec" / SPEC_FILE,
-    Path(__file__).parents[2] / "edge-backend" / "src" / "galaxy_edge" / "contract" / SPEC_FILE,
-)
 EXPECTED_OPERATIONS = 78
 #: An operation no issue has built yet (geo's per-country counters); its service answers
 #: UNIMPLEMENTED. When geo builds it, pick another unbuilt one here.
@@ -32,10 +26,8 @@ READY_TIMEOUT_SECONDS = 60.0
 
 
 def spec_document() -> dict:
-    for candidate in SPEC_CANDIDATES:
-        if candidate.exists():
-            return yaml.safe_load(candidate.read_text(encoding="utf-8"))
-    pytest.fail(f"the contract is in none of {[str(c) for c in SPEC_CANDIDATES]}")
+    """The project's contract: the file the edge packages and serves."""
+    return yaml.safe_load(read_contract_text())
 
 
 def operations_of(document: dict) -> set[tuple[str, str, str]]:

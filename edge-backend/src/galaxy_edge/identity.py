@@ -11,7 +11,7 @@
 * `/api/v1/user/*` — the gateway has verified the device session and forwards
   `X-User-ID` (a UUID, checked with the other parameters). The edge then asks
   `galaxy.account.v1.AccountService/ResolveUserIdentity`; `unknown`, `deleted`
-  and `blocked` users answer `400 invalid_request` (README decision 5). While the
+  and `blocked` users answer `400 invalid_request` (contract decision 5). While the
   account service does not implement that RPC (it answers UNIMPLEMENTED, or the
   stubs lack it) the edge lets the user through: it then trusts the gateway's
   header alone, as the contract's description of `X-User-ID` allows.
