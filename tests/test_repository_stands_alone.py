@@ -53,7 +53,8 @@ def test_the_contract_decisions_are_in_the_repository() -> None:
     contracts = (ROOT / "docs" / "contracts.md").read_text()
     cited = set()
     for path in tracked_text_files():
-        cited |= {int(n) for n in re.findall(r"contract decision (\d+)", path.read_text("utf-8", "replace"))}
+        text = path.read_text("utf-8", "replace")
+        cited |= {int(n) for n in re.findall(r"contract decision (\d+)", text)}
     assert cited, "nothing cites a contract decision any more: drop this test"
     written = {int(n) for n in re.findall(r"^(\d+)\. \*\*", contracts, flags=re.MULTILINE)}
     assert cited <= written
