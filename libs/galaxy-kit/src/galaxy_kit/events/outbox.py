@@ -99,6 +99,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from galaxy_kit.events.envelope import EventEnvelope, event_id_of, new_envelope, pack
 from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
+from galaxy_kit.settings import DEFAULT_OUTBOX_MAX_ATTEMPTS
 
 log = structlog.get_logger(__name__)
 
@@ -122,7 +123,7 @@ MAX_ERROR_TEXT = 2000
 #: Refusals of one row (see "Attempts and dead letters") before it is parked as a dead letter.
 #: A refusal on the row's own merits does not change on retry, so a few tries are enough; they
 #: leave room for a topic or an ACL an operator is creating at that moment.
-DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_MAX_ATTEMPTS = DEFAULT_OUTBOX_MAX_ATTEMPTS
 
 PUBLISHED_TOTAL = Counter(
     "galaxy_outbox_published_total", "Outbox rows acknowledged by the broker", ["outbox"]
