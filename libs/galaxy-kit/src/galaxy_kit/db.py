@@ -10,8 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 DEFAULT_POOL_SIZE = 10
 DEFAULT_MAX_OVERFLOW = 10
@@ -54,6 +61,40 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
-    async with sessions() as session:
-        async with session.begin():
-            yield session
+    async with sessions() as session, session.begin():
+        yield session
+
+
+#: asyncpg's errors for "there is no usable server connection" (SQLSTATE class 08, the
+#: server shutting down or still recovering).
+_UNREACHABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database could not be used right now, not that the work is wrong.
+
+    True for a refused or dropped connection, a server that is shutting down or
+    still starting (crash recovery), a connect timeout, and a pool with no free
+    connection in time. Such a failure is transient: the caller should answer
+    UNAVAILABLE (503 at the edge) so the client retries. The transaction's
+    outcome is unknown when the connection dropped during COMMIT, which is
+    exactly what "unavailable, try again" tells an idempotent client.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (sa_exc.TimeoutError, *_UNREACHABLE)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
