@@ -162,6 +162,8 @@ def test_commands_answer_at_once_and_bad_ones_are_400(engine):
         ({"command": "teleport"}, "command.command: must be one of"),
         ({"command": "distance", "from": home}, "command.to: required"),
         ({"command": "message", "to": ["Nobody"], "text": "x"}, "no other race called Nobody"),
+        ({"command": "evaluate_design", "drive": 1, "attacks": 2, "weapons": 0, "shields": 0,
+          "cargo": 0}, "attacks and weapons must both be zero or both be positive"),
         ([1, 2], "command: must be an object"),
     ):
         assert needle in _error(engine.post("/v1/races/Vogons/commands", body), 400,

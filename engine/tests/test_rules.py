@@ -379,6 +379,8 @@ def test_the_game_ends_when_one_race_is_left():
     assert state.result["reason"] == "last_race_standing"
     assert state.result["winners"] == [{"race": "Vogons", "user_id": "user-Vogons"}]
     assert reports["Zzyax"]["game"]["status"] == "finished"
+    # players learn who won by race; user ids stay between engine and runtime
+    assert reports["Zzyax"]["game"]["result"]["winners"] == [{"race": "Vogons"}]
 
 
 def test_the_game_ends_at_its_turn_limit_with_the_best_score_winning():

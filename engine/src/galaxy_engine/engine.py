@@ -104,9 +104,9 @@ class Engine:
     def submit_orders(self, race: str, body: object) -> dict:
         problems: list[str] = []
         f = Fields(body, "body", problems)
-        raw = f.list("orders", max_items=orders.MAX_ORDERS)
-        final = f.bool("final", required=False)
-        turn = f.int("turn", minimum=1, required=False)
+        raw = f.array("orders", max_items=orders.MAX_ORDERS)
+        final = f.flag("final", required=False)
+        turn = f.integer("turn", minimum=1, required=False)
         f.no_others()
         if problems:
             raise InvalidRequest.of(problems)
@@ -198,16 +198,16 @@ class Engine:
 def _parse_init(body: object) -> dict:
     problems: list[str] = []
     f = Fields(body, "body", problems)
-    seed = f.int("seed")
-    turn_limit = f.int("turn_limit", minimum=1, required=False)
-    roster = f.list("roster", max_items=MAX_RACES) or []
+    seed = f.integer("seed")
+    turn_limit = f.integer("turn_limit", minimum=1, required=False)
+    roster = f.array("roster", max_items=MAX_RACES) or []
     f.no_others()
     if not roster and "roster" in (body if isinstance(body, dict) else {}):
         problems.append("body.roster: at least one race")
     members = []
     for i, entry in enumerate(roster):
         m = Fields(entry, f"body.roster[{i}]", problems)
-        members.append({"user_id": m.str("user_id"), "race": m.name("race")})
+        members.append({"user_id": m.text("user_id"), "race": m.name("race")})
         m.no_others()
     for key in ("user_id", "race"):
         values = [m[key] for m in members if m[key] is not None]

@@ -38,7 +38,7 @@ def _races(state: GameState, race: str, f: Fields, problems: list[str]) -> tuple
 
 
 def _distance(state: GameState, race: str, f: Fields, problems: list[str]) -> tuple[dict, bool]:
-    origin, target = f.int("from", minimum=1), f.int("to", minimum=1)
+    origin, target = f.integer("from", minimum=1), f.integer("to", minimum=1)
     ship_type = f.name("ship_type", required=False)
     _done(f, problems)
     a, b = state.planet(origin), state.planet(target)
@@ -56,17 +56,18 @@ def _distance(state: GameState, race: str, f: Fields, problems: list[str]) -> tu
 
 
 def _evaluate_design(state: GameState, race: str, f: Fields, problems: list[str]) -> tuple[dict, bool]:
-    parts = {k: f.int(k) for k in ("drive", "attacks", "weapons", "shields", "cargo")}
+    parts = {k: f.integer(k) for k in ("drive", "attacks", "weapons", "shields", "cargo")}
     _done(f, problems)
     design = Design(**parts)
-    if rules.ship_mass(design) < 1:
-        raise InvalidRequest("a ship needs a mass of at least 1")
+    problem = rules.design_problem(design)
+    if problem:
+        raise InvalidRequest(problem)
     return report.design_view(design), False
 
 
 def _message(state: GameState, race: str, f: Fields, problems: list[str]) -> tuple[dict, bool]:
-    to = f.list("to", required=False, max_items=len(state.races))
-    text = f.str("text", max_length=MAX_MESSAGE_LENGTH)
+    to = f.array("to", required=False, max_items=len(state.races))
+    text = f.text("text", max_length=MAX_MESSAGE_LENGTH)
     _done(f, problems)
     names = [r.name for r in state.races if r.name != race]
     recipients = names if to is None else to

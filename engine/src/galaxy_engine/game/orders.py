@@ -39,25 +39,25 @@ def _parse(order: object, where: str, problems: list[str]) -> dict:
     if op == "design":
         out["name"] = f.name("name")
         for part in ("drive", "attacks", "weapons", "shields", "cargo"):
-            out[part] = f.int(part)
+            out[part] = f.integer(part)
     elif op == "produce":
-        out["planet"] = f.int("planet", minimum=1)
+        out["planet"] = f.integer("planet", minimum=1)
         out["what"] = f.choice("what", [p.value for p in Production])
         if out["what"] == Production.SHIP:
             out["ship_type"] = f.name("ship_type")
     elif op == "send":
-        out["group"] = f.int("group", minimum=1)
-        out["to"] = f.int("to", minimum=1)
-        count = f.int("count", minimum=1, required=False)
+        out["group"] = f.integer("group", minimum=1)
+        out["to"] = f.integer("to", minimum=1)
+        count = f.integer("count", minimum=1, required=False)
         if count is not None:
             out["count"] = count
     elif op == "load":
-        out["group"] = f.int("group", minimum=1)
+        out["group"] = f.integer("group", minimum=1)
         out["cargo"] = f.choice("cargo", [c.value for c in Cargo])
     elif op == "unload":
-        out["group"] = f.int("group", minimum=1)
+        out["group"] = f.integer("group", minimum=1)
     elif op == "rename_planet":
-        out["planet"] = f.int("planet", minimum=1)
+        out["planet"] = f.integer("planet", minimum=1)
         out["name"] = f.name("name")
     if op is not None:
         f.no_others()
@@ -90,10 +90,9 @@ def _design(state: GameState, race: str, o: dict) -> str:
     if o["name"] in designs:
         raise Rejected(f"ship type {o['name']} already exists")
     d = Design(o["drive"], o["attacks"], o["weapons"], o["shields"], o["cargo"])
-    if (d.attacks == 0) != (d.weapons == 0):
-        raise Rejected("attacks and weapons must both be zero or both be positive")
-    if rules.ship_mass(d) < 1:
-        raise Rejected("a ship needs a mass of at least 1")
+    problem = rules.design_problem(d)
+    if problem:
+        raise Rejected(problem)
     designs[o["name"]] = d
     return f"designed {o['name']} (mass {rules.ship_mass(d)})"
 

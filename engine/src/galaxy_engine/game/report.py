@@ -59,7 +59,7 @@ def build(state: GameState, race: str, events: TurnEvents) -> dict:
             "width": state.width,
             "height": state.height,
             "status": "finished" if state.result else "running",
-            "result": state.result,
+            "result": public_result(state.result),
         },
         "races": [_race_status(state, r.name, r.status) for r in state.races],
         "designs": {name: design_view(d) for name, d in me.designs.items()},
@@ -75,6 +75,13 @@ def build(state: GameState, race: str, events: TurnEvents) -> dict:
         "messages": list(state.inbox.get(race, [])),
         "order_results": list(events.order_results.get(race, [])),
     }
+
+
+def public_result(result: dict | None) -> dict | None:
+    """The result as players see it: winners by race name (user ids are runtime's business)."""
+    if result is None:
+        return None
+    return {**result, "winners": [{"race": w["race"]} for w in result["winners"]]}
 
 
 def design_view(d: Design) -> dict:

@@ -87,6 +87,15 @@ def ship_mass(d: Design) -> int:
     return d.drive + d.attacks * d.weapons + d.shields + d.cargo
 
 
+def design_problem(d: Design) -> str | None:
+    """Why a design cannot be built, or None: guns need both attacks and weapons, and mass."""
+    if (d.attacks == 0) != (d.weapons == 0):
+        return "attacks and weapons must both be zero or both be positive"
+    if ship_mass(d) < 1:
+        return "a ship needs a mass of at least 1"
+    return None
+
+
 def ship_cost(d: Design) -> int:
     """Production points to build one ship (materials come on top, see `build_cost`)."""
     return SHIP_COST_PER_MASS * ship_mass(d)

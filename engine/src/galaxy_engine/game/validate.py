@@ -38,7 +38,7 @@ class Fields:
             return False, None
         return True, self.obj[key]
 
-    def int(self, key: str, *, minimum: int = 0, required: bool = True) -> int | None:
+    def integer(self, key: str, *, minimum: int = 0, required: bool = True) -> int | None:
         present, value = self._get(key, required)
         if not present:
             return None
@@ -50,7 +50,7 @@ class Fields:
             return None
         return value
 
-    def str(self, key: str, *, required: bool = True, max_length: int = 200) -> str | None:
+    def text(self, key: str, *, required: bool = True, max_length: int = 200) -> str | None:
         present, value = self._get(key, required)
         if not present:
             return None
@@ -77,7 +77,7 @@ class Fields:
             return None
         return value
 
-    def bool(self, key: str, *, required: bool = True) -> bool | None:
+    def flag(self, key: str, *, required: bool = True) -> bool | None:
         present, value = self._get(key, required)
         if not present:
             return None
@@ -86,7 +86,7 @@ class Fields:
             return None
         return value
 
-    def list(self, key: str, *, required: bool = True, max_items: int = 1000) -> list | None:
+    def array(self, key: str, *, required: bool = True, max_items: int = 1000) -> list | None:
         present, value = self._get(key, required)
         if not present:
             return None
