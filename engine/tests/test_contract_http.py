@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -138,6 +139,42 @@ def test_a_game_of_three_races_over_http(engine):
     _error(engine.post("/v1/turns/0"), 400, "invalid_request")
     _error(engine.get("/v1/races/Vogons/reports/2"), 404, "not_found")
     _error(engine.get("/v1/races/Nobody/reports/1"), 404, "not_found")
+
+
+def test_concurrent_calls_to_run_one_turn_run_it_once(engine):
+    _ok(engine.post("/v1/game", INIT), "Game", 201)
+    home = _home(engine, "Vogons")
+    _ok(engine.post("/v1/races/Vogons/orders",
+                    {"orders": [{"op": "produce", "planet": home, "what": "ship",
+                                 "ship_type": "Drone"}]}), "Orders")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: engine.post("/v1/turns/1"), range(8)))
+    ran = [_ok(a, "TurnResult")["ran"] for a in answers]
+    assert sorted(ran) == [False] * 7 + [True]
+    assert _ok(engine.get("/v1/game"), "Game")["turn"] == 1
+    report = _ok(engine.get("/v1/races/Vogons/reports/1"), "Report")
+    assert [g["count"] for g in report["groups"]] == [report["groups"][0]["count"]]
+    assert report["groups"][0]["count"] == 1000 // 10 - 1  # one turn of Drones, not two
+
+
+def test_a_game_that_reached_its_turn_limit_is_over(engine):
+    _ok(engine.post("/v1/game", {**INIT, "turn_limit": 2}), "Game", 201)
+    _ok(engine.post("/v1/turns/1"), "TurnResult")
+    last = _ok(engine.post("/v1/turns/2"), "TurnResult")["game"]
+    assert (last["status"], last["next_turn"]) == ("finished", None)
+    result = last["result"]
+    assert (result["turn"], result["reason"]) == (2, "turn_limit")
+    # nobody did anything: the three untouched empires tie and share the win
+    assert result["winners"] == [{"race": m["race"], "user_id": m["user_id"]} for m in ROSTER]
+    assert _ok(engine.get("/v1/health"), "Health")["game"] == {"turn": 2, "status": "finished"}
+    assert _ok(engine.post("/v1/turns/2"), "TurnResult")["ran"] is False
+    assert "over" in _error(engine.post("/v1/turns/3"), 409, "conflict")
+    assert "over" in _error(engine.post("/v1/races/Vogons/orders", {"orders": []}), 409,
+                            "conflict")
+    _error(engine.post("/v1/races/Vogons/commands", {"command": "message", "text": "gg"}), 409,
+           "conflict")
+    report = _ok(engine.get("/v1/races/Zzyax/reports/2"), "Report")
+    assert report["game"]["result"]["winners"] == [{"race": m["race"]} for m in ROSTER]
 
 
 def test_commands_answer_at_once_and_bad_ones_are_400(engine):
