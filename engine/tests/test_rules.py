@@ -392,3 +392,29 @@ def test_the_game_ends_at_its_turn_limit_with_the_best_score_winning():
     run_turn(state)
     assert state.result["reason"] == "turn_limit"
     assert [w["race"] for w in state.result["winners"]] == ["Vogons"]
+
+
+def test_a_conquest_played_turn_by_turn_ends_the_game():
+    """Build, fly, fight, bomb: Zzyax, which never builds, loses its only planet and the game."""
+    state = blank_game(planets=3)
+    submit(state, "Vogons", [{"op": "produce", "planet": 1, "what": "ship", "ship_type": "Fighter"}])
+    run_turn(state)
+    fighters = next(g for g in state.groups if g.owner == "Vogons")
+    submit(state, "Vogons", [{"op": "send", "group": fighters.id, "to": 2}])
+    turns = 0
+    while state.result is None:
+        reports = run_turn(state)
+        turns += 1
+        assert turns <= 10, "the fighters (speed 10) cover the 100 light-years in 10 turns"
+    assert turns == 10
+    assert reports["Zzyax"]["bombings"] == [{
+        "planet": 2, "planet_name": "P2", "owner": "Zzyax", "bombed_by": "Vogons",
+        "population_before": 1000, "industry_before": 1000,
+        "population_after": 250, "industry_after": 250, "new_owner": "Vogons",
+    }]
+    assert state.planets[1].owner == "Vogons"
+    assert state.race("Zzyax").status == "eliminated"
+    assert state.result["reason"] == "last_race_standing"
+    # the conquered planet is Vogons' own now, and Zzyax sees its loss
+    assert {p["id"]: p["view"] for p in reports["Vogons"]["planets"]}[2] == "own"
+    assert reports["Zzyax"]["status"] == "eliminated" and reports["Zzyax"]["planets"] == []
