@@ -7,7 +7,9 @@ only then becomes the state in memory: a failed write changes nothing.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from pathlib import Path
 
 from galaxy_engine import CONTRACT_VERSION, ENGINE_NAME, ENGINE_VERSION
@@ -17,6 +19,8 @@ from galaxy_engine.game.model import GameState, RaceOrders, RaceStatus
 from galaxy_engine.game.turn import run_turn
 from galaxy_engine.game.validate import Fields
 from galaxy_engine.store import Store
+
+log = logging.getLogger("galaxy_engine")
 
 MAX_RACES = 50
 MAX_TURN_LIMIT = 10_000
@@ -172,10 +176,14 @@ class Engine:
                 raise Conflict(f"the game is over (turn {state.result['turn']})")
             if turn != state.turn + 1:
                 raise Conflict(f"the next turn is {state.turn + 1}, not {turn}")
+            started = time.monotonic()
             new = state.copy()
             reports = run_turn(new)
             self._store.save_reports(new.turn, reports)
             self._commit_state(new)
+            log.info("turn %d ran and was saved in %d ms%s", turn,
+                     (time.monotonic() - started) * 1000,
+                     f"; the game is over ({new.result['reason']})" if new.result else "")
             return {"turn": turn, "ran": True, "game": self._summary(new)}
 
     def report(self, race: str, turn: int) -> dict:
