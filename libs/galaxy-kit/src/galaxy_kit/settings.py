@@ -42,6 +42,9 @@ class ServiceSettings(LoggingSettings):
     metrics_listen_addr: str = ""
     shutdown_grace_seconds: float = 10.0
     db_pool_size: int = 10
+    #: Let several replicas on one host listen on the same gRPC port (SO_REUSEPORT): the kernel
+    #: spreads connections over them. Off by default so a second copy cannot start by mistake.
+    grpc_reuse_port: bool = False
 
     def listen_addr(self) -> str:
         return self.grpc_listen_addr or default_grpc_target(self.service_name)
