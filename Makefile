@@ -22,8 +22,10 @@ fuzz: bootstrap  ## the contract fuzz tests with new cases, longer; prints the s
 protos:  ## regenerate libs/galaxy-contracts from protos/
 	$(UV) run --frozen python tools/gen_protos.py
 
-bench: bootstrap  ## run the benchmarks under bench/ and print their figures
-	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
+bench: bootstrap  ## run the benchmarks under bench/; ends with the hot-path table (figure, this run, previous, goal)
+	@for b in bench/account_deletion_cascade.py bench/sign_in.py bench/hotpaths.py; do \
+	  echo "== $$b (load average: $$(cut -d' ' -f1-3 /proc/loadavg))"; \
+	  $(UV) run --frozen python $$b || exit 1; done
 
 clean-state:  ## forget everything `make up` stored
 	rm -rf $${GALAXY_STATE_DIR:-.galaxy}

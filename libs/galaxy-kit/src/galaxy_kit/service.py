@@ -56,6 +56,8 @@ class ServiceContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     server: grpc.aio.Server
+    #: Single-statement reads off the ORM (hot paths); see galaxy_kit.db.Reads.
+    reads: db.Reads
     workers: list[BackgroundWorker] = field(default_factory=list)
     retention: list[RetentionRule] = field(default_factory=list)
     on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -122,9 +124,12 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
     engine = db.create_engine(
         settings.database_url, application_name=f"galaxy-{definition.name}", pool_size=settings.db_pool_size
     )
-    server = build_server()
+    reads = db.Reads(
+        settings.database_url, application_name=f"galaxy-{definition.name}", max_size=settings.db_pool_size
+    )
+    server = build_server(reuse_port=settings.grpc_reuse_port)
     health = HealthReporter(server, definition.grpc_service_names)
-    context = ServiceContext(settings, engine, db.session_factory(engine), server)
+    context = ServiceContext(settings, engine, db.session_factory(engine), server, reads)
     context.retention.extend(default_retention(definition, settings))
     tasks: list[asyncio.Task[Any]] = []
     started = False
@@ -175,6 +180,7 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
             await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
         for hook in reversed(context.on_shutdown):
             await hook()
+        await reads.close()
         await engine.dispose()
         log.info("service_stopped", service=definition.name)
 
@@ -194,4 +200,14 @@ def run_service(definition: ServiceDefinition) -> None:
             loop.add_signal_handler(signum, stop_event.set)
         await serve(definition, settings, stop_event=stop_event)
 
-    asyncio.run(_main())
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(_main())
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop (libuv: cheaper socket I/O and callbacks than asyncio's), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # e.g. a platform without uvloop wheels
+        return None
+    return uvloop.new_event_loop

@@ -58,6 +58,9 @@ class ServiceSettings(LoggingSettings):
     metrics_listen_addr: str = ""
     shutdown_grace_seconds: float = 10.0
     db_pool_size: int = 10
+    #: Let several replicas on one host listen on the same gRPC port (SO_REUSEPORT): the kernel
+    #: spreads connections over them. Off by default so a second copy cannot start by mistake.
+    grpc_reuse_port: bool = False
 
     outbox_max_attempts: int = DEFAULT_OUTBOX_MAX_ATTEMPTS
     outbox_retention_seconds: float = DEFAULT_OUTBOX_RETENTION_SECONDS

@@ -56,6 +56,7 @@ async def build(context: ServiceContext) -> None:
             timeout=settings.auth_downstream_timeout_seconds,
             template_id=settings.auth_login_code_template,
         ),
+        reads=context.reads,
     )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, context.server)
     context.workers.append(
