@@ -22,6 +22,7 @@ invalidates the whole pool, so only that one unit of work fails).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,11 +30,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect  # noqa: N812
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 DEFAULT_POOL_SIZE = 10
 DEFAULT_MAX_OVERFLOW = 10
@@ -240,3 +246,31 @@ class Reads:
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
     return None
+
+
+def _lock_half(text: str) -> int:
+    """A stable signed 32-bit number for a string (Python's hash() changes per process)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big", signed=True)
+
+
+async def advisory_xact_lock(session: AsyncSession, namespace: str, key: object) -> None:
+    """Wait for the transaction-scoped advisory lock of (namespace, key); released at commit or rollback.
+
+    Serialises work on one thing that has no row to lock yet (a name being claimed, a user's
+    counters). The namespace keeps services' and purposes' keys apart; two different keys can
+    collide on the 64-bit pair, which only costs a needless wait, never a wrong result.
+    """
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+        {"namespace": _lock_half(namespace), "key": _lock_half(str(key))},
+    )
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection without BEGIN/COMMIT around each statement: for reads that are one statement.
+
+    A single statement is atomic on its own; an explicit transaction only adds two round trips.
+    """
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
