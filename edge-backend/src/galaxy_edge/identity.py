@@ -68,6 +68,19 @@ def parse_basic(header: str | None) -> tuple[str, str]:
     return username, password
 
 
+def client_address(request: Request) -> str:
+    """Who sent the request, for auth's per-address throttling of admin checks.
+
+    The first `X-Forwarded-For` entry (the gateway in front of the edge appends
+    to it), else the HTTP peer; empty when neither is known.
+    """
+    forwarded = request.headers.get("x-forwarded-for", "")
+    first = forwarded.split(",", 1)[0].strip()
+    if first:
+        return first[:128]
+    return request.client.host if request.client is not None else ""
+
+
 def identity_status(reply: Message) -> str:
     """The `status` of a ResolveUserIdentity reply, one of IDENTITY_STATUSES (string or enum)."""
     field = reply.DESCRIPTOR.fields_by_name.get("status")
@@ -107,7 +120,9 @@ class IdentityGate:
         username, password = parse_basic(request.headers.get("authorization"))
         if self._check_admin is None:
             raise ApiError(501, "not_implemented", "admin authentication is not implemented yet")
-        message = self._check_admin.request_class(username=username, password=password)
+        message = self._check_admin.request_class(
+            username=username, password=password, client_address=client_address(request)
+        )
         try:
             reply = await self._downstreams.call(self._check_admin, message)
         except grpc.aio.AioRpcError as error:
