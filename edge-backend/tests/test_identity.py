@@ -72,6 +72,20 @@ async def test_admin_with_good_credentials_reaches_the_service_as_admin_username
     assert listed.admin_username == ADMIN_USER
 
 
+async def test_the_admin_check_carries_the_client_address_for_throttling() -> None:
+    auth = RecordingAuthServicerDouble()
+    async with edge_stack(auth=auth) as stack:
+        await stack.client.get(ADMIN_ACCOUNTS, auth=(ADMIN_USER, ADMIN_PASSWORD))
+        await stack.client.get(
+            ADMIN_ACCOUNTS,
+            auth=(ADMIN_USER, ADMIN_PASSWORD),
+            headers={"X-Forwarded-For": " 203.0.113.7 , 10.0.0.1"},
+        )
+    peer, forwarded = auth.requests("CheckAdminCredentials")
+    assert peer.client_address == "127.0.0.1"  # the HTTP peer (httpx's ASGI transport client)
+    assert forwarded.client_address == "203.0.113.7"
+
+
 async def test_admin_auth_runs_before_body_validation() -> None:
     auth = RecordingAuthServicerDouble()
     async with edge_stack(auth=auth) as stack:

@@ -85,6 +85,19 @@ def cannot_check(service: str, what: str, code: grpc.StatusCode | None = None) -
     return ApiError(503, SERVICE_UNAVAILABLE, reason)
 
 
+def client_address(request: Request) -> str:
+    """Who sent the request, for auth's per-address throttling of admin checks.
+
+    The first `X-Forwarded-For` entry (the gateway in front of the edge appends
+    to it), else the HTTP peer; empty when neither is known.
+    """
+    forwarded = request.headers.get("x-forwarded-for", "")
+    first = forwarded.split(",", 1)[0].strip()
+    if first:
+        return first[:128]
+    return request.client.host if request.client is not None else ""
+
+
 def identity_status(reply: Message) -> str:
     """The `status` of a ResolveUserIdentity reply, one of IDENTITY_STATUSES (string or enum)."""
     field = reply.DESCRIPTOR.fields_by_name.get("status")
@@ -124,7 +137,9 @@ class IdentityGate:
         if self._check_admin is None:
             log.error("the auth stubs lack CheckAdminCredentials; refusing admin requests")
             raise cannot_check("auth", "admin credentials")
-        message = self._check_admin.request_class(username=username, password=password)
+        message = self._check_admin.request_class(
+            username=username, password=password, client_address=client_address(request)
+        )
         try:
             reply = await self._downstreams.call(self._check_admin, message)
         except grpc.aio.AioRpcError as error:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import grpc
 import sqlalchemy as sa
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from galaxy_kit import db
@@ -122,10 +123,10 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
     settings = settings or definition.settings_factory()
     stop_event = stop_event or asyncio.Event()
     engine = db.create_engine(
-        settings.database_url, application_name=f"galaxy-{definition.name}", pool_size=settings.db_pool_size
+        settings.database_dsn(), application_name=f"galaxy-{definition.name}", pool_size=settings.db_pool_size
     )
     reads = db.Reads(
-        settings.database_url, application_name=f"galaxy-{definition.name}", max_size=settings.db_pool_size
+        settings.database_dsn(), application_name=f"galaxy-{definition.name}", max_size=settings.db_pool_size
     )
     server = build_server(reuse_port=settings.grpc_reuse_port)
     health = HealthReporter(server, definition.grpc_service_names)
@@ -185,9 +186,19 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
         log.info("service_stopped", service=definition.name)
 
 
+def _setting_name(location: tuple[Any, ...]) -> str:
+    """The environment variable of a settings field (`database_url` → `GALAXY_DATABASE_URL`)."""
+    return "GALAXY_" + "_".join(str(part) for part in location).upper() if location else "settings"
+
+
 def run_service(definition: ServiceDefinition) -> None:
     """Entry point of `python -m galaxy_<name>`; returns when the process was asked to stop."""
-    settings = definition.settings_factory()
+    try:
+        settings = definition.settings_factory()
+    except ValidationError as error:
+        # A misconfigured process says what is wrong in one line per setting, not a traceback.
+        problems = "\n".join(f"  {_setting_name(e['loc'])}: {e['msg']}" for e in error.errors())
+        raise SystemExit(f"galaxy-{definition.name} refuses to start: invalid configuration\n{problems}") from None
     kit_logging.configure(settings, service=definition.name)
     if settings.metrics_listen_addr:
         host, _, port = settings.metrics_listen_addr.rpartition(":")
