@@ -323,7 +323,7 @@ def test_internal_rpc_shapes() -> None:
     """The internal RPCs other services and the edge are written against."""
     shapes = {
         ("auth", "CheckAdminCredentials"): (
-            {"username", "password"},
+            {"username", "password", "client_address"},
             "AdminPrincipal",
             {"username"},
         ),
