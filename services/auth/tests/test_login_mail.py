@@ -72,6 +72,24 @@ async def test_a_code_waits_sealed_until_mail_takes_it_and_another_replica_deliv
         assert await other.session(await other.confirm(challenge_id, code))
 
 
+async def test_a_queued_code_whose_challenge_expired_is_dropped_not_sent(start_auth):
+    address = new_address("expired-queued")
+    unreachable = f"127.0.0.1:{free_port()}"
+    async with start_auth(mail_grpc_target=unreachable, auth_downstream_timeout_seconds=1.0) as auth:
+        challenge_id = await auth.send(address)
+    await auth.execute(
+        "UPDATE auth.login_challenges SET expires_at = now() - interval '1 second' WHERE challenge_id = :id",
+        id=challenge_id,
+    )
+    async with start_auth(auth_login_mail_poll_interval_seconds=0.2) as other:
+        deadline = time.monotonic() + 30
+        while await queued(other, [challenge_id]):
+            assert time.monotonic() < deadline, "the expired code stayed in the queue"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # room for a wrong delivery to show up
+        assert other.neighbours.messages_to(address) == []
+
+
 async def test_sign_in_is_accepted_while_mail_is_frozen_and_codes_arrive_once_it_resumes(
     start_auth, neighbours, postgres_cluster, smtp_server, kafka_bootstrap, tmp_path
 ):
