@@ -254,7 +254,8 @@ def test_make_up_starts_stops_cleanly_and_keeps_its_state(state_dir, env, ports)
         pepper = pepper_file.read_text().strip()
         assert len(pepper) >= 32
         admin = httpx.get(f"{edge_url}/api/v1/admin/admin-accounts", auth=("admin", password), timeout=30)
-        assert admin.status_code in (200, 501), admin.text  # authenticated; 501 until auth builds it
+        assert admin.status_code == 200, admin.text
+        assert [item["username"] for item in admin.json()["items"]] == ["admin"]
         wrong = httpx.get(f"{edge_url}/api/v1/admin/admin-accounts", auth=("admin", "nope"), timeout=30)
         assert wrong.status_code == 401
 
@@ -283,7 +284,8 @@ def test_make_up_starts_stops_cleanly_and_keeps_its_state(state_dir, env, ports)
         assert pepper_file.read_text().strip() == pepper
         assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
         admin = httpx.get(f"{edge_url}/api/v1/admin/admin-accounts", auth=("admin", password), timeout=30)
-        assert admin.status_code in (200, 501), admin.text
+        assert admin.status_code == 200, admin.text
+        assert [item["username"] for item in admin.json()["items"]] == ["admin"]
         note, created = query(dsn, "SELECT note FROM public.make_up_probe", ADMIN_CREATED)
         assert note == "kept"
         assert created == admin_created

@@ -75,6 +75,7 @@ async def build(context: ServiceContext) -> None:
         policy=SignInPolicy.from_settings(settings),
         accounts=GrpcAccountDirectory(account_channel, timeout=settings.auth_downstream_timeout_seconds),
         login_mail=login_mail,
+        reads=context.reads,
     )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, context.server)
     context.workers.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
 from galaxy_kit.proto import timestamp
+from galaxy_kit.db import Reads
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.domain import admin_accounts, sign_in
@@ -52,6 +53,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         policy: SignInPolicy,
         accounts: AccountDirectory,
         login_mail: LoginMailDispatcher,
+        reads: Reads,
     ) -> None:
         self._sessions = sessions
         self._admin_checker = admin_checker
@@ -59,6 +61,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self._policy = policy
         self._accounts = accounts
         self._login_mail = login_mail
+        self._reads = reads
 
     # ---- Sign-in ----
 
@@ -120,7 +123,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.InternalSessionsGetRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.DeviceSession:
         row = await device_sessions.get_session(
-            sessions=self._sessions, device_session_id=request.device_session_id
+            reads=self._reads, sessions=self._sessions, device_session_id=request.device_session_id
         )
         return _device_session(row)
 

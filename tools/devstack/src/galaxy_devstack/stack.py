@@ -707,6 +707,97 @@ class Stack:
     def running(self, name: str) -> bool:
         return self._child(name).alive()
 
+    # -- faults (for tests) ----------------------------------------------------------------------
+    #
+    # Each acts on one part and leaves the others running: the fault tests use them to
+    # crash, freeze and restart a service, the broker or PostgreSQL on the same ports.
+
+    def kill_process(self, name: str, *, timeout: float = 10.0) -> int | None:
+        """SIGKILL one service (or the edge) and its process group, as a crash would.
+
+        Returns once the process is gone, with its exit code (-9). Nothing is
+        flushed or closed: in-flight RPCs and transactions are cut off.
+        """
+        child = self._child(name)
+        if not child.alive():
+            raise StackError(f"{name} is not running")
+        child.expected_stop = True
+        child.close_channel()
+        kill_group(child.popen.pid, signal.SIGKILL)
+        child.popen.wait(timeout)
+        return child.popen.returncode
+
+    def pause_process(self, name: str) -> None:
+        """SIGSTOP one service (or the edge): it keeps its port and connections but answers nothing."""
+        child = self._child(name)
+        if not child.alive():
+            raise StackError(f"{name} is not running")
+        kill_group(child.popen.pid, signal.SIGSTOP)
+
+    def resume_process(self, name: str) -> None:
+        """SIGCONT a process paused by `pause_process`."""
+        child = self._child(name)
+        if not child.alive():
+            raise StackError(f"{name} is not running")
+        kill_group(child.popen.pid, signal.SIGCONT)
+
+    def restart_process(self, name: str, *, kill: bool = True, timeout: float | None = None) -> None:
+        """Stop one service (SIGKILL, or SIGTERM with `kill=False`), start it again and wait until ready."""
+        if self.running(name):
+            if kill:
+                self.kill_process(name)
+            else:
+                self.stop_process(name)
+        self.start_process(name, timeout=timeout)
+
+    def _embedded_broker(self) -> TansuBroker:
+        if self.broker is None:
+            raise StackError("the broker is external (or not started); the stack cannot restart it")
+        return self.broker
+
+    def kill_broker(self) -> None:
+        """SIGKILL the embedded broker. Its storage is memory only: topics, records and offsets are gone."""
+        self._embedded_broker().kill()
+
+    def start_broker(self) -> None:
+        """Start the embedded broker again, empty, on the same port."""
+        broker = self._embedded_broker()
+        if broker.running():
+            raise StackError("the broker is already running")
+        broker.start()
+
+    def restart_broker(self) -> None:
+        """SIGKILL the embedded broker and start an empty one on the same port."""
+        self.kill_broker()
+        self.start_broker()
+
+    def _embedded_postgres(self) -> PostgresCluster:
+        if self.postgres is None or self.external_database_url:
+            raise StackError("PostgreSQL is external (or not started); the stack cannot restart it")
+        return self.postgres
+
+    def kill_postgres(self) -> None:
+        """Stop the private PostgreSQL the way a crash does (`pg_ctl stop -m immediate`).
+
+        Every connection is cut at once and nothing is checkpointed; the next
+        start runs crash recovery. Committed transactions survive (that is the
+        database's promise); fsync is off in tests, which only matters for a
+        machine crash, not a server crash.
+        """
+        self._embedded_postgres().stop(mode="immediate")
+
+    def start_postgres(self) -> None:
+        """Start the private PostgreSQL again on the same port and data directory."""
+        cluster = self._embedded_postgres()
+        if cluster.server_pid():
+            raise StackError("PostgreSQL is already running")
+        cluster.start()
+
+    def restart_postgres(self) -> None:
+        """Crash-stop the private PostgreSQL and start it again (crash recovery, same port)."""
+        self.kill_postgres()
+        self.start_postgres()
+
     # -- watching ------------------------------------------------------------------------------
 
     def check(self) -> list[str]:
@@ -786,6 +877,8 @@ class Stack:
                     child.popen.send_signal(signal.SIGTERM)
                 except ProcessLookupError:
                     pass
+                # A process paused by pause_process() would hold the SIGTERM until the timeout.
+                kill_group(child.popen.pid, signal.SIGCONT)
         deadline = time.monotonic() + timeout
         for child in children:
             try:
