@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import threading
 import time
 
 import bcrypt
@@ -263,3 +264,32 @@ async def test_repeated_valid_checks_write_nothing(auth):
     finally:
         await engine.dispose()
     assert before == after
+
+
+async def test_a_flood_of_guesses_runs_at_most_the_pool_size_of_bcrypts_at_once(
+    fresh_database_dsn, monkeypatch
+):
+    # Distinct wrong passwords (no single flight), under every throttling limit.
+    settings = settings_for(fresh_database_dsn, admin_bcrypt_workers=2, admin_bcrypt_rounds=8)
+    running, peak = [0], [0]
+    lock = threading.Lock()
+    real = bcrypt.checkpw
+
+    def tracked(*args):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return real(*args)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    async with running_service(SERVICE, settings) as service:
+        stub = auth_pb2_grpc.AuthServiceStub(service.channel)
+        monkeypatch.setattr(admin_domain.bcrypt, "checkpw", tracked)
+        results = await asyncio.gather(
+            *(check_from(stub, ADMIN, f"guess {n}", f"192.0.2.{n}") for n in range(8)), return_exceptions=True
+        )
+    assert all(isinstance(r, grpc.aio.AioRpcError) for r in results)
+    assert 1 <= peak[0] <= 2  # the default executor would run up to min(32, cores + 4) at once

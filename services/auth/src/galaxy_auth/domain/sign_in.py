@@ -25,10 +25,10 @@ from datetime import timedelta
 from galaxy_kit.db import transaction
 from galaxy_kit.errors import InvalidArgument
 from galaxy_kit.logging import get_logger
+from galaxy_kit.validation import choose_locale
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.domain import codes
-from galaxy_auth.domain.locales import choose_locale
 from galaxy_auth.domain.login_mail import LoginMailDispatcher
 from galaxy_auth.domain.ports import AccountDirectory
 from galaxy_auth.domain.validation import parse_email, parse_public_key, parse_time_zone, parse_uuid
@@ -81,8 +81,9 @@ async def send_email_code(
 ) -> uuid.UUID:
     """Issue a challenge and queue its code for mail; the challenge id."""
     address = parse_email(email)
+    # Only locales mail ships the template in (GALAXY_AUTH_MAIL_LOCALES; the first is the fallback).
     chosen_locale = choose_locale(
-        body_locale=locale, accept_language=accept_language, supported=policy.locales
+        explicit=locale, accept_language=accept_language, supported=policy.locales
     )
     if await accounts.is_permanently_blocked(address.address):
         raise InvalidArgument(BLOCKED)

@@ -21,10 +21,10 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 from galaxy_kit.errors import InvalidArgument
+from galaxy_kit.validation import choose_locale
 
 DEFAULT_LOCALE = "en"
 TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
-LOCALE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
 
 
 class TemplateError(InvalidArgument):
@@ -101,13 +101,9 @@ class TemplateCatalog:
     def resolve_locale(self, template_id: str, requested: str) -> str:
         """The shipped locale that best fits `requested` (a BCP 47 tag or an Accept-Language value)."""
         shipped = self._locales_of(template_id)
-        for tag in _preferred_tags(requested):
-            subtags = tag.split("-")
-            for n in range(len(subtags), 0, -1):
-                candidate = "-".join(subtags[:n])
-                if candidate in shipped:
-                    return candidate
-        return DEFAULT_LOCALE
+        # The suite's one negotiation (galaxy_kit.validation): q-values, truncation, primary language.
+        supported = [DEFAULT_LOCALE, *sorted(locale for locale in shipped if locale != DEFAULT_LOCALE)]
+        return choose_locale(explicit=None, accept_language=requested, supported=supported)
 
     def required_variables(self, template_id: str) -> frozenset[str]:
         names: frozenset[str] = frozenset()
@@ -132,23 +128,3 @@ class TemplateCatalog:
             subject=" ".join(template.subject.substitute(variables).split()),
             body=template.body.substitute(variables),
         )
-
-
-def _preferred_tags(requested: str) -> list[str]:
-    """Tags of `requested` best first: `de-AT` → [de-at]; `fr;q=0.5, de` → [de, fr]."""
-    weighted: list[tuple[float, int, str]] = []
-    for index, item in enumerate(requested.split(",")):
-        tag, _, params = item.strip().partition(";")
-        tag = tag.strip().lower().replace("_", "-")
-        if not LOCALE_TAG.match(tag):
-            continue
-        quality = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                quality = 0.0
-        if quality > 0:
-            weighted.append((-quality, index, tag))
-    return [tag for _, _, tag in sorted(weighted)]
