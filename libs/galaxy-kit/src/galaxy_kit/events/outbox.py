@@ -230,7 +230,9 @@ class PublishResult:
     failed: dict[int, str] = field(default_factory=dict)
     refused: set[int] = field(default_factory=set)
 
-    def fail(self, row: OutboxRow, error: BaseException | str, *, refused: bool | None = None) -> None:
+    def fail(
+        self, row: OutboxRow, error: BaseException | str, *, refused: bool | None = None
+    ) -> None:
         """Record a failure; `refused` defaults to "not broker trouble" (`is_broker_trouble`)."""
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self.failed[row.id] = text[:MAX_ERROR_TEXT]
@@ -545,7 +547,8 @@ class OutboxRelay:
             if topic in missing:
                 # The broker answered, and has no such topic even after we asked it to create
                 # one (or may not create it): a refusal of these rows, counted against the cap.
-                result.fail(chain[0], TopicUnavailable(f"broker has no topic {topic}"), refused=True)
+                unavailable = TopicUnavailable(f"broker has no topic {topic}")
+                result.fail(chain[0], unavailable, refused=True)
             else:
                 sendable.append(chain)
         await asyncio.gather(*(self._send_chain(chain, result) for chain in sendable))

@@ -156,15 +156,30 @@ async def list_dead_letters(
 
 
 async def resend(
-    sessions: async_sessionmaker[AsyncSession], *, delivery_id: uuid.UUID, admin_username: str = ""
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    catalog: TemplateCatalog,
+    delivery_id: uuid.UUID,
+    admin_username: str = "",
 ) -> DeliveryView:
-    """pending | retrying | dead_lettered → pending, due now, a new attempt cycle; sent → Conflict."""
+    """pending | retrying | dead_lettered → pending, due now, a new cycle; sent → Conflict.
+
+    A dead letter whose secret variables (a login code) were erased cannot be rendered again:
+    Conflict. Its sender makes a new one if it is still wanted (a player asks for a new code;
+    the old one has expired by then anyway).
+    """
     async with transaction(sessions) as session:
         view = await repo.get_view(session, delivery_id, for_update=True)
         if view is None:
             raise NotFound("mail delivery not found")
         if view.status == "sent":
             raise Conflict("mail delivery was already sent; it is not sent twice")
+        needed = catalog.required_variables(view.template_id)
+        if not await repo.has_variables(session, delivery_id, needed):
+            raise Conflict(
+                "mail delivery was dead-lettered and its secret variables (such as a login code) "
+                "were erased; it cannot be resent, the sender has to request a new one"
+            )
         await repo.rearm(session, delivery_id)
         await repo.notify_workers(session)
         view = await repo.get_view(session, delivery_id)
