@@ -7,12 +7,21 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    NotLeaderForPartitionError,
+    TopicAuthorizationFailedError,
+)
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy_kit.db import transaction
 from galaxy_kit.events import (
     OutboxRelay,
+    OutboxRow,
     PublishResult,
     enqueue,
+    is_broker_trouble,
     parked_rows,
     requeue_parked,
     unpack,
@@ -416,3 +425,23 @@ async def all_published(event_db, ids) -> bool:
     return not await event_db.scalar(
         sa.select(sa.func.count()).select_from(t).where(t.c.event_id.in_(ids), t.c.published_at.is_(None))
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "counts"),
+    [
+        (MessageSizeTooLargeError(), True),  # the record itself: same answer every time
+        (RuntimeError("bug while sending this row"), True),
+        (KafkaTimeoutError(), False),  # what a send raises while the broker is down
+        (KafkaConnectionError("refused"), False),
+        (TimeoutError(), False),
+        (NotLeaderForPartitionError(), False),
+        (TopicAuthorizationFailedError(), False),  # the deployment's to fix, for every row
+    ],
+)
+def test_only_refusals_of_the_row_itself_count_against_the_cap(error, counts):
+    assert is_broker_trouble(error) is not counts
+    result = PublishResult()
+    row = OutboxRow(1, uuid.uuid4(), "t", "k", "x", b"")
+    result.fail(row, error)
+    assert (row.id in result.refused) is counts and row.id in result.failed

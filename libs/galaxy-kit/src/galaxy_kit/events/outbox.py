@@ -31,12 +31,14 @@ asyncio task per service process, `asyncio.create_task(relay.run())`) then:
    pause, so one bad row cannot slow the others down.
 
 Attempts and dead letters: `attempts` counts the publishes of a row that got a
-verdict on the row itself: the broker's ack, or a refusal of this row (a
-non-retriable error such as a message too large for the broker, or a topic the
-broker does not have and would not create). Broker trouble is not the row's
-fault and is not counted, only recorded in `last_error`: an unreachable broker,
-timeouts, leader moves and other retriable errors, a topic lost in a broker
-restart. A row whose `attempts` reaches `max_attempts` (default
+verdict on the row itself: the broker's ack, or a refusal of this row
+(`ROW_REFUSALS`: the record is too large, corrupt, has a bad timestamp or an
+invalid topic name; or its topic does not exist and the broker would not
+create it; or an unexpected non-Kafka error while sending it). The same bytes
+get the same answer however often they are sent. Every other failure is broker
+trouble, not the row's fault, and is only recorded in `last_error`: an
+unreachable broker, timeouts, leader moves, authorization (a deployment fixes
+it for every row at once), a topic lost in a broker restart. A row whose `attempts` reaches `max_attempts` (default
 `DEFAULT_MAX_ATTEMPTS` = 5) without being published is *parked*, a dead
 letter: it stays in the table, unpublished, with its `last_error`; the relay
 logs `outbox_row_parked` at error level, counts it in
@@ -92,7 +94,16 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
 from google.protobuf.message import Message
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -105,6 +116,7 @@ log = structlog.get_logger(__name__)
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
+    "ROW_REFUSALS",
     "OutboxRelay",
     "OutboxRow",
     "ParkedRow",
@@ -248,18 +260,31 @@ class TopicUnavailable(RuntimeError):
     """The broker does not have the topic (and the relay may not or could not create it)."""
 
 
-def is_broker_trouble(error: BaseException) -> bool:
-    """True when a failed publish says nothing about the row: the broker is unreachable, slow,
-    electing a leader, or answered a retriable error. Such failures never park a row.
+#: Kafka errors that judge the record itself (the broker's answer, or the client's check before
+#: sending); any other Kafka error is about the broker or the deployment.
+ROW_REFUSALS: tuple[type[KafkaError], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    UnsupportedForMessageFormatError,
+)
 
-    aiokafka marks most transient errors `retriable`; its timeout (KafkaTimeoutError, what a
-    send raises while the broker is down) is not marked, so it is named here.
+
+def is_broker_trouble(error: BaseException) -> bool:
+    """True when a failed publish says nothing about the row; such failures never park a row.
+
+    A whitelist, not aiokafka's `retriable` flag: a send during an outage raises
+    KafkaTimeoutError, which is not marked retriable, and authorization errors are not
+    retriable either but are fixed by the deployment for every row at once. A non-Kafka
+    exception other than OSError (timeouts, refused or reset connections) is a fault in
+    handling this very row, so it counts.
     """
-    if isinstance(error, (KafkaTimeoutError, KafkaConnectionError, OSError)):
-        return True  # OSError covers asyncio's TimeoutError and refused or reset connections
-    if isinstance(error, KafkaError):
-        return bool(error.retriable or getattr(error, "invalid_metadata", False))
-    return False
+    if isinstance(error, ROW_REFUSALS):
+        return False
+    return isinstance(error, (KafkaError, OSError))
 
 
 @dataclass(frozen=True, slots=True)
