@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import grpc
 import sqlalchemy as sa
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from galaxy_kit import db
@@ -56,6 +57,8 @@ class ServiceContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     server: grpc.aio.Server
+    #: Single-statement reads off the ORM (hot paths); see galaxy_kit.db.Reads.
+    reads: db.Reads
     workers: list[BackgroundWorker] = field(default_factory=list)
     retention: list[RetentionRule] = field(default_factory=list)
     on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -122,11 +125,14 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
     settings = settings or definition.settings_factory()
     stop_event = stop_event or asyncio.Event()
     engine = db.create_engine(
-        settings.database_url, application_name=f"galaxy-{definition.name}", pool_size=settings.db_pool_size
+        settings.database_dsn(), application_name=f"galaxy-{definition.name}", pool_size=settings.db_pool_size
     )
-    server = build_server()
+    reads = db.Reads(
+        settings.database_dsn(), application_name=f"galaxy-{definition.name}", max_size=settings.db_pool_size
+    )
+    server = build_server(reuse_port=settings.grpc_reuse_port)
     health = HealthReporter(server, definition.grpc_service_names)
-    context = ServiceContext(settings, engine, db.session_factory(engine), server)
+    context = ServiceContext(settings, engine, db.session_factory(engine), server, reads)
     context.retention.extend(default_retention(definition, settings))
     tasks: list[asyncio.Task[Any]] = []
     started = False
@@ -177,13 +183,24 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
             await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
         for hook in reversed(context.on_shutdown):
             await hook()
+        await reads.close()
         await engine.dispose()
         log.info("service_stopped", service=definition.name)
 
 
+def _setting_name(location: tuple[Any, ...]) -> str:
+    """The environment variable of a settings field (`database_url` → `GALAXY_DATABASE_URL`)."""
+    return "GALAXY_" + "_".join(str(part) for part in location).upper() if location else "settings"
+
+
 def run_service(definition: ServiceDefinition) -> None:
     """Entry point of `python -m galaxy_<name>`; returns when the process was asked to stop."""
-    settings = definition.settings_factory()
+    try:
+        settings = definition.settings_factory()
+    except ValidationError as error:
+        # A misconfigured process says what is wrong in one line per setting, not a traceback.
+        problems = "\n".join(f"  {_setting_name(e['loc'])}: {e['msg']}" for e in error.errors())
+        raise SystemExit(f"galaxy-{definition.name} refuses to start: invalid configuration\n{problems}") from None
     kit_logging.configure(settings, service=definition.name)
     if settings.metrics_listen_addr:
         host, _, port = settings.metrics_listen_addr.rpartition(":")
@@ -196,4 +213,14 @@ def run_service(definition: ServiceDefinition) -> None:
             loop.add_signal_handler(signum, stop_event.set)
         await serve(definition, settings, stop_event=stop_event)
 
-    asyncio.run(_main())
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(_main())
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop (libuv: cheaper socket I/O and callbacks than asyncio's), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # e.g. a platform without uvloop wheels
+        return None
+    return uvloop.new_event_loop

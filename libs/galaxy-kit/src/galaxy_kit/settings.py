@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:55432/galaxy"
@@ -53,18 +53,26 @@ class ServiceSettings(LoggingSettings):
     """The common part of a service's settings; a service subclasses it and sets `service_name`."""
 
     service_name: str = "galaxy"
-    database_url: str = DEFAULT_DATABASE_URL
+    #: A secret: the DSN may carry a password. Read it with `database_dsn()`; repr and logs show `**********`.
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
     kafka_bootstrap_servers: str = DEFAULT_KAFKA_BOOTSTRAP_SERVERS
     grpc_listen_addr: str = ""
     metrics_listen_addr: str = ""
     shutdown_grace_seconds: float = 10.0
     db_pool_size: int = 10
+    #: Let several replicas on one host listen on the same gRPC port (SO_REUSEPORT): the kernel
+    #: spreads connections over them. Off by default so a second copy cannot start by mistake.
+    grpc_reuse_port: bool = False
 
     outbox_max_attempts: int = DEFAULT_OUTBOX_MAX_ATTEMPTS
     outbox_retention_seconds: float = DEFAULT_OUTBOX_RETENTION_SECONDS
     inbox_retention_seconds: float = DEFAULT_INBOX_RETENTION_SECONDS
     retention_interval_seconds: float = DEFAULT_RETENTION_INTERVAL_SECONDS
     retention_batch_size: int = DEFAULT_RETENTION_BATCH_SIZE
+
+    def database_dsn(self) -> str:
+        """The DSN in clear, for the one place that connects with it."""
+        return self.database_url.get_secret_value()
 
     def listen_addr(self) -> str:
         return self.grpc_listen_addr or default_grpc_target(self.service_name)
