@@ -38,16 +38,16 @@ create it; or an unexpected non-Kafka error while sending it). The same bytes
 get the same answer however often they are sent. Every other failure is broker
 trouble, not the row's fault, and is only recorded in `last_error`: an
 unreachable broker, timeouts, leader moves, authorization (a deployment fixes
-it for every row at once), a topic lost in a broker restart. A row whose `attempts` reaches `max_attempts` (default
-`DEFAULT_MAX_ATTEMPTS` = 5) without being published is *parked*, a dead
-letter: it stays in the table, unpublished, with its `last_error`; the relay
-logs `outbox_row_parked` at error level, counts it in
-`galaxy_outbox_dead_letters_total{outbox}`, and never claims it again, so rows
-behind it flow. `parked_rows()` lists an outbox's dead letters and
+it for every row at once), a topic lost in a broker restart. A row whose
+`attempts` reaches `max_attempts` (default `DEFAULT_MAX_ATTEMPTS` = 5) without
+being published is *parked*, a dead letter: it stays in the table,
+unpublished, with its `last_error`; the relay logs `outbox_row_parked` at
+error level, counts it in `galaxy_outbox_dead_letters_total{outbox}`, and
+never claims it again, so rows behind it flow. `parked_rows()` lists an outbox's dead letters and
 `requeue_parked()` gives them a fresh cap (after the cause is fixed).
 
 Per-key order and dead letters: a row that failed and is not parked holds the
-later rows of its (topic, key) back, as before. Once it is parked, the later
+later rows of its (topic, key) back. Once it is parked, the later
 rows of its key are published: a parked row is one the broker keeps refusing on
 its own merits, so holding its key would turn one bad event into the loss of
 every later event of that aggregate (a deletion after a refused profile
