@@ -340,6 +340,10 @@ async def test_relay_survives_losing_its_lock_connection(event_db, kafka_bootstr
     assert [unpack(r.value).event_id for r in records] == [str(first[0]), str(second[0])]
 
 
+def parked_gauge(relay_name: str) -> float | None:
+    return REGISTRY.get_sample_value("galaxy_outbox_parked_rows", {"outbox": relay_name})
+
+
 def dead_letters_counted(relay_name: str) -> float:
     return REGISTRY.get_sample_value("galaxy_outbox_dead_letters_total", {"outbox": relay_name}) or 0.0
 
@@ -390,11 +394,20 @@ async def test_a_row_the_broker_always_refuses_is_parked_after_the_cap_and_later
     (row,) = await event_db.rows(sa.select(t.c.attempts).where(t.c.event_id == poison))
     assert row.attempts == 3 and relay.parked_count == 1
 
+    assert parked_gauge(relay.name) == 1
+
     # An operator requeues it: it gets a fresh cap (and, still too large, is parked again).
     assert await requeue_parked(event_db.engine, t, max_attempts=3) == 1
     await wait_until(lambda: relay.parked_count == 2, what="the requeued row tried again and parked")
     assert dead_letters_counted(relay.name) == counted_before + 2
     assert [p.event_id for p in await parked_rows(event_db.engine, t, max_attempts=3)] == [poison]
+
+    # A relay that takes over (a restart, another replica) reports the dead letter it finds.
+    await relay.stop()
+    successor = event_db.relay(kafka_bootstrap, max_attempts=3, name=f"successor-{unique_topic}")
+    runner.start(successor)
+    await wait_until(lambda: parked_gauge(successor.name) == 1, what="the successor counted the dead letter")
+    assert successor.parked_count == 0
 
 
 async def test_a_topic_the_broker_will_not_have_parks_its_rows_not_the_others(

@@ -43,8 +43,11 @@ it for every row at once), a topic lost in a broker restart. A row whose
 being published is *parked*, a dead letter: it stays in the table,
 unpublished, with its `last_error`; the relay logs `outbox_row_parked` at
 error level, counts it in `galaxy_outbox_dead_letters_total{outbox}`, and
-never claims it again, so rows behind it flow. `parked_rows()` lists an outbox's dead letters and
-`requeue_parked()` gives them a fresh cap (after the cause is fixed).
+never claims it again, so rows behind it flow. The gauge
+`galaxy_outbox_parked_rows{outbox}` holds the number of dead letters in the
+table (recounted on taking over, after each parking and every minute while
+idle). `parked_rows()` lists an outbox's dead letters and `requeue_parked()`
+gives them a fresh cap (after the cause is fixed).
 
 Per-key order and dead letters: a row that failed and is not parked holds the
 later rows of its (topic, key) back. Once it is parked, the later
@@ -86,6 +89,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,7 +109,7 @@ from aiokafka.errors import (
     UnsupportedForMessageFormatError,
 )
 from google.protobuf.message import Message
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from galaxy_kit.events.envelope import EventEnvelope, event_id_of, new_envelope, pack
@@ -150,6 +154,13 @@ DEAD_LETTERS_TOTAL = Counter(
     "Outbox rows parked as dead letters after max_attempts refusals",
     ["outbox"],
 )
+PARKED_ROWS = Gauge(
+    "galaxy_outbox_parked_rows",
+    "Outbox dead letters in the table, as the active relay last counted them",
+    ["outbox"],
+)
+#: How often an idle relay recounts the dead letters (an operator may have requeued some).
+PARKED_RECOUNT_SECONDS = 60.0
 
 
 def _qualified_name(table: sa.Table) -> str:
@@ -420,6 +431,7 @@ class OutboxRelay:
         self.published_count = 0
         self.failed_count = 0
         self.parked_count = 0
+        self._parked_counted_at = float("-inf")
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
@@ -466,6 +478,9 @@ class OutboxRelay:
         try:
             self.is_leader = True
             self._log.info("outbox relay is the active publisher")
+            parked = await self._count_parked(conn)
+            if parked:
+                self._log.warning("outbox_has_parked_rows", parked=parked)
             if self.listen:
                 await self._listen(conn)
             await self._start_producer()
@@ -522,6 +537,8 @@ class OutboxRelay:
             self._wakeup.clear()  # before claiming, so a NOTIFY during the claim is not lost
             rows = await self.claim_batch(conn)
             if not rows:
+                if time.monotonic() - self._parked_counted_at > PARKED_RECOUNT_SECONDS:
+                    await self._count_parked(conn)
                 await self._idle()
                 continue
             result = await self.publish_batch(rows)
@@ -543,6 +560,19 @@ class OutboxRelay:
                 .limit(self.batch_size)
             )
             return [OutboxRow(*row) for row in result]
+
+    async def _count_parked(self, conn: AsyncConnection) -> int:
+        """Refresh the `galaxy_outbox_parked_rows` gauge from the table (restarts do not reset it)."""
+        t = self.table
+        async with conn.begin():
+            count = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(t).where(_parked(t, self.max_attempts))
+                )
+            ).scalar_one()
+        PARKED_ROWS.labels(self.name).set(count)
+        self._parked_counted_at = time.monotonic()
+        return count
 
     async def publish_batch(self, rows: Sequence[OutboxRow]) -> PublishResult:
         """Send rows and await the broker's acks; one sequential chain per (topic, key).
@@ -678,6 +708,8 @@ class OutboxRelay:
                 attempts=attempts,
                 error=error,
             )
+        if parked:
+            await self._count_parked(conn)
 
     # -- Kafka plumbing ------------------------------------------------------------------------
 
