@@ -339,13 +339,16 @@ async def test_revoked_partition_drops_retry_counts_so_its_record_gets_full_atte
     member.subscribe([other_topic])
     await member.start()
     try:
-        await wait_until(lambda: consumer.assignments >= 2, timeout=30, what="the rebalance")
-        assert consumer.assignment == {TopicPartition(unique_topic, 0)}
+        await wait_until(
+            lambda: consumer.assignments >= 2 and consumer.assignment == {TopicPartition(unique_topic, 0)},
+            timeout=30, what="the partition revoked and assigned back",
+        )
         rebalanced.set()
         await wait_until(lambda: consumer.given_up_count == 1, timeout=30, what="give up")
     finally:
         await member.stop()
     # Two attempts before the revoke; the one in flight during it and two more after it.
+    assert consumer.assignments == 2, "another rebalance happened meanwhile; counts reset again"
     assert given_up_after == [(event_id, 5)]
     await wait_until(lambda: _committed_is(kafka_bootstrap, "g", 1, unique_topic), what="offset committed")
     assert await event_db.effect_counts() == {}

@@ -7,12 +7,21 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    NotLeaderForPartitionError,
+    TopicAuthorizationFailedError,
+)
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy_kit.db import transaction
 from galaxy_kit.events import (
     OutboxRelay,
+    OutboxRow,
     PublishResult,
     enqueue,
+    is_broker_trouble,
     parked_rows,
     requeue_parked,
     unpack,
@@ -331,6 +340,10 @@ async def test_relay_survives_losing_its_lock_connection(event_db, kafka_bootstr
     assert [unpack(r.value).event_id for r in records] == [str(first[0]), str(second[0])]
 
 
+def parked_gauge(relay_name: str) -> float | None:
+    return REGISTRY.get_sample_value("galaxy_outbox_parked_rows", {"outbox": relay_name})
+
+
 def dead_letters_counted(relay_name: str) -> float:
     return REGISTRY.get_sample_value("galaxy_outbox_dead_letters_total", {"outbox": relay_name}) or 0.0
 
@@ -381,11 +394,20 @@ async def test_a_row_the_broker_always_refuses_is_parked_after_the_cap_and_later
     (row,) = await event_db.rows(sa.select(t.c.attempts).where(t.c.event_id == poison))
     assert row.attempts == 3 and relay.parked_count == 1
 
+    assert parked_gauge(relay.name) == 1
+
     # An operator requeues it: it gets a fresh cap (and, still too large, is parked again).
     assert await requeue_parked(event_db.engine, t, max_attempts=3) == 1
     await wait_until(lambda: relay.parked_count == 2, what="the requeued row tried again and parked")
     assert dead_letters_counted(relay.name) == counted_before + 2
     assert [p.event_id for p in await parked_rows(event_db.engine, t, max_attempts=3)] == [poison]
+
+    # A relay that takes over (a restart, another replica) reports the dead letter it finds.
+    await relay.stop()
+    successor = event_db.relay(kafka_bootstrap, max_attempts=3, name=f"successor-{unique_topic}")
+    runner.start(successor)
+    await wait_until(lambda: parked_gauge(successor.name) == 1, what="the successor counted the dead letter")
+    assert successor.parked_count == 0
 
 
 async def test_a_topic_the_broker_will_not_have_parks_its_rows_not_the_others(
@@ -416,3 +438,23 @@ async def all_published(event_db, ids) -> bool:
     return not await event_db.scalar(
         sa.select(sa.func.count()).select_from(t).where(t.c.event_id.in_(ids), t.c.published_at.is_(None))
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "counts"),
+    [
+        (MessageSizeTooLargeError(), True),  # the record itself: same answer every time
+        (RuntimeError("bug while sending this row"), True),
+        (KafkaTimeoutError(), False),  # what a send raises while the broker is down
+        (KafkaConnectionError("refused"), False),
+        (TimeoutError(), False),
+        (NotLeaderForPartitionError(), False),
+        (TopicAuthorizationFailedError(), False),  # the deployment's to fix, for every row
+    ],
+)
+def test_only_refusals_of_the_row_itself_count_against_the_cap(error, counts):
+    assert is_broker_trouble(error) is not counts
+    result = PublishResult()
+    row = OutboxRow(1, uuid.uuid4(), "t", "k", "x", b"")
+    result.fail(row, error)
+    assert (row.id in result.refused) is counts and row.id in result.failed

@@ -45,7 +45,7 @@ PRUNED_TOTAL = Counter("galaxy_retention_pruned_total", "Rows deleted by retenti
 
 @dataclass(frozen=True)
 class RetentionRule:
-    """Delete rows of `table` whose `timestamp` is older than `keep_for` (and that match `finished`)."""
+    """Delete rows of `table` whose `timestamp` is older than `keep_for` (and match `finished`)."""
 
     table: sa.Table
     timestamp: sa.Column[Any]

@@ -105,7 +105,9 @@ def define_service(
     )
 
 
-def default_retention(definition: ServiceDefinition, settings: ServiceSettings) -> list[RetentionRule]:
+def default_retention(
+    definition: ServiceDefinition, settings: ServiceSettings
+) -> list[RetentionRule]:
     """The retention rules every service gets: its own outbox and inbox."""
     if not definition.event_tables:
         return []

@@ -22,7 +22,8 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {
 }
 
 
-#: Refusals of one outbox row before the relay parks it as a dead letter (docs/architecture.md, "Events").
+#: Refusals of one outbox row before the relay parks it as a dead letter
+#: (docs/architecture.md, "Events").
 DEFAULT_OUTBOX_MAX_ATTEMPTS = 5
 #: Published outbox rows are kept this long (to look at what went out), then pruned.
 DEFAULT_OUTBOX_RETENTION_SECONDS = 7 * 86_400

@@ -24,6 +24,7 @@ from galaxy_kit.events.envelope import (
 )
 from galaxy_kit.events.outbox import (
     DEFAULT_MAX_ATTEMPTS,
+    ROW_REFUSALS,
     OutboxRelay,
     OutboxRow,
     ParkedRow,
@@ -48,6 +49,7 @@ from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_PARTITIONS",
+    "ROW_REFUSALS",
     "EventEnvelope",
     "GiveUpHandler",
     "Handler",

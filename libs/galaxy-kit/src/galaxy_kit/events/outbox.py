@@ -31,21 +31,26 @@ asyncio task per service process, `asyncio.create_task(relay.run())`) then:
    pause, so one bad row cannot slow the others down.
 
 Attempts and dead letters: `attempts` counts the publishes of a row that got a
-verdict on the row itself: the broker's ack, or a refusal of this row (a
-non-retriable error such as a message too large for the broker, or a topic the
-broker does not have and would not create). Broker trouble is not the row's
-fault and is not counted, only recorded in `last_error`: an unreachable broker,
-timeouts, leader moves and other retriable errors, a topic lost in a broker
-restart. A row whose `attempts` reaches `max_attempts` (default
-`DEFAULT_MAX_ATTEMPTS` = 5) without being published is *parked*, a dead
-letter: it stays in the table, unpublished, with its `last_error`; the relay
-logs `outbox_row_parked` at error level, counts it in
-`galaxy_outbox_dead_letters_total{outbox}`, and never claims it again, so rows
-behind it flow. `parked_rows()` lists an outbox's dead letters and
-`requeue_parked()` gives them a fresh cap (after the cause is fixed).
+verdict on the row itself: the broker's ack, or a refusal of this row
+(`ROW_REFUSALS`: the record is too large, corrupt, has a bad timestamp or an
+invalid topic name; or its topic does not exist and the broker would not
+create it; or an unexpected non-Kafka error while sending it). The same bytes
+get the same answer however often they are sent. Every other failure is broker
+trouble, not the row's fault, and is only recorded in `last_error`: an
+unreachable broker, timeouts, leader moves, authorization (a deployment fixes
+it for every row at once), a topic lost in a broker restart. A row whose
+`attempts` reaches `max_attempts` (default `DEFAULT_MAX_ATTEMPTS` = 5) without
+being published is *parked*, a dead letter: it stays in the table,
+unpublished, with its `last_error`; the relay logs `outbox_row_parked` at
+error level, counts it in `galaxy_outbox_dead_letters_total{outbox}`, and
+never claims it again, so rows behind it flow. The gauge
+`galaxy_outbox_parked_rows{outbox}` holds the number of dead letters in the
+table (recounted on taking over, after each parking and every minute while
+idle). `parked_rows()` lists an outbox's dead letters and `requeue_parked()`
+gives them a fresh cap (after the cause is fixed).
 
 Per-key order and dead letters: a row that failed and is not parked holds the
-later rows of its (topic, key) back, as before. Once it is parked, the later
+later rows of its (topic, key) back. Once it is parked, the later
 rows of its key are published: a parked row is one the broker keeps refusing on
 its own merits, so holding its key would turn one bad event into the loss of
 every later event of that aggregate (a deletion after a refused profile
@@ -84,6 +89,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,9 +98,18 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
 from google.protobuf.message import Message
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from galaxy_kit.events.envelope import EventEnvelope, event_id_of, new_envelope, pack
@@ -105,6 +120,7 @@ log = structlog.get_logger(__name__)
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
+    "ROW_REFUSALS",
     "OutboxRelay",
     "OutboxRow",
     "ParkedRow",
@@ -138,6 +154,13 @@ DEAD_LETTERS_TOTAL = Counter(
     "Outbox rows parked as dead letters after max_attempts refusals",
     ["outbox"],
 )
+PARKED_ROWS = Gauge(
+    "galaxy_outbox_parked_rows",
+    "Outbox dead letters in the table, as the active relay last counted them",
+    ["outbox"],
+)
+#: How often an idle relay recounts the dead letters (an operator may have requeued some).
+PARKED_RECOUNT_SECONDS = 60.0
 
 
 def _qualified_name(table: sa.Table) -> str:
@@ -230,7 +253,9 @@ class PublishResult:
     failed: dict[int, str] = field(default_factory=dict)
     refused: set[int] = field(default_factory=set)
 
-    def fail(self, row: OutboxRow, error: BaseException | str, *, refused: bool | None = None) -> None:
+    def fail(
+        self, row: OutboxRow, error: BaseException | str, *, refused: bool | None = None
+    ) -> None:
         """Record a failure; `refused` defaults to "not broker trouble" (`is_broker_trouble`)."""
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self.failed[row.id] = text[:MAX_ERROR_TEXT]
@@ -246,18 +271,31 @@ class TopicUnavailable(RuntimeError):
     """The broker does not have the topic (and the relay may not or could not create it)."""
 
 
-def is_broker_trouble(error: BaseException) -> bool:
-    """True when a failed publish says nothing about the row: the broker is unreachable, slow,
-    electing a leader, or answered a retriable error. Such failures never park a row.
+#: Kafka errors that judge the record itself (the broker's answer, or the client's check before
+#: sending); any other Kafka error is about the broker or the deployment.
+ROW_REFUSALS: tuple[type[KafkaError], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    UnsupportedForMessageFormatError,
+)
 
-    aiokafka marks most transient errors `retriable`; its timeout (KafkaTimeoutError, what a
-    send raises while the broker is down) is not marked, so it is named here.
+
+def is_broker_trouble(error: BaseException) -> bool:
+    """True when a failed publish says nothing about the row; such failures never park a row.
+
+    A whitelist, not aiokafka's `retriable` flag: a send during an outage raises
+    KafkaTimeoutError, which is not marked retriable, and authorization errors are not
+    retriable either but are fixed by the deployment for every row at once. A non-Kafka
+    exception other than OSError (timeouts, refused or reset connections) is a fault in
+    handling this very row, so it counts.
     """
-    if isinstance(error, (KafkaTimeoutError, KafkaConnectionError, OSError)):
-        return True  # OSError covers asyncio's TimeoutError and refused or reset connections
-    if isinstance(error, KafkaError):
-        return bool(error.retriable or getattr(error, "invalid_metadata", False))
-    return False
+    if isinstance(error, ROW_REFUSALS):
+        return False
+    return isinstance(error, (KafkaError, OSError))
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +431,7 @@ class OutboxRelay:
         self.published_count = 0
         self.failed_count = 0
         self.parked_count = 0
+        self._parked_counted_at = float("-inf")
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
@@ -439,6 +478,9 @@ class OutboxRelay:
         try:
             self.is_leader = True
             self._log.info("outbox relay is the active publisher")
+            parked = await self._count_parked(conn)
+            if parked:
+                self._log.warning("outbox_has_parked_rows", parked=parked)
             if self.listen:
                 await self._listen(conn)
             await self._start_producer()
@@ -495,6 +537,8 @@ class OutboxRelay:
             self._wakeup.clear()  # before claiming, so a NOTIFY during the claim is not lost
             rows = await self.claim_batch(conn)
             if not rows:
+                if time.monotonic() - self._parked_counted_at > PARKED_RECOUNT_SECONDS:
+                    await self._count_parked(conn)
                 await self._idle()
                 continue
             result = await self.publish_batch(rows)
@@ -516,6 +560,19 @@ class OutboxRelay:
                 .limit(self.batch_size)
             )
             return [OutboxRow(*row) for row in result]
+
+    async def _count_parked(self, conn: AsyncConnection) -> int:
+        """Refresh the `galaxy_outbox_parked_rows` gauge from the table (restarts do not reset it)."""
+        t = self.table
+        async with conn.begin():
+            count = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(t).where(_parked(t, self.max_attempts))
+                )
+            ).scalar_one()
+        PARKED_ROWS.labels(self.name).set(count)
+        self._parked_counted_at = time.monotonic()
+        return count
 
     async def publish_batch(self, rows: Sequence[OutboxRow]) -> PublishResult:
         """Send rows and await the broker's acks; one sequential chain per (topic, key).
@@ -545,7 +602,8 @@ class OutboxRelay:
             if topic in missing:
                 # The broker answered, and has no such topic even after we asked it to create
                 # one (or may not create it): a refusal of these rows, counted against the cap.
-                result.fail(chain[0], TopicUnavailable(f"broker has no topic {topic}"), refused=True)
+                unavailable = TopicUnavailable(f"broker has no topic {topic}")
+                result.fail(chain[0], unavailable, refused=True)
             else:
                 sendable.append(chain)
         await asyncio.gather(*(self._send_chain(chain, result) for chain in sendable))
@@ -650,6 +708,8 @@ class OutboxRelay:
                 attempts=attempts,
                 error=error,
             )
+        if parked:
+            await self._count_parked(conn)
 
     # -- Kafka plumbing ------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Mail templates: `galaxy_mail/templates/<template_id>/<locale>.toml`, each a subject and a text body.
 
 A template file has two keys, `subject` and `body`, written with
-`string.Template` placeholders (`${code}`). Every template ships `en`; a
-requested locale that is not shipped falls back to its primary language
+`string.Template` placeholders (`${code}`), and may list `secret_variables`
+(a login code): variables that are erased from the delivery as soon as it is
+sent or dead-lettered, so a dead letter of such a template cannot be resent.
+Every template ships `en`; a requested locale that is not shipped falls back to its primary language
 (`de-AT` → `de`) and then to `en`. Every placeholder is a required variable:
 a delivery missing one is refused at enqueue time, so the worker never meets a
 message it cannot render. Extra variables are ignored. No HTML, no escaping:
@@ -36,6 +38,7 @@ class LocalizedTemplate:
     locale: str
     subject: string.Template
     body: string.Template
+    secret: frozenset[str] = frozenset()
 
     @property
     def variables(self) -> frozenset[str]:
@@ -62,6 +65,14 @@ class TemplateCatalog:
                     if not part.is_valid():
                         raise ValueError(f"mail template {template_id}/{template.locale} has a bad placeholder")
         self._templates = templates
+        for template_id in templates:
+            # A misspelt name would leave the real secret stored: refuse to start instead.
+            unknown = self.secret_variables(template_id) - self.required_variables(template_id)
+            if unknown:
+                raise ValueError(
+                    f"mail template {template_id!r} declares secret_variables it does not use: "
+                    f"{', '.join(sorted(unknown))}"
+                )
 
     @classmethod
     def load(cls, root: Traversable | None = None) -> TemplateCatalog:
@@ -80,6 +91,7 @@ class TemplateCatalog:
                     locale=locale,
                     subject=string.Template(str(data["subject"]).strip()),
                     body=string.Template(str(data["body"]).lstrip("\n")),
+                    secret=frozenset(str(name) for name in data.get("secret_variables", [])),
                 )
             if locales:
                 templates[directory.name] = locales
@@ -109,6 +121,13 @@ class TemplateCatalog:
         names: frozenset[str] = frozenset()
         for template in self._locales_of(template_id).values():
             names |= template.variables
+        return names
+
+    def secret_variables(self, template_id: str) -> frozenset[str]:
+        """Variables erased once the delivery is sent or dead-lettered (declared in any locale)."""
+        names: frozenset[str] = frozenset()
+        for template in self._locales_of(template_id).values():
+            names |= template.secret
         return names
 
     def check(self, template_id: str, variables: dict[str, str]) -> None:
