@@ -235,3 +235,33 @@ async def test_without_a_healthy_feed_every_request_asks_account() -> None:
             )
             assert response.status_code == 200
     assert len(account.requests("ResolveUserIdentity")) == 3
+
+
+class DeletingAccountServicerDouble(RecordingAccountServicerDouble):
+    """Account whose UserAccountDelete makes the caller `deleted` (no event reaches the edge)."""
+
+    async def UserAccountDelete(self, request, context):
+        self.statuses[request.user_id] = "deleted"
+        return await super().UserAccountDelete(request, context)
+
+
+async def test_a_write_to_account_about_a_user_makes_this_edge_check_again(
+    kafka_bootstrap,
+) -> None:
+    """Read-your-writes on one edge: no waiting for the feed after deleting oneself here."""
+    account = DeletingAccountServicerDouble()
+    lobby = RecordingLobbyServicerDouble()
+    settings = {"identity_cache_max_users": 100, "kafka_bootstrap_servers": kafka_bootstrap}
+    headers = {"X-User-ID": USER}
+    async with edge_stack(account=account, lobby=lobby, settings=settings) as stack:
+        await eventually(lambda: stack.edge.active_users.trusted, "trusted")
+        for _ in range(2):
+            listed = await stack.client.get("/api/v1/user/lobby/games", headers=headers)
+            assert listed.status_code == 200
+        deleted = await stack.client.post("/api/v1/user/account/delete", headers=headers)
+        refused = await stack.client.get("/api/v1/user/lobby/games", headers=headers)
+    assert deleted.status_code == 204
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "X-User-ID: the user account is deleted"
+    # cached after the first lookup; the delete itself was checked from the cache; then asked again
+    assert len(account.requests("ResolveUserIdentity")) == 2

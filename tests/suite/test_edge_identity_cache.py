@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +88,8 @@ def spawn(name: str, module: str, env: dict[str, str], logs: Path) -> Process:
     return Process(name, popen, log_path)
 
 
-def wait_until(predicate, what: str, process: Process, timeout: float = STARTUP_TIMEOUT_SECONDS):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+def wait_until(predicate: Callable[[], bool], what: str, process: Process) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while True:
         assert process.popen.poll() is None, f"{process.name} exited:\n{process.log()[-3000:]}"
         try:
@@ -103,7 +103,8 @@ def wait_until(predicate, what: str, process: Process, timeout: float = STARTUP_
 
 def serving(target: str) -> bool:
     with grpc.insecure_channel(target) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        stub = health_pb2_grpc.HealthStub(channel)
+        reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
     return reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
@@ -264,8 +265,11 @@ async def test_a_deletion_through_one_edge_is_refused_by_both_within_a_second(ca
     cache_on_both_edges(cache_stack, user_id)
     async with httpx.AsyncClient(base_url=cache_stack.edges[1], timeout=30) as client:
         deleted = await client.post("/api/v1/user/account/delete", headers={"X-User-ID": user_id})
-    since = time.monotonic()
-    assert deleted.status_code == 204, deleted.text
+        since = time.monotonic()
+        assert deleted.status_code == 204, deleted.text
+        # The edge that carried the deletion checks the user again at once.
+        again = await client.get("/api/v1/user/account", headers={"X-User-ID": user_id})
+        assert again.status_code == 400, again.text
     delays = await asyncio.gather(*(
         seconds_until_refused(edge, user_id, since, "X-User-ID: the user account is deleted")
         for edge in cache_stack.edges

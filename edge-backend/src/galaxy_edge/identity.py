@@ -146,6 +146,11 @@ class IdentityGate:
         )
         return confirmed or username
 
+    def forget(self, user_id: str) -> None:
+        """Check this user with account again on the next request (after a write about them)."""
+        if self._active_users is not None:
+            self._active_users.evict(user_id.lower())
+
     async def user(self, user_id: str) -> None:
         """Refuse an unknown, deleted or blocked user with 400; 503 if account cannot tell."""
         if self._resolve_user is None:
