@@ -44,6 +44,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import OffsetOutOfRangeError
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy_kit.events import MalformedEvent, ensure_topics, unpack, unpack_payload
@@ -175,36 +176,46 @@ class LifecycleFeed:
     async def run(self) -> None:
         """Follow the topic until stopped; any failure restarts the consumer after a pause."""
         failures = 0
+        timeout_ms = int(self.request_timeout_seconds * 1000)
         while not self._stopping.is_set():
+            # The admin client asks for the topic's partitions (a plain metadata request).
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.bootstrap_servers,
+                request_timeout_ms=timeout_ms,
+                client_id="galaxy-edge-identity-feed-admin",
+            )
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap_servers,
                 group_id=None,
                 enable_auto_commit=False,
                 auto_offset_reset="none",  # an out-of-range position is a reset we must see
                 fetch_max_wait_ms=100,
-                request_timeout_ms=int(self.request_timeout_seconds * 1000),
+                request_timeout_ms=timeout_ms,
                 client_id="galaxy-edge-identity-feed",
             )
             try:
                 await ensure_topics(
                     self.bootstrap_servers,
                     [self.topic],
-                    request_timeout_ms=int(self.request_timeout_seconds * 1000),
+                    request_timeout_ms=timeout_ms,
                     client_id="galaxy-edge-identity-feed-admin",
                 )
+                await admin.start()
                 await consumer.start()
                 failures = 0
-                await self._follow(consumer)
+                await self._follow(consumer, admin)
             except Exception as exc:  # noqa: BLE001 - broker trouble: the cache stops being trusted
                 failures += 1
                 log.warning("identity feed interrupted (attempt %d); retrying: %r", failures, exc)
             finally:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
+                with contextlib.suppress(Exception):
+                    await admin.close()
             await self._pause(min(self.heartbeat_seconds * 2 ** max(0, failures - 1), 5.0))
 
-    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
-        partitions = await self._assign_from_end(consumer)
+    async def _follow(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
+        partitions = await self._assign_from_end(consumer, admin)
         target: tuple[float, dict[TopicPartition, int]] | None = None
         next_heartbeat = self._clock()
         while not self._stopping.is_set():
@@ -221,9 +232,9 @@ class LifecycleFeed:
             if self._clock() >= next_heartbeat:
                 next_heartbeat = self._clock() + self.heartbeat_seconds
                 asked_at = self._clock()
-                if self._partition_count(consumer) not in (None, len(partitions)):
+                if await self._partition_count(admin) != len(partitions):
                     log.warning("identity feed: partitions of %s changed; re-assigning", self.topic)
-                    partitions = await self._assign_from_end(consumer)
+                    partitions = await self._assign_from_end(consumer, admin)
                     target = None
                     continue
                 ends = await asyncio.wait_for(
@@ -244,11 +255,12 @@ class LifecycleFeed:
                     self.cache.confirm(asked_at)
                     target = None
 
-    async def _assign_from_end(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+    async def _assign_from_end(
+        self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient
+    ) -> list[TopicPartition]:
         count = None
         while count is None and not self._stopping.is_set():
-            await asyncio.wait_for(consumer.topics(), self.request_timeout_seconds)
-            count = self._partition_count(consumer)
+            count = await self._partition_count(admin)
             if count is None:
                 await self._pause(self.heartbeat_seconds)
         partitions = [TopicPartition(self.topic, p) for p in range(count or 0)]
@@ -269,9 +281,15 @@ class LifecycleFeed:
             await consumer.position(tp)
         self.cache.reset()
 
-    def _partition_count(self, consumer: AIOKafkaConsumer) -> int | None:
-        found = consumer.partitions_for_topic(self.topic)
-        return len(found) if found else None
+    async def _partition_count(self, admin: AIOKafkaAdminClient) -> int | None:
+        """The topic's partition count from fresh metadata; None while the broker has no topic."""
+        topics = await asyncio.wait_for(
+            admin.describe_topics([self.topic]), self.request_timeout_seconds
+        )
+        for entry in topics:
+            if entry["topic"] == self.topic and entry["error_code"] == 0 and entry["partitions"]:
+                return len(entry["partitions"])
+        return None
 
     def _apply(self, value: bytes | None) -> None:
         try:
