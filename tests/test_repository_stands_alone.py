@@ -1,11 +1,11 @@
 """A plain clone is the whole project: no tracked file reaches outside the repository.
 
-Tests once read `../shared/spec/...` and stopped with FileNotFoundError (or
-silently skipped) in a clone with nothing beside it; docs sent readers to
-files a clone does not have. The contract is the edge's packaged
-`galaxy-backend.openapi.yaml`, and docs/contracts.md records its decisions.
-`.ci/` (the CI machinery describes its own checkout), `uv.lock` and this file
-are exempt.
+Tests once read the contract from a `shared/spec` folder beside the
+repository and stopped with FileNotFoundError (or silently skipped) in a clone
+with nothing beside it; docs sent readers to files a clone does not have.
+The contract is the edge's packaged `galaxy-backend.openapi.yaml`, and
+docs/contracts.md records its decisions.
+`.ci/` (the CI machinery describes its own checkout) and `uv.lock` are exempt.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXEMPT_PREFIXES = (".ci/",)
-EXEMPT_FILES = {"uv.lock", "tests/test_repository_stands_alone.py"}  # this file names them
-#: `../shared`, and path joins that build `shared/spec` out of pieces.
+EXEMPT_FILES = {"uv.lock"}
+#: The shared folder beside the repository, and path joins that build `shared/spec` from pieces.
 OUTSIDE = re.compile(
     r"\.\./shared"
     r"|[\"']shared[\"']\s*/\s*[\"']spec[\"']"

@@ -9,7 +9,9 @@
 * `/api/v1/user/*` — the gateway has verified the device session and forwards
   `X-User-ID` (a UUID, checked with the other parameters). The edge then asks
   `galaxy.account.v1.AccountService/ResolveUserIdentity`; `unknown`, `deleted`
-  and `blocked` users answer `400 invalid_request` (contract decision 5).
+  and `blocked` users answer `400 invalid_request` (contract decision 5). An
+  `active` answer is remembered in the `IdentityCache` (galaxy_edge.identity_cache),
+  kept true by the account lifecycle feed, so a known user costs no RPC.
 
 Both checks fail closed: when one cannot be made (the service is down, does
 not answer within the deadline, answers UNIMPLEMENTED or any other error, or
@@ -35,6 +37,7 @@ from galaxy_edge.errors import (
     ApiError,
     invalid,
 )
+from galaxy_edge.identity_cache import IdentityCache
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +128,17 @@ class IdentityGate:
     """The two identity checks of the edge, bound to the downstream channels."""
 
     def __init__(
-        self, downstreams: Downstreams, *, check_admin: Rpc | None, resolve_user: Rpc | None
+        self,
+        downstreams: Downstreams,
+        *,
+        check_admin: Rpc | None,
+        resolve_user: Rpc | None,
+        active_users: IdentityCache | None = None,
     ) -> None:
         self._downstreams = downstreams
         self._check_admin = check_admin
         self._resolve_user = resolve_user
+        self._active_users = active_users
 
     async def admin(self, request: Request) -> str:
         """The authenticated administrator's username; raises 401, or 503 if auth cannot tell."""
@@ -152,11 +161,20 @@ class IdentityGate:
         )
         return confirmed or username
 
+    def forget(self, user_id: str) -> None:
+        """Check this user with account again on the next request (after a write about them)."""
+        if self._active_users is not None:
+            self._active_users.evict(user_id.lower())
+
     async def user(self, user_id: str) -> None:
         """Refuse an unknown, deleted or blocked user with 400; 503 if account cannot tell."""
         if self._resolve_user is None:
             log.error("the account stubs lack ResolveUserIdentity; refusing user requests")
             raise cannot_check("account", "the user's identity")
+        cache = self._active_users
+        if cache is not None and cache.is_active(user_id):
+            return
+        generation = cache.generation if cache is not None else 0
         message = self._resolve_user.request_class(user_id=user_id)
         try:
             reply = await self._downstreams.call(self._resolve_user, message)
@@ -171,3 +189,5 @@ class IdentityGate:
         status = identity_status(reply)
         if status != ACTIVE:
             raise invalid(_REFUSED_MESSAGES[status])
+        if cache is not None:
+            cache.remember(user_id, generation)

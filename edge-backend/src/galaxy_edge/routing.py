@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from galaxy_edge.downstream import Downstreams, Rpc
+from galaxy_edge.downstream import ACCOUNT_RESOLVE_IDENTITY, Downstreams, Rpc
 from galaxy_edge.errors import (
     INTERNAL_ERROR,
     JSON_MEDIA_TYPE,
@@ -81,6 +81,14 @@ class GrpcOperation:
         self._gate = gate
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
+        # A write to account about a user (the caller, or the path's user_id) may take the
+        # user out of `active`: this edge forgets the user at once, so its next request is
+        # checked again here; other edges learn it from the lifecycle feed.
+        self._forgets_user = (
+            rpc is not None
+            and rpc.service == ACCOUNT_RESOLVE_IDENTITY[0]
+            and operation.method != "GET"
+        )
         if operation.security == USER_SECURITY and not any(
             p.location == "header" and p.name.lower() == USER_HEADER for p in operation.parameters
         ):
@@ -114,6 +122,7 @@ class GrpcOperation:
         try:
             reply = await self._downstreams.call(rpc, message)
         except grpc.aio.AioRpcError as error:
+            self._forget_subject(data)
             failure = from_grpc(error.code(), error.details(), service=rpc.service)
             if failure.status >= 500 and failure.status != 501:
                 log.warning(
@@ -124,9 +133,15 @@ class GrpcOperation:
                     error.details(),
                 )
             raise failure from None
+        self._forget_subject(data)
         if self._no_content:
             return Response(status_code=204)
         return json_response(reply_to_json(reply), op.success_status)
+
+
+    def _forget_subject(self, data: dict[str, Any]) -> None:
+        if self._forgets_user and isinstance(data.get("user_id"), str):
+            self._gate.forget(data["user_id"])
 
 
 class ContractRoute(Route):

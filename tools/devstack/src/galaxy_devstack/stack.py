@@ -592,13 +592,14 @@ class Stack:
         )
         for service in SERVICES:
             env[f"GALAXY_{service.upper()}_GRPC_TARGET"] = self.ports.grpc_target(service)
+        env["GALAXY_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap_servers
         if name == EDGE:
+            # The edge follows account's lifecycle events for its identity cache.
             env["BACKEND_HTTP_LISTEN_ADDR"] = self.ports.http_listen_addr
             env["BACKEND_GRPC_PUSH_LISTEN_ADDR"] = self.ports.push_listen_addr
             return env
         env["GALAXY_GRPC_LISTEN_ADDR"] = self.ports.grpc_target(name)
         env["GALAXY_DATABASE_URL"] = self.database_url
-        env["GALAXY_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap_servers
         if name == "mail":
             host, port = self.smtp_address
             env["GALAXY_SMTP_HOST"] = host
