@@ -409,13 +409,24 @@ def check_effects(suite: Suite, ledger: Ledger, mail: MailIndex) -> Effects:
                 effects.doubled.append(f"{address} got {copies} copies of {message_id} without a crash mid-send")
             effects.redelivered_mails += copies - 1
 
+    # Mail's own record: one delivery per address (each code request used a new address).
+    # (Only where mail keeps the recipient; the files above are the proof either way.)
+    for recipient, deliveries in query(
+        suite, "SELECT recipient, count(*) FROM mail.deliveries GROUP BY recipient HAVING count(*) > 1"
+    ):
+        if recipient in ledger.sends or recipient in ledger.ambiguous_sends:
+            effects.doubled.append(f"mail holds {deliveries} deliveries for the one code request of {recipient}")
+
     # Every accepted confirmation has its session.
     stored = dict(query(suite, "SELECT device_session_id::text, challenge_id::text FROM auth.device_sessions"))
     for session_id, challenge_id in ledger.sessions.items():
         if stored.get(session_id) != challenge_id:
             effects.lost.append(f"device session {session_id} of an accepted confirmation is not stored")
 
-    # Every accepted write is the stored value, unless a later write (accepted or ambiguous) replaced it.
+    # Every accepted write is the stored value, unless a write that got no answer (503 or a
+    # timeout) replaced it: one after it, or an earlier one that a frozen account applied
+    # only once it thawed, after the edge had given up on it (gRPC deadlines do not recall
+    # work already under way).
     accounts = {
         str(user_id): (display_name, time_zone, deleted_at)
         for user_id, display_name, time_zone, deleted_at in query(
@@ -428,7 +439,7 @@ def check_effects(suite: Suite, ledger: Ledger, mail: MailIndex) -> Effects:
             accepted_at = [i for i, (_, accepted) in enumerate(sent) if accepted]
             if not accepted_at:
                 continue
-            possible = {value for value, _ in sent[accepted_at[-1]:]}
+            possible = {sent[accepted_at[-1]][0]} | {value for value, accepted in sent if not accepted}
             stored_value = accounts.get(user_id, (None, None, None))[position]
             if stored_value not in possible:
                 effects.lost.append(f"{column} of {user_id} is {stored_value!r}, accepted {sent[accepted_at[-1]][0]!r}")
