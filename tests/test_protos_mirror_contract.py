@@ -1,6 +1,7 @@
 """The protos mirror the REST contract (docs/contracts.md), checked on the generated descriptors.
 
-For every operation of ../shared/spec/galaxy-backend.openapi.yaml except the
+For every operation of the project's contract (the edge's packaged
+`galaxy-backend.openapi.yaml`, `galaxy_edge.spec.read_contract_text`) except the
 edge's own probes: the owning service has the RPC named after the operationId,
 its request message carries the caller, the path/query/header parameters and
 the body in the documented order, its response type is named like the success
@@ -11,16 +12,14 @@ schema's properties with compatible types and presence.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from galaxy_edge.spec import read_contract_text
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescriptor
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = ROOT / ".." / "shared" / "spec" / "galaxy-backend.openapi.yaml"
-SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
+SPEC: dict[str, Any] = yaml.safe_load(read_contract_text())
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 PARAMETERS: dict[str, Any] = SPEC["components"]["parameters"]
 

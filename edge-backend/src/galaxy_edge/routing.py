@@ -2,9 +2,9 @@
 
 Each `ContractRoute` holds every method of its path, so a known path called with
 another method answers `405 method_not_allowed` with an `Allow` header listing
-exactly the contract's methods (README decision 2); Starlette's router answers
+exactly the contract's methods (contract decision 2); Starlette's router answers
 unknown paths with 404, which the app turns into the envelope. Routes are
-ordered so that literal segments win over parameters (README decision 6).
+ordered so that literal segments win over parameters (contract decision 6).
 
 `GrpcOperation` is the one generic handler of every service-backed operation:
 identity → validation → request message → unary call → reply.
@@ -181,5 +181,5 @@ def route_sort_key(path: str) -> tuple[tuple[int, str], ...]:
 
 
 def ordered(routes: Iterable[ContractRoute]) -> list[ContractRoute]:
-    """Routes in matching order (README decision 6)."""
+    """Routes in matching order (contract decision 6)."""
     return sorted(routes, key=lambda r: route_sort_key(r.path))

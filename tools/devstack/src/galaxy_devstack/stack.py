@@ -60,6 +60,8 @@ DEFAULT_HTTP_LISTEN_ADDR = "127.0.0.1:8080"
 DEFAULT_PUSH_LISTEN_ADDR = "127.0.0.1:8081"
 DEFAULT_ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_FILE = "admin-password"
+#: auth's login-code pepper, generated on the first run unless GALAXY_AUTH_CODE_PEPPER is set.
+CODE_PEPPER_FILE = "auth-code-pepper"
 LOOPBACK = "127.0.0.1"
 #: Mail's SMTP options that only make sense for an external server.
 LOCAL_SMTP_UNSUPPORTED = ("GALAXY_SMTP_USERNAME", "GALAXY_SMTP_PASSWORD", "GALAXY_SMTP_STARTTLS")
@@ -251,6 +253,23 @@ class ChildProcess:
             self.channel = None
 
 
+def _generated_secret(path: Path, what: str, *, nbytes: int) -> str:
+    """The secret kept in `path` (mode 0600), generated with `secrets` on the first run."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        secret = path.read_text().strip()
+        if not secret:
+            raise StackError(f"{path} is empty; delete it to generate a new {what}") from None
+        return secret
+    secret = secrets.token_urlsafe(nbytes)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
 class Stack:
     """The embedded default: start everything, watch it, stop everything.
 
@@ -286,6 +305,7 @@ class Stack:
         self.admin_username = admin_username or DEFAULT_ADMIN_USERNAME
         self._configured_admin_password = admin_password or None
         self.admin_password: str | None = None
+        self.code_pepper: str | None = None
         self.environ = dict(os.environ if environ is None else environ)
         self.out = out if out is not None else sys.stdout
         self.startup_timeout = startup_timeout
@@ -397,6 +417,7 @@ class Stack:
         begun = time.monotonic()
         try:
             self.admin_password = self._resolve_admin_password()
+            self.code_pepper = self._resolve_code_pepper()
             self._check_ports_free()
             self._step(1, total, "postgres", self._start_postgres)
             self._step(2, total, "kafka", self._start_broker)
@@ -457,20 +478,17 @@ class Stack:
         """GALAXY_ADMIN_PASSWORD, else the one generated on the first run (mode 0600 file)."""
         if self._configured_admin_password:
             return self._configured_admin_password
-        path = self.admin_password_file
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            if path.stat().st_mode & 0o077:
-                path.chmod(0o600)
-            password = path.read_text().strip()
-            if not password:
-                raise StackError(f"{path} is empty; delete it to generate a new admin password") from None
-            return password
-        password = secrets.token_urlsafe(24)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(password + "\n")
-        return password
+        return _generated_secret(self.admin_password_file, "admin password", nbytes=24)
+
+    def _resolve_code_pepper(self) -> str:
+        """GALAXY_AUTH_CODE_PEPPER, else the one generated on the first run (mode 0600 file).
+
+        Kept across restarts: a new pepper would void every login code in flight.
+        """
+        configured = self.environ.get("GALAXY_AUTH_CODE_PEPPER")
+        if configured:
+            return configured
+        return _generated_secret(self.state_dir / CODE_PEPPER_FILE, "login-code pepper", nbytes=48)
 
     def _ports_in_use(self) -> list[tuple[str, str, int]]:
         wanted: list[tuple[str, str, int]] = []
@@ -560,7 +578,9 @@ class Stack:
 
     def _child_env(self, name: str) -> dict[str, str]:
         env = dict(self.environ)
-        for secret in ("GALAXY_ADMIN_PASSWORD", "GALAXY_ADMIN_USERNAME", "GALAXY_GRPC_LISTEN_ADDR"):
+        for secret in (
+            "GALAXY_ADMIN_PASSWORD", "GALAXY_ADMIN_USERNAME", "GALAXY_AUTH_CODE_PEPPER", "GALAXY_GRPC_LISTEN_ADDR"
+        ):
             env.pop(secret, None)
         env.update(_bytecode_cache_env(self.environ))
         env.update(
@@ -590,6 +610,7 @@ class Stack:
         if name == "auth":
             env["GALAXY_ADMIN_USERNAME"] = self.admin_username
             env["GALAXY_ADMIN_PASSWORD"] = self.admin_password or ""
+            env["GALAXY_AUTH_CODE_PEPPER"] = self.code_pepper or ""
         return env
 
     def _spawn(self, child: ChildProcess) -> None:
