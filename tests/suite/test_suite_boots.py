@@ -218,7 +218,7 @@ def test_readyz_follows_a_stopped_service(http, suite):
     exit_code = suite.stack.stop_process("geo")
     try:
         assert exit_code == 0, f"geo exited {exit_code} on SIGTERM"
-        response = _wait_for_readyz(http, 503, 10.0)
+        response = _wait_for_readyz(http, 503, READY_TIMEOUT_SECONDS)
         error = assert_envelope(response, 503, "service_unavailable")
         assert "geo" in error["message"]
         # Liveness does not depend on downstreams.

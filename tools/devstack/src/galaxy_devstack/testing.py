@@ -156,11 +156,17 @@ class Suite:
 
     def kill_broker(self) -> None:
         """SIGKILL the broker; Tansu's memory storage loses every topic, record and offset."""
-        self._the_broker().kill()
+        if self.stack.broker is not None:
+            self.stack.kill_broker()
+        else:
+            self._the_broker().kill()
 
     def start_broker(self) -> None:
         """Start an empty broker on the same port."""
-        self._the_broker().start()
+        if self.stack.broker is not None:
+            self.stack.start_broker()
+        else:
+            self._the_broker().start()
 
     def restart_broker(self) -> None:
         self.kill_broker()
@@ -171,13 +177,22 @@ class Suite:
             raise StackError("this suite runs on an external PostgreSQL")
         return self.postgres
 
+    def _stack_owns_postgres(self) -> bool:
+        return self.stack.postgres is not None and self.stack.external_database_url is None
+
     def kill_postgres(self) -> None:
         """Crash-stop PostgreSQL (`pg_ctl stop -m immediate`): every connection is cut at once."""
-        self._the_cluster().stop(mode="immediate")
+        if self._stack_owns_postgres():
+            self.stack.kill_postgres()
+        else:
+            self._the_cluster().stop(mode="immediate")
 
     def start_postgres(self) -> None:
         """Start PostgreSQL again on the same port and data (crash recovery first)."""
-        self._the_cluster().start()
+        if self._stack_owns_postgres():
+            self.stack.start_postgres()
+        else:
+            self._the_cluster().start()
 
     def restart_postgres(self) -> None:
         self.kill_postgres()
