@@ -60,6 +60,7 @@ CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 ADMIN_ROUTE = "/api/v1/admin/admin-accounts"
 ACCOUNT_ROUTE = "/api/v1/user/account"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+STEPS = ("admin", "account", "session", "codes", "split")
 THREADS = 2
 CONNECTIONS = 32
 
@@ -67,8 +68,12 @@ CONNECTIONS = 32
 GOALS: dict[str, tuple[str, Any]] = {
     "account_get.rps": ("≥ 1500", lambda v: v >= 1500),
     "account_get.p99_ms": ("≤ 25", lambda v: v <= 25),
+    "account_get.cpu_ms.account": ("", None),
+    "account_get.cpu_ms.edge": ("", None),
     "session_get.rps": ("≥ 2500", lambda v: v >= 2500),
     "session_get.p99_ms": ("≤ 15", lambda v: v <= 15),
+    "session_get.cpu_ms.auth": ("", None),
+    "session_get.cpu_ms.edge": ("", None),
     "admin_repeat.rps": ("≥ 1000", lambda v: v >= 1000),
     "admin_repeat.timeouts": ("0", lambda v: v == 0),
     "admin_first32.failed": ("0", lambda v: v == 0),
@@ -115,7 +120,7 @@ class CpuMeter:
         self._c0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
 
     def stop(self) -> dict[str, float]:
-        elapsed = time.monotonic() - self._t0
+        self.elapsed = elapsed = time.monotonic() - self._t0
         return {
             name: round((cpu_seconds(pid) - self._c0[name]) / elapsed, 2)
             for name, pid in self.pids.items()
@@ -157,6 +162,11 @@ def measured(stack: Stack, label: str, run) -> dict[str, Any]:  # type: ignore[n
     cores = meter.stop()
     busiest = sorted(cores.items(), key=lambda item: -item[1])[:3]
     result["cores"] = cores
+    # CPU milliseconds each process spent per answered request: steadier than req/s on a shared machine.
+    answered = max(result.get("requests", 0) - result.get("non2xx", 0), 1)
+    result["cpu_ms_per_request"] = {
+        name: round(value * meter.elapsed * 1000 / answered, 3) for name, value in cores.items() if value > 0
+    }
     result["busiest"] = ", ".join(f"{name} {value:.2f}" for name, value in busiest)
     result["load1_before"] = round(load, 2)
     print(f"  {label}: {result.get('rps')} req/s  p50 {result.get('p50_ms')} ms  "
@@ -348,37 +358,42 @@ async def run(args: argparse.Namespace, stack: Stack, work: Path) -> dict[str, A
     results["rss_rest"] = {name: round(rss_mb(pid), 1) for name, pid in pids(stack).items()}
     print(f"  RSS at rest (MB): {results['rss_rest']}", flush=True)
 
-    results["admin_first32"] = await first_admin_checks(stack)
-    results["admin_repeat"] = measured(
-        stack, "GET admin-accounts, repeated Basic",
-        lambda: wrk(stack.edge_url + ADMIN_ROUTE, "get.lua", args.duration,
-                    {"BENCH_HEADERS": f"Authorization: {basic_header(stack.admin_auth)}"}),
-    )
+    if "admin" in args.only:
+        results["admin_first32"] = await first_admin_checks(stack)
+        results["admin_repeat"] = measured(
+            stack, "GET admin-accounts, repeated Basic",
+            lambda: wrk(stack.edge_url + ADMIN_ROUTE, "get.lua", args.duration,
+                        {"BENCH_HEADERS": f"Authorization: {basic_header(stack.admin_auth)}"}),
+        )
 
     async with httpx.AsyncClient(base_url=stack.edge_url, timeout=60.0) as client:
         session_id = await sign_in(client, stack.mail_dir, f"reader-{uuid.uuid4().hex[:8]}@bench.test")
         session = (await client.get(f"/api/v1/internal/sessions/{session_id}")).json()
     user_id = session["user_id"]
 
-    profiler = None
-    if args.profile:
+    if "account" in args.only:
         RESULTS.mkdir(exist_ok=True)
-        profiler = profile(stack.children[args.profile].pid, args.duration,
-                           RESULTS / f"profile-{args.profile}.txt")
-    results["account_get"] = measured(
-        stack, "GET /api/v1/user/account",
-        lambda: wrk(stack.edge_url + ACCOUNT_ROUTE, "get.lua", args.duration,
-                    {"BENCH_HEADERS": f"X-User-ID: {user_id}"}),
-    )
-    if profiler is not None:
-        profiler.wait()
-    results["session_get"] = measured(
-        stack, "GET /api/v1/internal/sessions/{id}",
-        lambda: wrk(f"{stack.edge_url}/api/v1/internal/sessions/{session_id}", "get.lua", args.duration),
-    )
-    results["send_code"] = await send_code_load(stack, args.duration)
-    results["confirm_code"] = await confirm_code_load(stack, results["send_code"]["run"], args.duration, work)
-    results["split"] = await split_cost(stack, user_id, args.split_requests)
+        profilers = [profile(stack.children[name].pid, args.duration, RESULTS / f"profile-{name}.txt")
+                     for name in args.profile]
+        results["account_get"] = measured(
+            stack, "GET /api/v1/user/account",
+            lambda: wrk(stack.edge_url + ACCOUNT_ROUTE, "get.lua", args.duration,
+                        {"BENCH_HEADERS": f"X-User-ID: {user_id}"}),
+        )
+        for profiler in profilers:
+            profiler.wait()
+    if "session" in args.only:
+        results["session_get"] = measured(
+            stack, "GET /api/v1/internal/sessions/{id}",
+            lambda: wrk(f"{stack.edge_url}/api/v1/internal/sessions/{session_id}", "get.lua", args.duration),
+        )
+    if "codes" in args.only:
+        results["send_code"] = await send_code_load(stack, args.duration)
+        results["confirm_code"] = await confirm_code_load(
+            stack, results["send_code"]["run"], args.duration, work
+        )
+    if "split" in args.only:
+        results["split"] = await split_cost(stack, user_id, args.split_requests)
 
     results["rss_after"] = {name: round(rss_mb(pid), 1) for name, pid in pids(stack).items()}
     print(f"  RSS after load (MB): {results['rss_after']}", flush=True)
@@ -403,7 +418,10 @@ def figures(results: dict[str, Any]) -> dict[str, float | None]:
                     (after[p] - rest[p]) / rest[p] * 100 for p in rest if p in after
                 ), 1) if rest and after else None
             continue
-        value = section.get(name)
+        if name.startswith("cpu_ms."):
+            value = (section.get("cpu_ms_per_request") or {}).get(name.split(".", 1)[1])
+        else:
+            value = section.get(name)
         flat[key] = round(value, 2) if isinstance(value, (int, float)) else None
     return flat
 
@@ -427,7 +445,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds of wrk per route")
     parser.add_argument("--split-requests", type=int, default=1000)
-    parser.add_argument("--profile", choices=PROCESSES, help="py-spy this process during the account read")
+    parser.add_argument("--profile", choices=PROCESSES, nargs="*", default=[],
+                        help="py-spy these processes during the account read")
+    parser.add_argument("--only", choices=STEPS, nargs="*", default=list(STEPS),
+                        help="run only these steps (a quick look while working; `make bench` runs all)")
     parser.add_argument("--results", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -455,9 +476,11 @@ def main() -> None:
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "results": results,
     }
-    previous = json.loads(args.results.read_text()) if args.results.exists() else None
+    # The previous local run, else the recorded baseline (docs/performance.md, "before").
+    earlier = args.results if args.results.exists() else RESULTS / "before.json"
+    previous = json.loads(earlier.read_text()) if earlier.exists() else None
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    if previous is not None:
+    if previous is not None and earlier == args.results:
         args.results.with_name("previous.json").write_text(json.dumps(previous, indent=2) + "\n")
     args.results.write_text(json.dumps(current, indent=2) + "\n")
     print()
