@@ -5,8 +5,10 @@ services, the edge) on free ports in a temporary state directory, then:
 
 1. admin Basic checks: 32 concurrent first requests right after start, then wrk
    on GET /api/v1/admin/admin-accounts with the same valid credentials;
-2. wrk on GET /api/v1/user/account (X-User-ID of a signed-in user) and on
-   GET /api/v1/internal/sessions/{id} (the gateway's lookup);
+2. wrk on GET /api/v1/user/account (X-User-ID of a signed-in user), on the
+   same aggregate without the identity gate (GET /api/v1/internal/users/{id}/
+   account-internal) and on GET /api/v1/internal/sessions/{id} (the gateway's
+   lookup);
 3. wrk on send-email-code with a distinct address per request, while a probe
    sends its own codes and times each one to its arrival at the SMTP sink;
    then wrk on confirm-email-code over the challenges that load created;
@@ -34,6 +36,7 @@ import email
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,6 +63,7 @@ CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 ADMIN_ROUTE = "/api/v1/admin/admin-accounts"
 ACCOUNT_ROUTE = "/api/v1/user/account"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+STEPS = ("admin", "account", "session", "codes", "split")
 THREADS = 2
 CONNECTIONS = 32
 
@@ -67,8 +71,18 @@ CONNECTIONS = 32
 GOALS: dict[str, tuple[str, Any]] = {
     "account_get.rps": ("≥ 1500", lambda v: v >= 1500),
     "account_get.p99_ms": ("≤ 25", lambda v: v <= 25),
+    "account_get.cpu_ms.account": ("", None),
+    "account_get.cpu_ms.edge": ("", None),
+    "account_get.cpu_ms.postgres": ("", None),
+    "account_internal_get.rps": ("", None),
+    "account_internal_get.p99_ms": ("", None),
+    "account_internal_get.cpu_ms.account": ("", None),
+    "account_internal_get.cpu_ms.edge": ("", None),
     "session_get.rps": ("≥ 2500", lambda v: v >= 2500),
     "session_get.p99_ms": ("≤ 15", lambda v: v <= 15),
+    "session_get.cpu_ms.auth": ("", None),
+    "session_get.cpu_ms.edge": ("", None),
+    "session_get.cpu_ms.postgres": ("", None),
     "admin_repeat.rps": ("≥ 1000", lambda v: v >= 1000),
     "admin_repeat.timeouts": ("0", lambda v: v == 0),
     "admin_first32.failed": ("0", lambda v: v == 0),
@@ -104,22 +118,55 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def postgres_cpu_seconds(stack: Stack) -> float:
+    """CPU of the private cluster: the postmaster and every backend it forked (alive now)."""
+    postmaster = stack.postgres.server_pid() if stack.postgres is not None else None
+    if postmaster is None:
+        return 0.0
+    total = cpu_seconds(postmaster)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def children_cpu_seconds() -> float:
+    """CPU of this harness's finished children (wrk)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class CpuMeter:
-    """Cores each process used between start() and stop()."""
+    """Cores each process used between start() and stop(), PostgreSQL's backends and wrk included.
+
+    A backend that exits during the run loses its share, so the pools are kept
+    warm (connections persist between requests) for the figure to hold.
+    """
 
     def __init__(self, stack: Stack) -> None:
+        self.stack = stack
         self.pids = pids(stack)
+
+    def _sample(self) -> dict[str, float]:
+        sample = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        sample["postgres"] = postgres_cpu_seconds(self.stack)
+        sample["wrk"] = children_cpu_seconds()
+        return sample
 
     def start(self) -> None:
         self._t0 = time.monotonic()
-        self._c0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._c0 = self._sample()
 
     def stop(self) -> dict[str, float]:
-        elapsed = time.monotonic() - self._t0
-        return {
-            name: round((cpu_seconds(pid) - self._c0[name]) / elapsed, 2)
-            for name, pid in self.pids.items()
-        }
+        self.elapsed = elapsed = time.monotonic() - self._t0
+        now = self._sample()
+        return {name: round(max(now[name] - self._c0[name], 0.0) / elapsed, 2) for name in now}
 
 
 # ---- wrk ------------------------------------------------------------------------------------
@@ -155,8 +202,13 @@ def measured(stack: Stack, label: str, run) -> dict[str, Any]:  # type: ignore[n
     meter.start()
     result = run()
     cores = meter.stop()
-    busiest = sorted(cores.items(), key=lambda item: -item[1])[:3]
+    busiest = sorted(((n, v) for n, v in cores.items() if n != "wrk"), key=lambda item: -item[1])[:3]
     result["cores"] = cores
+    # CPU milliseconds each process spent per answered request: steadier than req/s on a shared machine.
+    answered = max(result.get("requests", 0) - result.get("non2xx", 0), 1)
+    result["cpu_ms_per_request"] = {
+        name: round(value * meter.elapsed * 1000 / answered, 3) for name, value in cores.items() if value > 0
+    }
     result["busiest"] = ", ".join(f"{name} {value:.2f}" for name, value in busiest)
     result["load1_before"] = round(load, 2)
     print(f"  {label}: {result.get('rps')} req/s  p50 {result.get('p50_ms')} ms  "
@@ -348,37 +400,49 @@ async def run(args: argparse.Namespace, stack: Stack, work: Path) -> dict[str, A
     results["rss_rest"] = {name: round(rss_mb(pid), 1) for name, pid in pids(stack).items()}
     print(f"  RSS at rest (MB): {results['rss_rest']}", flush=True)
 
-    results["admin_first32"] = await first_admin_checks(stack)
-    results["admin_repeat"] = measured(
-        stack, "GET admin-accounts, repeated Basic",
-        lambda: wrk(stack.edge_url + ADMIN_ROUTE, "get.lua", args.duration,
-                    {"BENCH_HEADERS": f"Authorization: {basic_header(stack.admin_auth)}"}),
-    )
+    if "admin" in args.only:
+        results["admin_first32"] = await first_admin_checks(stack)
+        results["admin_repeat"] = measured(
+            stack, "GET admin-accounts, repeated Basic",
+            lambda: wrk(stack.edge_url + ADMIN_ROUTE, "get.lua", args.duration,
+                        {"BENCH_HEADERS": f"Authorization: {basic_header(stack.admin_auth)}"}),
+        )
 
     async with httpx.AsyncClient(base_url=stack.edge_url, timeout=60.0) as client:
         session_id = await sign_in(client, stack.mail_dir, f"reader-{uuid.uuid4().hex[:8]}@bench.test")
         session = (await client.get(f"/api/v1/internal/sessions/{session_id}")).json()
     user_id = session["user_id"]
 
-    profiler = None
-    if args.profile:
+    if "account" in args.only:
         RESULTS.mkdir(exist_ok=True)
-        profiler = profile(stack.children[args.profile].pid, args.duration,
-                           RESULTS / f"profile-{args.profile}.txt")
-    results["account_get"] = measured(
-        stack, "GET /api/v1/user/account",
-        lambda: wrk(stack.edge_url + ACCOUNT_ROUTE, "get.lua", args.duration,
-                    {"BENCH_HEADERS": f"X-User-ID: {user_id}"}),
-    )
-    if profiler is not None:
-        profiler.wait()
-    results["session_get"] = measured(
-        stack, "GET /api/v1/internal/sessions/{id}",
-        lambda: wrk(f"{stack.edge_url}/api/v1/internal/sessions/{session_id}", "get.lua", args.duration),
-    )
-    results["send_code"] = await send_code_load(stack, args.duration)
-    results["confirm_code"] = await confirm_code_load(stack, results["send_code"]["run"], args.duration, work)
-    results["split"] = await split_cost(stack, user_id, args.split_requests)
+        profilers = [profile(stack.children[name].pid, args.duration, RESULTS / f"profile-{name}.txt")
+                     for name in args.profile]
+        results["account_get"] = measured(
+            stack, "GET /api/v1/user/account",
+            lambda: wrk(stack.edge_url + ACCOUNT_ROUTE, "get.lua", args.duration,
+                        {"BENCH_HEADERS": f"X-User-ID: {user_id}"}),
+        )
+        for profiler in profilers:
+            profiler.wait()
+        # The same aggregate without the identity gate's RPC: what the user read costs once the
+        # edge answers the gate from its identity cache.
+        results["account_internal_get"] = measured(
+            stack, "GET /api/v1/internal/users/{id}/account-internal (no identity RPC)",
+            lambda: wrk(f"{stack.edge_url}/api/v1/internal/users/{user_id}/account-internal", "get.lua",
+                        args.duration),
+        )
+    if "session" in args.only:
+        results["session_get"] = measured(
+            stack, "GET /api/v1/internal/sessions/{id}",
+            lambda: wrk(f"{stack.edge_url}/api/v1/internal/sessions/{session_id}", "get.lua", args.duration),
+        )
+    if "codes" in args.only:
+        results["send_code"] = await send_code_load(stack, args.duration)
+        results["confirm_code"] = await confirm_code_load(
+            stack, results["send_code"]["run"], args.duration, work
+        )
+    if "split" in args.only:
+        results["split"] = await split_cost(stack, user_id, args.split_requests)
 
     results["rss_after"] = {name: round(rss_mb(pid), 1) for name, pid in pids(stack).items()}
     print(f"  RSS after load (MB): {results['rss_after']}", flush=True)
@@ -403,7 +467,10 @@ def figures(results: dict[str, Any]) -> dict[str, float | None]:
                     (after[p] - rest[p]) / rest[p] * 100 for p in rest if p in after
                 ), 1) if rest and after else None
             continue
-        value = section.get(name)
+        if name.startswith("cpu_ms."):
+            value = (section.get("cpu_ms_per_request") or {}).get(name.split(".", 1)[1])
+        else:
+            value = section.get(name)
         flat[key] = round(value, 2) if isinstance(value, (int, float)) else None
     return flat
 
@@ -427,7 +494,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds of wrk per route")
     parser.add_argument("--split-requests", type=int, default=1000)
-    parser.add_argument("--profile", choices=PROCESSES, help="py-spy this process during the account read")
+    parser.add_argument("--profile", choices=PROCESSES, nargs="*", default=[],
+                        help="py-spy these processes during the account read")
+    parser.add_argument("--only", choices=STEPS, nargs="*", default=list(STEPS),
+                        help="run only these steps (a quick look while working; `make bench` runs all)")
     parser.add_argument("--results", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -455,9 +525,11 @@ def main() -> None:
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "results": results,
     }
-    previous = json.loads(args.results.read_text()) if args.results.exists() else None
+    # The previous local run, else the recorded baseline (docs/performance.md, "before").
+    earlier = args.results if args.results.exists() else RESULTS / "before.json"
+    previous = json.loads(earlier.read_text()) if earlier.exists() else None
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    if previous is not None:
+    if previous is not None and earlier == args.results:
         args.results.with_name("previous.json").write_text(json.dumps(previous, indent=2) + "\n")
     args.results.write_text(json.dumps(current, indent=2) + "\n")
     print()

@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 import httpx
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
 from galaxy.lobby.v1 import lobby_pb2, lobby_pb2_grpc
@@ -207,7 +207,7 @@ class Downstream:
 class Stack:
     """The app under test, its client, and the seven downstreams behind it."""
 
-    app: FastAPI
+    app: Starlette
     client: httpx.AsyncClient
     downstreams: dict[str, Downstream] = field(default_factory=dict)
 

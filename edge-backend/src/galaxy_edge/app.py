@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -116,7 +116,7 @@ class Edge:
     # -- lifecycle -----------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         """Open the channels, bind the push listener, follow the identity feed; undo on shutdown."""
         await self.downstreams.open()
         if self.identity_feed is not None:
@@ -198,21 +198,22 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 
 def create_app(
     settings: EdgeSettings | None = None, *, contract: Contract | None = None
-) -> FastAPI:
-    """The edge's ASGI app; `app.state.edge` is its `Edge`."""
+) -> Starlette:
+    """The edge's ASGI app; `app.state.edge` is its `Edge`.
+
+    A plain Starlette app: every route is generated from the contract, so
+    FastAPI's dependency injection, OpenAPI generation and per-request
+    telemetry hooks would only cost CPU on each request.
+    """
     edge = Edge(settings or EdgeSettings(), contract)
-    app = FastAPI(
-        title="galaxy-edge",
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-        redirect_slashes=False,
+    app = Starlette(
+        routes=[
+            *edge.routes,
+            Route(OPENAPI_PATH, edge.openapi, methods=["GET"], include_in_schema=False),
+        ],
         lifespan=edge.lifespan,
         exception_handlers={StarletteHTTPException: _http_exception, Exception: _unhandled},
     )
+    app.router.redirect_slashes = False
     app.state.edge = edge
-    app.router.routes.extend(edge.routes)
-    app.router.routes.append(
-        Route(OPENAPI_PATH, edge.openapi, methods=["GET"], include_in_schema=False)
-    )
     return app

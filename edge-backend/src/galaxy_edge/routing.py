@@ -35,6 +35,7 @@ from galaxy_edge.errors import (
     from_grpc,
 )
 from galaxy_edge.spec import ADMIN_SECURITY, USER_SECURITY, Operation
+from galaxy_edge.translation import ReplyEncoder, request_message
 from galaxy_edge.validation import OperationValidator
 
 if TYPE_CHECKING:
@@ -55,11 +56,12 @@ def json_response(payload: Any, status: int) -> Response:
     return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE)
 
 
+_REPLIES = ReplyEncoder()
+
+
 def reply_to_json(reply: Any) -> Any:
     """A reply message as contract JSON (docs/contracts.md, "Schema → message mapping")."""
-    return json_format.MessageToDict(
-        reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
+    return _REPLIES.to_json(reply)
 
 
 class GrpcOperation:
@@ -113,9 +115,8 @@ class GrpcOperation:
         rpc = self.rpc
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
-        message = rpc.request_class()
         try:
-            json_format.ParseDict(data, message)
+            message = request_message(rpc.request_class, data)
         except json_format.ParseError as error:
             log.error("request of %s does not fit %s: %s", op.operation_id, rpc.full_method, error)
             raise ApiError(500, INTERNAL_ERROR) from None

@@ -30,7 +30,7 @@ from galaxy_kit import db
 from galaxy_kit import logging as kit_logging
 from galaxy_kit.events.schema import inbox_table, outbox_table
 from galaxy_kit.grpc_server import HealthReporter, build_server
-from galaxy_kit.migrations import upgrade_to_head
+from galaxy_kit.migrations import upgrade_in_child, upgrade_to_head
 from galaxy_kit.retention import RetentionRule, RetentionWorker, event_table_rules
 from galaxy_kit.settings import ServiceSettings
 
@@ -121,7 +121,13 @@ def default_retention(
 
 
 async def serve(definition: ServiceDefinition, settings: ServiceSettings | None = None,
-                *, stop_event: asyncio.Event | None = None) -> None:
+                *, stop_event: asyncio.Event | None = None, migrate_in_child: bool = False) -> None:
+    """Run the service until `stop_event` is set.
+
+    `migrate_in_child`: apply the migrations in a child process, so Alembic is
+    never imported here (a service process's resident memory); in-process
+    callers such as tests leave it off and save the child's start-up.
+    """
     settings = settings or definition.settings_factory()
     stop_event = stop_event or asyncio.Event()
     engine = db.create_engine(
@@ -137,7 +143,11 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
     tasks: list[asyncio.Task[Any]] = []
     started = False
     try:
-        await upgrade_to_head(engine, script_location=definition.migrations, schema=definition.name)
+        if migrate_in_child:
+            await upgrade_in_child(settings.database_dsn(), script_location=definition.migrations,
+                                   schema=definition.name)
+        else:
+            await upgrade_to_head(engine, script_location=definition.migrations, schema=definition.name)
         log.info("migrations_applied", schema=definition.name)
         # grpc.aio accepts servicers only before start, so wiring happens first;
         # health stays NOT_SERVING until the workers are running too.
@@ -211,7 +221,7 @@ def run_service(definition: ServiceDefinition) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop_event.set)
-        await serve(definition, settings, stop_event=stop_event)
+        await serve(definition, settings, stop_event=stop_event, migrate_in_child=True)
 
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(_main())

@@ -175,7 +175,7 @@ async def sync_declared_country(
 
 
 async def user_get(*, reads: Reads, user_id: str) -> Aggregate:
-    return await _read_live(reads, user_id, InvalidArgument(UNKNOWN_USER))
+    return await _read_live(reads, user_id, InvalidArgument, UNKNOWN_USER)
 
 
 async def update_profile(
@@ -233,7 +233,7 @@ async def admin_list(
 
 
 async def admin_get(*, reads: Reads, user_id: str) -> Aggregate:
-    return await _read_live(reads, user_id, NotFound(USER_NOT_FOUND))
+    return await _read_live(reads, user_id, NotFound, USER_NOT_FOUND)
 
 
 async def admin_soft_delete(
@@ -248,11 +248,11 @@ async def admin_soft_delete(
 # ---- shared ----
 
 
-async def _read_live(reads: Reads, user_id: str, missing: Exception) -> Aggregate:
+async def _read_live(reads: Reads, user_id: str, missing: type[Exception], message: str) -> Aggregate:
     parsed = parse_uuid(user_id)
     found = await aggregate.read(reads, parsed, now()) if parsed is not None else None
     if found is None or found.account.deleted_at is not None:
-        raise missing
+        raise missing(message)
     return found
 
 
