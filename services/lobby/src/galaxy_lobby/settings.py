@@ -31,6 +31,8 @@ class LobbySettings(ServiceSettings):
     lobby_relay_poll_interval_seconds: float = Field(RELAY_POLL_INTERVAL_SECONDS, gt=0)
     #: false: this process consumes no events (runtime status, account lifecycle).
     lobby_consumers_enabled: bool = True
+    #: Consumer groups are `<prefix>.runtime-status` and `<prefix>.account-lifecycle`.
+    lobby_consumer_group_prefix: str = "lobby"
     lobby_consumer_session_timeout_ms: int = Field(CONSUMER_SESSION_TIMEOUT_MS, ge=1000)
     #: false: this process never moves public games on its own (any number of replicas may run it).
     lobby_scheduler_enabled: bool = True
