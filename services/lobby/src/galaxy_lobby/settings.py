@@ -10,7 +10,7 @@ RELAY_POLL_INTERVAL_SECONDS = 1.0
 #: Deadline of each call to account and runtime.
 DOWNSTREAM_TIMEOUT_SECONDS = 5.0
 #: How often the public-game scheduler looks for games to move.
-SCHEDULER_INTERVAL_SECONDS = 30.0
+SCHEDULER_INTERVAL_SECONDS = 5.0
 #: Kafka consumer group session timeout of lobby's consumers.
 CONSUMER_SESSION_TIMEOUT_MS = 10_000
 
