@@ -173,7 +173,9 @@ def test_the_life_of_a_private_game_with_three_players(http, suite, validate):
                        ("ready_to_start", "starting"), ("starting", "start_failed"), ("start_failed", "starting"),
                        ("starting", "start_failed"), ("start_failed", "cancelled")]
     kinds = query(suite, "SELECT key, event_type FROM lobby.outbox ORDER BY id")
-    assert all(t == "galaxy.events.v1.NotificationIntent" for _, t in kinds)
+    assert kinds and all(t == "galaxy.events.v1.NotificationIntent" for _, t in kinds)
+    wait_until(lambda: query(suite, "SELECT count(*) FROM lobby.outbox WHERE published_at IS NULL") == [(0,)],
+               "lobby's relay did not publish its notification intents")
 
 
 #: route suffix (POST on the game), caller (owner or admin), target, the statuses it accepts.
