@@ -11,6 +11,9 @@ signs one user in, stores `--games` public games straight into `lobby.games`
 - `GET /api/v1/user/lobby/games/{game_id}` (one game's detail, ids spread over
   the whole table).
 
+Then the same two reads straight against lobby over gRPC (no edge, no
+identity check), to tell lobby's share from the edge's.
+
 Each is driven for `--seconds` by wrk (`apt-get install -y wrk`) when it is on
 PATH, else by an asyncio httpx loop with the same number of connections
 (slower itself, so its numbers are a lower bound). Prints requests per second
@@ -117,6 +120,30 @@ async def run_httpx(base: str, paths: list[str], user_id: str, seconds: int,
     return len(latencies) / elapsed, statistics.median(latencies), percentile(latencies, 0.99)
 
 
+async def run_grpc(target: str, requests: list, method: str, seconds: int,
+                   connections: int) -> tuple[float, float, float]:
+    import grpc
+    from galaxy.lobby.v1 import lobby_pb2_grpc
+
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    async with grpc.aio.insecure_channel(target) as channel:
+        call = getattr(lobby_pb2_grpc.LobbyServiceStub(channel), method)
+
+        async def worker(offset: int) -> None:
+            i = offset
+            while time.monotonic() < deadline:
+                begun = time.perf_counter()
+                await call(requests[i % len(requests)], timeout=30)
+                latencies.append((time.perf_counter() - begun) * 1000)
+                i += connections
+
+        begun = time.monotonic()
+        await asyncio.gather(*(worker(n) for n in range(connections)))
+        elapsed = time.monotonic() - begun
+    return len(latencies) / elapsed, statistics.median(latencies), percentile(latencies, 0.99)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", type=int, default=10_000)
@@ -154,9 +181,20 @@ def main() -> int:
             else:
                 results[name] = asyncio.run(run_httpx(stack.edge_url, paths, user_id, args.seconds,
                                                       args.connections))
+        from galaxy.lobby.v1 import lobby_pb2 as pb
+
+        target = stack.ports.grpc_target("lobby")
+        direct = {
+            "public list, lobby gRPC only": asyncio.run(run_grpc(
+                target, [pb.UserLobbyGamesListRequest(user_id=user_id, page=1, page_size=50)],
+                "UserLobbyGamesList", args.seconds, args.connections)),
+            "game detail, lobby gRPC only": asyncio.run(run_grpc(
+                target, [pb.UserLobbyGamesGetRequest(user_id=user_id, game_id=i) for i in ids],
+                "UserLobbyGamesGet", args.seconds, args.connections)),
+        }
         print(f"lobby reads through the edge, {args.games} games stored, {args.connections} connections, "
               f"{args.seconds} s each, load by {tool}:")
-        for name, (rps, p50, p99) in results.items():
+        for name, (rps, p50, p99) in {**results, **direct}.items():
             print(f"  {name:34s} {rps:8.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
         return 0
     finally:
