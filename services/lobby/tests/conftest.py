@@ -130,3 +130,36 @@ async def lobby_with_runtime(fresh_database_dsn, kafka_bootstrap, accepting_runt
     async for running in _lobby(fresh_database_dsn, kafka_bootstrap, accepting_runtime.address):
         running.runtime = accepting_runtime
         yield running
+
+
+@pytest.fixture
+async def lobby_with_consumers(fresh_database_dsn, kafka_bootstrap, accepting_runtime) -> AsyncIterator[Lobby]:
+    """Lobby consuming runtime status and account lifecycle events from the real broker (own consumer groups)."""
+    async for running in _lobby(fresh_database_dsn, kafka_bootstrap, accepting_runtime.address,
+                                lobby_consumers_enabled=True, lobby_consumer_session_timeout_ms=6000,
+                                lobby_consumer_group_prefix=f"lobby-test-{uuid.uuid4().hex[:8]}"):
+        running.runtime = accepting_runtime
+        running.kafka_bootstrap = kafka_bootstrap
+        yield running
+
+
+@pytest.fixture
+async def deps(lobby_with_runtime) -> AsyncIterator:
+    """Lobby's domain dependencies in this process, on the same database and services (for `now`-driven calls)."""
+    from galaxy_kit.db import create_engine, session_factory
+    from galaxy_kit.testing import fast_channel
+    from galaxy_lobby.clients import AccountDirectory, Defaults, RuntimeControl
+    from galaxy_lobby.domain.deps import Deps
+
+    settings = lobby_with_runtime.settings
+    engine = create_engine(lobby_with_runtime.database_url, pool_size=5)
+    account_channel = fast_channel(settings.account_grpc_target)
+    runtime_channel = fast_channel(settings.runtime_grpc_target)
+    try:
+        yield Deps(engine=engine, sessions=session_factory(engine),
+                   accounts=AccountDirectory(account_channel, timeout=5, defaults=Defaults(10, 10, 50)),
+                   runtime=RuntimeControl(runtime_channel, timeout=5))
+    finally:
+        await account_channel.close()
+        await runtime_channel.close()
+        await engine.dispose()

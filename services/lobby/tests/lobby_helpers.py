@@ -82,3 +82,33 @@ async def outbox_kinds(lobby) -> list[tuple[str, str]]:
         intent = unpack_payload(unpack(bytes(row["payload"])), NotificationIntent)
         found.append((intent.user_id, intent.kind))
     return found
+
+
+async def open_game(lobby, owner: str, **overrides) -> pb.LobbyGameDetail:
+    game = await create_private(lobby, owner, **overrides)
+    await lobby.stub.UserLobbyGamesOpenEnrollment(pb.UserLobbyGamesOpenEnrollmentRequest(user_id=owner,
+                                                                                         game_id=game.game_id))
+    return game
+
+
+def apply(lobby, user: str, game_id: str, race_name: str):
+    return lobby.stub.UserLobbyApplicationsSubmit(pb.UserLobbyApplicationsSubmitRequest(
+        user_id=user, game_id=game_id, body=pb.LobbyApplicationSubmitRequest(race_name=race_name)))
+
+
+def approve(lobby, owner: str, game_id: str, application_id: str):
+    return lobby.stub.UserLobbyApplicationsApprove(pb.UserLobbyApplicationsApproveRequest(
+        user_id=owner, game_id=game_id, application_id=application_id))
+
+
+def invite(lobby, owner: str, game_id: str, race_name: str, invited: str | None = None, **extra):
+    body = pb.LobbyInviteIssueRequest(race_name=race_name, **extra)
+    if invited is not None:
+        body.invited_user_id = invited
+    return lobby.stub.UserLobbyInvitesIssue(pb.UserLobbyInvitesIssueRequest(user_id=owner, game_id=game_id,
+                                                                            body=body))
+
+
+def redeem(lobby, user: str, game_id: str, key: str):
+    return lobby.stub.UserLobbyInvitesRedeem(pb.UserLobbyInvitesRedeemRequest(user_id=user, game_id=game_id,
+                                                                              invite_id=key))

@@ -9,42 +9,25 @@ import grpc
 from galaxy.account.v1 import account_pb2
 from galaxy.lobby.v1 import lobby_pb2 as pb
 from galaxy_kit.proto import timestamp
-from lobby_helpers import ADMIN, create_private, error_of, later, outbox_kinds, rows, set_status
+from lobby_helpers import (
+    ADMIN,
+    apply,
+    approve,
+    create_private,
+    error_of,
+    invite,
+    later,
+    open_game,
+    outbox_kinds,
+    redeem,
+    rows,
+    set_status,
+)
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 CONFLICT = grpc.StatusCode.FAILED_PRECONDITION
 FORBIDDEN = grpc.StatusCode.PERMISSION_DENIED
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
-
-
-async def open_game(lobby, owner: str, **overrides) -> pb.LobbyGameDetail:
-    game = await create_private(lobby, owner, **overrides)
-    await lobby.stub.UserLobbyGamesOpenEnrollment(pb.UserLobbyGamesOpenEnrollmentRequest(user_id=owner,
-                                                                                         game_id=game.game_id))
-    return game
-
-
-def apply(lobby, user: str, game_id: str, race_name: str):
-    return lobby.stub.UserLobbyApplicationsSubmit(pb.UserLobbyApplicationsSubmitRequest(
-        user_id=user, game_id=game_id, body=pb.LobbyApplicationSubmitRequest(race_name=race_name)))
-
-
-def approve(lobby, owner: str, game_id: str, application_id: str):
-    return lobby.stub.UserLobbyApplicationsApprove(pb.UserLobbyApplicationsApproveRequest(
-        user_id=owner, game_id=game_id, application_id=application_id))
-
-
-def invite(lobby, owner: str, game_id: str, race_name: str, invited: str | None = None, **extra):
-    body = pb.LobbyInviteIssueRequest(race_name=race_name, **extra)
-    if invited is not None:
-        body.invited_user_id = invited
-    return lobby.stub.UserLobbyInvitesIssue(pb.UserLobbyInvitesIssueRequest(user_id=owner, game_id=game_id,
-                                                                            body=body))
-
-
-def redeem(lobby, user: str, game_id: str, key: str):
-    return lobby.stub.UserLobbyInvitesRedeem(pb.UserLobbyInvitesRedeemRequest(user_id=user, game_id=game_id,
-                                                                              invite_id=key))
 
 
 async def active_members(lobby, game_id: str) -> int:

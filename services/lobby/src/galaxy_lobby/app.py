@@ -51,7 +51,7 @@ def build(context: ServiceContext) -> None:
             (consumers.LIFECYCLE_TOPIC, consumers.LIFECYCLE_GROUP, consumers.on_account_lifecycle),
         ):
             context.workers.append(IdempotentConsumer(
-                topic, group_id=group, bootstrap_servers=settings.kafka_bootstrap_servers,
+                topic, group_id=f"{settings.lobby_consumer_group_prefix}.{group}", bootstrap_servers=settings.kafka_bootstrap_servers,
                 sessions=context.sessions, inbox=inbox, handler=handler,
                 consumer_options=settings.consumer_options(),
             ))

@@ -10,7 +10,7 @@ RELAY_POLL_INTERVAL_SECONDS = 1.0
 #: Deadline of each call to account and runtime.
 DOWNSTREAM_TIMEOUT_SECONDS = 5.0
 #: How often the public-game scheduler looks for games to move.
-SCHEDULER_INTERVAL_SECONDS = 30.0
+SCHEDULER_INTERVAL_SECONDS = 5.0
 #: Kafka consumer group session timeout of lobby's consumers.
 CONSUMER_SESSION_TIMEOUT_MS = 10_000
 
@@ -31,6 +31,8 @@ class LobbySettings(ServiceSettings):
     lobby_relay_poll_interval_seconds: float = Field(RELAY_POLL_INTERVAL_SECONDS, gt=0)
     #: false: this process consumes no events (runtime status, account lifecycle).
     lobby_consumers_enabled: bool = True
+    #: Consumer groups are `<prefix>.runtime-status` and `<prefix>.account-lifecycle`.
+    lobby_consumer_group_prefix: str = "lobby"
     lobby_consumer_session_timeout_ms: int = Field(CONSUMER_SESSION_TIMEOUT_MS, ge=1000)
     #: false: this process never moves public games on its own (any number of replicas may run it).
     lobby_scheduler_enabled: bool = True

@@ -31,9 +31,9 @@ from galaxy_lobby.repository import race_names as race_names_repo
 log = get_logger(__name__)
 
 RUNTIME_STATUS_TOPIC = "galaxy.runtime.status.v1"
-RUNTIME_STATUS_GROUP = "lobby.runtime-status"
+RUNTIME_STATUS_GROUP = "runtime-status"
 LIFECYCLE_TOPIC = "galaxy.account.lifecycle.v1"
-LIFECYCLE_GROUP = "lobby.account-lifecycle"
+LIFECYCLE_GROUP = "account-lifecycle"
 LIFECYCLE_KINDS = frozenset({"soft_deleted", "permanently_blocked"})
 
 S = GameStatus

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from galaxy_lobby.domain.vocabulary import LISTED, GameStatus, MembershipStatus, Visibility
-from galaxy_lobby.repository.tables import game_transitions, games, memberships
+from galaxy_lobby.domain.vocabulary import GameStatus, MembershipStatus, Visibility
+from galaxy_lobby.repository.tables import PUBLIC_LISTED, game_transitions, games, memberships
 
 Executor = AsyncSession | AsyncConnection
 
@@ -62,21 +62,26 @@ async def active_member_count(db: Executor, game_id: uuid.UUID) -> int:
 
 
 async def page(db: Executor, *, public_only: bool, page: int, page_size: int) -> tuple[list[Row], int]:
-    """One page, newest first, and the total, in one round trip (count(*) OVER ())."""
-    query = sa.select(games, sa.func.count().over().label("total"))
-    if public_only:
-        query = query.where(games.c.visibility == Visibility.PUBLIC, games.c.status.in_(LISTED))
-    query = query.order_by(games.c.created_at.desc(), games.c.game_id.desc())
-    rows = list((await db.execute(query.limit(page_size).offset((page - 1) * page_size))).all())
+    """One page, newest first, and the total, in one round trip.
+
+    The total is an uncorrelated scalar subquery (computed once, an index-only count), not
+    `count(*) OVER ()`, which would buffer every matching row to count them.
+    """
+    listed = sa.text(PUBLIC_LISTED) if public_only else sa.true()
+    counted = games.alias("counted")
+    total = sa.select(sa.func.count()).select_from(counted).where(listed).scalar_subquery()
+    query = (
+        sa.select(games, total.label("total"))
+        .where(listed)
+        .order_by(games.c.created_at.desc(), games.c.game_id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    rows = list((await db.execute(query)).all())
     if rows:
         return rows, int(rows[0].total)
-    if page == 1:
-        return [], 0
-    # Past the last page the window has no row to ride on: count separately (rare).
-    count = sa.select(sa.func.count()).select_from(games)
-    if public_only:
-        count = count.where(games.c.visibility == Visibility.PUBLIC, games.c.status.in_(LISTED))
-    return [], int((await db.execute(count)).scalar_one())
+    # Past the last page no row carries the total: count on its own (rare).
+    return [], int((await db.execute(sa.select(total))).scalar_one())
 
 
 async def of_user(db: Executor, user_id: uuid.UUID) -> list[Row]:

@@ -29,6 +29,10 @@ def _at(name: str, nullable: bool = True) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
+#: The rows of the public list, spelled once for its partial index and its query. Literal values
+#: (no bind parameters), so that a prepared statement's generic plan can still use the index.
+PUBLIC_LISTED = f"visibility = 'public' AND {sql_in('status', LISTED)}"
+
 # A game and its runtime projection (current_turn, runtime_status, engine_health come from
 # runtime's status events). Only domain/machine.py assigns `status`.
 games = sa.Table(
@@ -68,7 +72,7 @@ games = sa.Table(
     # The public list: newest first, exactly the rows it reads.
     sa.Index(
         "games_public_listing", sa.text("created_at DESC"), sa.text("game_id DESC"),
-        postgresql_where=sa.text(f"visibility = 'public' AND {sql_in('status', LISTED)}"),
+        postgresql_where=sa.text(PUBLIC_LISTED),
     ),
     sa.Index("games_admin_listing", sa.text("created_at DESC"), sa.text("game_id DESC")),
     sa.Index("games_owner", "owner_user_id"),
