@@ -44,6 +44,11 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
+#: A free-form JSON document carried as its text (protos/galaxy/common/v1/json.proto): a request
+#: field `body` of this type gets the body bytes as received, a reply of this type is the response
+#: body as is. Numbers never pass through a double (docs/contracts.md, "Free-form JSON bodies").
+RAW_JSON = "galaxy.common.v1.RawJson"
+
 #: The caller field of docs/contracts.md rule 2, by security scheme.
 CALLER_FIELDS = {USER_SECURITY: "user_id", ADMIN_SECURITY: "admin_username"}
 USER_HEADER = "x-user-id"
@@ -81,6 +86,8 @@ class GrpcOperation:
         self._gate = gate
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
+        self._raw_body = rpc is not None and _is_raw_json(rpc.request_class.DESCRIPTOR.fields_by_name.get("body"))
+        self._raw_reply = rpc is not None and rpc.response_class.DESCRIPTOR.full_name == RAW_JSON
         if operation.security == USER_SECURITY and not any(
             p.location == "header" and p.name.lower() == USER_HEADER for p in operation.parameters
         ):
@@ -106,6 +113,9 @@ class GrpcOperation:
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
         message = rpc.request_class()
+        if self._raw_body and "body" in data:
+            del data["body"]
+            message.body.json = request.state.raw_body
         try:
             json_format.ParseDict(data, message)
         except json_format.ParseError as error:
@@ -126,7 +136,13 @@ class GrpcOperation:
             raise failure from None
         if self._no_content:
             return Response(status_code=204)
+        if self._raw_reply:
+            return Response(reply.json, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
         return json_response(reply_to_json(reply), op.success_status)
+
+
+def _is_raw_json(field: Any) -> bool:
+    return field is not None and field.message_type is not None and field.message_type.full_name == RAW_JSON
 
 
 class ContractRoute(Route):
