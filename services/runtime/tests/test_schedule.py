@@ -31,10 +31,10 @@ async def arrange(deps: Deps, games: int) -> list[uuid.UUID]:
         await session.execute(sa.insert(engine_versions).values(version="1.0.0", major=1, minor=0, patch=0,
                                                                 image_ref="local", enabled=True,
                                                                 created_at=T0, updated_at=T0))
-        await session.execute(sa.insert(runtimes), [dict(
-            game_id=game, status="running", engine_version="1.0.0", image_ref="local", turn_schedule=EVERY_5,
-            roster=json.loads('[{"user_id": "u", "race": "R"}]'), seed=1, next_slot_at=T0,
-            created_at=T0, updated_at=T0) for game in ids])
+        await session.execute(sa.insert(runtimes), [{
+            "game_id": game, "status": "running", "engine_version": "1.0.0", "image_ref": "local", "turn_schedule": EVERY_5,
+            "roster": json.loads('[{"user_id": "u", "race": "R"}]'), "seed": 1, "next_slot_at": T0,
+            "created_at": T0, "updated_at": T0} for game in ids])
     return ids
 
 
@@ -76,7 +76,7 @@ async def test_two_replicas_never_claim_one_slot_twice(runtime):
 async def test_after_downtime_one_catch_up_tick_not_a_burst(runtime):
     deps = replica(runtime.database_url, "a")
     try:
-        (game,) = await arrange(deps, 1)
+        (_game,) = await arrange(deps, 1)
         await turns.claim_due_slots(deps, now=T0, limit=10)
         # While a tick of the game is open, a due slot waits instead of stacking a second tick.
         assert await turns.claim_due_slots(deps, now=T0 + timedelta(minutes=5), limit=10) == []
