@@ -11,7 +11,7 @@ from galaxy_kit.events import OutboxRelay
 from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_runtime.clients import EngineClient, MemberDirectory
-from galaxy_runtime.domain import events
+from galaxy_runtime.domain import events, versions
 from galaxy_runtime.domain.deps import Deps
 from galaxy_runtime.domain.turns import TurnRunner
 from galaxy_runtime.drivers.base import Driver
@@ -53,6 +53,11 @@ def build(context: ServiceContext) -> None:
         await driver.close()
 
     context.on_shutdown.append(close)
+
+    async def register_versions() -> None:
+        await versions.register_missing(deps, settings.runtime_register_versions, now=clock())
+
+    context.on_startup.append(register_versions)
     runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeServicer(deps, runner), context.server)
     if settings.runtime_relay_enabled:
         context.workers.append(OutboxRelay(

@@ -24,6 +24,9 @@ class RuntimeSettings(ServiceSettings):
     runtime_local_state_dir: str = ".galaxy/engines"
     #: Local driver: the interpreter that runs `-m galaxy_engine`.
     runtime_local_python: str = sys.executable
+    #: Engine versions registered at start-up when missing, `VERSION=IMAGE` comma-separated
+    #: (`make up` registers the reference engine: `1.0.0=galaxy-engine:local`). Existing rows are left as they are.
+    runtime_register_versions: str = ""
     #: Docker driver: the Engine API (`unix:///run/podman/podman.sock`); empty = DOCKER_HOST or the default socket.
     runtime_docker_url: str = ""
     #: Docker driver: the host the engines' published ports are reached at.

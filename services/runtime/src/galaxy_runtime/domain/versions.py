@@ -83,3 +83,13 @@ async def enabled_version(session, version: str) -> Row:
     if not row.enabled:
         raise InvalidArgument(f"engine version {version} is disabled")
     return row
+
+
+async def register_missing(deps: Deps, spec: str, *, now: datetime) -> None:
+    """Register each `VERSION=IMAGE` of `spec` that is not registered yet (start-up bootstrap)."""
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        version, _, image = item.partition("=")
+        try:
+            await register(deps, version=version.strip(), image_ref=image, enabled=True, now=now)
+        except AlreadyExists:
+            pass
