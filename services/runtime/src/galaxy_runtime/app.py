@@ -30,7 +30,8 @@ def make_driver(settings: RuntimeSettings) -> Driver:
                             pids_limit=settings.runtime_docker_pids_limit)
     from galaxy_runtime.drivers.local import LocalProcessDriver
 
-    return LocalProcessDriver(settings.runtime_local_state_dir, settings.runtime_local_python)
+    return LocalProcessDriver(settings.runtime_local_state_dir, settings.runtime_local_python,
+                              stop_on_exit=settings.runtime_local_stop_engines_on_exit)
 
 
 def build(context: ServiceContext) -> None:

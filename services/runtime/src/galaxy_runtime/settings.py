@@ -22,6 +22,9 @@ class RuntimeSettings(ServiceSettings):
     runtime_driver: Literal["local", "docker"] = "local"
     #: Local driver: where each game's engine state and log live (`<dir>/<game_id>/`).
     runtime_local_state_dir: str = ".galaxy/engines"
+    #: Local driver: stop the engines this process started when it stops (they are restarted on
+    #: their state by the next runtime); false leaves them running to be adopted.
+    runtime_local_stop_engines_on_exit: bool = True
     #: Local driver: the interpreter that runs `-m galaxy_engine`.
     runtime_local_python: str = sys.executable
     #: Engine versions registered at start-up when missing, `VERSION=IMAGE` comma-separated

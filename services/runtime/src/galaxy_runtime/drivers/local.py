@@ -43,7 +43,8 @@ def _is_engine(pid: int, game_dir: Path) -> bool:
 class LocalProcessDriver:
     name = "local"
 
-    def __init__(self, state_dir: str, python: str) -> None:
+    def __init__(self, state_dir: str, python: str, *, stop_on_exit: bool = True) -> None:
+        self._stop_on_exit = stop_on_exit
         self._root = Path(state_dir).resolve()
         self._python = python
         self._children: dict[int, subprocess.Popen] = {}
@@ -126,5 +127,12 @@ class LocalProcessDriver:
         return found
 
     async def close(self) -> None:
-        for pid in list(self._children):
-            self._reap(pid)
+        """Stop the engines this process started: on a developer's machine an engine must not outlive
+        the runtime that ran it (the next runtime restarts them on their state). Engines this process
+        adopted, and engines of a runtime that was killed, stay and are adopted next time."""
+        if not self._stop_on_exit:
+            return
+        for game_dir in list(self._root.iterdir()) if self._root.is_dir() else []:
+            record = self._record(game_dir.name)
+            if record is not None and int(record["pid"]) in self._children:
+                await self.remove(game_dir.name)
