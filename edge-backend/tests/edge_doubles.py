@@ -21,6 +21,7 @@ import httpx
 from starlette.applications import Starlette
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
+from galaxy.common.v1.json_pb2 import RawJson
 from galaxy.lobby.v1 import lobby_pb2, lobby_pb2_grpc
 from galaxy.notify.v1 import notify_pb2, notify_pb2_grpc
 from galaxy.runtime.v1 import runtime_pb2_grpc
@@ -28,7 +29,7 @@ from galaxy_edge.app import create_app
 from galaxy_edge.downstream import SERVICES
 from galaxy_edge.settings import EdgeSettings
 from galaxy_edge.spec import Contract, load_contract
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import empty_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -178,15 +179,12 @@ class RecordingRuntimeServicerDouble(runtime_pb2_grpc.RuntimeServiceServicer, Re
 
     async def UserGamesCommands(self, request, context):
         self.record("UserGamesCommands", request)
-        reply = struct_pb2.Struct()
-        reply.update({"accepted": True, "echo": json_format.MessageToDict(request.body)})
-        return reply
+        # The body arrives as the client's bytes; echo them inside the reply, verbatim.
+        return RawJson(json=b'{"accepted":true,"echo":' + request.body.json + b"}")
 
     async def UserGamesReport(self, request, context):
         self.record("UserGamesReport", request)
-        reply = struct_pb2.Struct()
-        reply.update({"turn": request.turn})
-        return reply
+        return RawJson(json=b'{"turn":%d}' % request.turn)
 
 
 @dataclass

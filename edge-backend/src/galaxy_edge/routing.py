@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
+#: A free-form JSON document carried as its text (protos/galaxy/common/v1/json.proto): a request
+#: field `body` of this type gets the body bytes as received, a reply of this type is the response
+#: body as is. Numbers never pass through a double (docs/contracts.md, "Free-form JSON bodies").
+RAW_JSON = "galaxy.common.v1.RawJson"
+
 #: The caller field of docs/contracts.md rule 2, by security scheme.
 CALLER_FIELDS = {USER_SECURITY: "user_id", ADMIN_SECURITY: "admin_username"}
 USER_HEADER = "x-user-id"
@@ -91,6 +96,8 @@ class GrpcOperation:
             and rpc.service == ACCOUNT_RESOLVE_IDENTITY[0]
             and operation.method != "GET"
         )
+        self._raw_body = rpc is not None and _is_raw_json(rpc.request_class.DESCRIPTOR.fields_by_name.get("body"))
+        self._raw_reply = rpc is not None and rpc.response_class.DESCRIPTOR.full_name == RAW_JSON
         if operation.security == USER_SECURITY and not any(
             p.location == "header" and p.name.lower() == USER_HEADER for p in operation.parameters
         ):
@@ -115,11 +122,17 @@ class GrpcOperation:
         rpc = self.rpc
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
+        raw_body = None
+        if self._raw_body and "body" in data:
+            del data["body"]
+            raw_body = request.state.raw_body
         try:
             message = request_message(rpc.request_class, data)
         except json_format.ParseError as error:
             log.error("request of %s does not fit %s: %s", op.operation_id, rpc.full_method, error)
             raise ApiError(500, INTERNAL_ERROR) from None
+        if raw_body is not None:
+            message.body.json = raw_body
         try:
             reply = await self._downstreams.call(rpc, message)
         except grpc.aio.AioRpcError as error:
@@ -137,12 +150,17 @@ class GrpcOperation:
         self._forget_subject(data)
         if self._no_content:
             return Response(status_code=204)
+        if self._raw_reply:
+            return Response(reply.json, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
         return json_response(reply_to_json(reply), op.success_status)
-
 
     def _forget_subject(self, data: dict[str, Any]) -> None:
         if self._forgets_user and isinstance(data.get("user_id"), str):
             self._gate.forget(data["user_id"])
+
+
+def _is_raw_json(field: Any) -> bool:
+    return field is not None and field.message_type is not None and field.message_type.full_name == RAW_JSON
 
 
 class ContractRoute(Route):

@@ -59,6 +59,8 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {name: 50051 + index for index, name in enu
 DEFAULT_HTTP_LISTEN_ADDR = "127.0.0.1:8080"
 DEFAULT_PUSH_LISTEN_ADDR = "127.0.0.1:8081"
 DEFAULT_ADMIN_USERNAME = "admin"
+#: The engine version `make up` registers: the reference engine, run by runtime's local driver.
+REFERENCE_ENGINE_VERSION = "1.0.0=galaxy-engine:local"
 ADMIN_PASSWORD_FILE = "admin-password"
 #: auth's login-code pepper, generated on the first run unless GALAXY_AUTH_CODE_PEPPER is set.
 CODE_PEPPER_FILE = "auth-code-pepper"
@@ -608,6 +610,12 @@ class Stack:
                 # The local sink speaks plain SMTP without authentication.
                 for key in LOCAL_SMTP_UNSUPPORTED:
                     env.pop(key, None)
+        if name == "runtime":
+            # Engines are local processes (no container engine needed) and the reference engine is
+            # registered, so a whole game can be played through the edge (docs/runtime.md).
+            env.setdefault("GALAXY_RUNTIME_DRIVER", "local")
+            env.setdefault("GALAXY_RUNTIME_LOCAL_STATE_DIR", str(self.state_dir / "engines"))
+            env.setdefault("GALAXY_RUNTIME_REGISTER_VERSIONS", REFERENCE_ENGINE_VERSION)
         if name == "auth":
             env["GALAXY_ADMIN_USERNAME"] = self.admin_username
             env["GALAXY_ADMIN_PASSWORD"] = self.admin_password or ""
