@@ -33,6 +33,7 @@ import asyncpg
 from sqlalchemy import event, exc, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect  # noqa: N812
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
