@@ -22,6 +22,7 @@ invalidates the whole pool, so only that one unit of work fails).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,10 +30,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect  # noqa: N812
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.sql import ClauseElement
 
 DEFAULT_POOL_SIZE = 10
@@ -117,9 +124,43 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
-    async with sessions() as session:
-        async with session.begin():
-            yield session
+    async with sessions() as session, session.begin():
+        yield session
+
+
+#: asyncpg's errors for "there is no usable server connection" (SQLSTATE class 08, the
+#: server shutting down or still recovering).
+_UNREACHABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database could not be used right now, not that the work is wrong.
+
+    True for a refused or dropped connection, a server that is shutting down or
+    still starting (crash recovery), a connect timeout, and a pool with no free
+    connection in time. Such a failure is transient: the caller should answer
+    UNAVAILABLE (503 at the edge) so the client retries. The transaction's
+    outcome is unknown when the connection dropped during COMMIT, which is
+    exactly what "unavailable, try again" tells an idempotent client.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (exc.TimeoutError, *_UNREACHABLE)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 _DIALECT = AsyncpgDialect()
@@ -206,3 +247,31 @@ class Reads:
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
     return None
+
+
+def _lock_half(text: str) -> int:
+    """A stable signed 32-bit number for a string (Python's hash() changes per process)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big", signed=True)
+
+
+async def advisory_xact_lock(session: AsyncSession, namespace: str, key: object) -> None:
+    """Wait for the transaction-scoped advisory lock of (namespace, key); released at commit or rollback.
+
+    Serialises work on one thing that has no row to lock yet (a name being claimed, a user's
+    counters). The namespace keeps services' and purposes' keys apart; two different keys can
+    collide on the 64-bit pair, which only costs a needless wait, never a wrong result.
+    """
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+        {"namespace": _lock_half(namespace), "key": _lock_half(str(key))},
+    )
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection without BEGIN/COMMIT around each statement: for reads that are one statement.
+
+    A single statement is atomic on its own; an explicit transaction only adds two round trips.
+    """
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -15,6 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import Counter, Histogram
 
+from galaxy_kit.db import is_unavailable
 from galaxy_kit.errors import DomainError
 from galaxy_kit.logging import get_logger
 
@@ -24,6 +25,7 @@ RPC_TOTAL = Counter("galaxy_grpc_requests_total", "gRPC requests handled", ["met
 RPC_SECONDS = Histogram("galaxy_grpc_request_seconds", "gRPC request latency", ["method"])
 
 INTERNAL_ERROR_MESSAGE = "internal error"
+DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable, try again later"
 
 
 async def _call(handler: Callable[..., Any], request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -35,6 +37,9 @@ async def _call(handler: Callable[..., Any], request: Any, context: grpc.aio.Ser
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     """Turns domain errors into statuses, never leaks an unexpected exception, counts calls.
+
+    A database that cannot be reached (galaxy_kit.db.is_unavailable) is UNAVAILABLE, not
+    INTERNAL: the edge answers 503 and the client retries once PostgreSQL is back.
 
     The wrapped handler of a method is built once and reused: servicers are
     registered before the server starts and never change, and grpc.aio asks the
@@ -80,7 +85,12 @@ def _wrap(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         except (grpc.aio.AbortError, grpc.RpcError):
             code = context.code() or grpc.StatusCode.UNKNOWN
             raise
-        except Exception:
+        except Exception as error:
+            if is_unavailable(error):
+                # PostgreSQL down, restarting or out of connections: transient, the client retries.
+                code = grpc.StatusCode.UNAVAILABLE
+                log.warning("rpc_database_unavailable", method=method, error=repr(error)[:300])
+                await context.abort(code, DATABASE_UNAVAILABLE_MESSAGE)
             code = grpc.StatusCode.INTERNAL
             log.exception("rpc_failed", method=method)
             await context.abort(code, INTERNAL_ERROR_MESSAGE)

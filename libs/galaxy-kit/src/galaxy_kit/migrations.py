@@ -112,13 +112,13 @@ def run_env(metadata: MetaData) -> None:
     schema = metadata.schema
     if schema is None:
         raise RuntimeError("a service's MetaData must name its schema")
-    configure_args = dict(
-        target_metadata=metadata,
-        version_table_schema=schema,
-        version_table=VERSION_TABLE,
-        include_schemas=True,
-        include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
-    )
+    configure_args = {
+        "target_metadata": metadata,
+        "version_table_schema": schema,
+        "version_table": VERSION_TABLE,
+        "include_schemas": True,
+        "include_name": lambda name, type_, _parent: type_ != "schema" or name == schema,
+    }
     connection = context.config.attributes.get("connection")
     if context.is_offline_mode():
         context.configure(url=os.environ.get("GALAXY_DATABASE_URL", DEFAULT_DATABASE_URL), **configure_args)

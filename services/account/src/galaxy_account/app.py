@@ -27,6 +27,7 @@ def build(context: ServiceContext) -> None:
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 topics=[LIFECYCLE_TOPIC],
                 poll_interval=settings.account_relay_poll_interval_seconds,
+                max_attempts=settings.outbox_max_attempts,
                 name="account.outbox",
             )
         )

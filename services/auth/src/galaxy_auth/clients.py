@@ -1,8 +1,10 @@
 """gRPC clients of account and mail, as the domain's ports (domain/ports.py).
 
-A downstream that is down or too slow becomes Unavailable (503 at the edge);
-any other unexpected status is logged and answered INTERNAL. Never let an
-AioRpcError escape into the servicer: the kit would report it as UNKNOWN.
+Fail closed: a downstream that is down, too slow, or does not implement the
+method (UNIMPLEMENTED) becomes Unavailable (503 at the edge) — a check that
+cannot be made refuses the request, never lets it through. Any other
+unexpected status is logged and answered INTERNAL. Never let an AioRpcError
+escape into the servicer: the kit would report it as UNKNOWN.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
-from galaxy_kit.errors import DomainError, Unavailable
+from galaxy_kit.errors import Unavailable
 from galaxy_kit.logging import get_logger
 
 from galaxy_auth.domain.ports import EnsuredAccount
@@ -18,7 +20,8 @@ from galaxy_auth.domain.ports import EnsuredAccount
 log = get_logger(__name__)
 
 PERMANENT_BLOCK = "permanent_block"
-_TRANSIENT = {
+_UNAVAILABLE = {
+    grpc.StatusCode.UNIMPLEMENTED,
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -30,17 +33,8 @@ class DownstreamError(RuntimeError):
     """A downstream answered something auth cannot act on (a bug somewhere); becomes INTERNAL."""
 
 
-class DependencyNotBuilt(DomainError):
-    """The downstream does not implement the method yet: answered UNIMPLEMENTED (501 at the edge)."""
-
-    status_code = grpc.StatusCode.UNIMPLEMENTED
-
-
 def _failure(service: str, method: str, error: grpc.aio.AioRpcError) -> Exception:
-    if error.code() == grpc.StatusCode.UNIMPLEMENTED:
-        log.warning("downstream_unimplemented", service=service, method=method)
-        return DependencyNotBuilt(f"the {service} service cannot do this yet")
-    if error.code() in _TRANSIENT:
+    if error.code() in _UNAVAILABLE:
         log.warning("downstream_unavailable", service=service, method=method, code=error.code().name)
         return Unavailable(f"the {service} service is unavailable, try again later")
     log.error("downstream_failed", service=service, method=method, code=error.code().name,
@@ -59,7 +53,7 @@ class GrpcAccountDirectory:
                 account_pb2.GetAccountByEmailRequest(email=email), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNIMPLEMENTED):
+            if error.code() == grpc.StatusCode.NOT_FOUND:  # no account: nothing can block it
                 return False
             raise _failure("account", "GetAccountByEmail", error) from None
         return any(s.sanction_code == PERMANENT_BLOCK for s in reply.account.active_sanctions)

@@ -1,0 +1,99 @@
+"""Queries on the race-name directory. Nothing here commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from galaxy_lobby.domain.vocabulary import RaceNameStatus
+from galaxy_lobby.repository.tables import race_names
+
+Executor = AsyncSession | AsyncConnection
+
+
+def live(now: datetime) -> sa.ColumnElement[bool]:
+    """A row that still holds its name: anything but a pending registration past its time."""
+    return sa.or_(race_names.c.status != RaceNameStatus.PENDING_REGISTRATION, race_names.c.expires_at > now)
+
+
+async def holder_other_than(db: Executor, canonical_key: str, user_id: uuid.UUID, now: datetime) -> bool:
+    query = sa.select(sa.exists().where(
+        race_names.c.canonical_key == canonical_key, race_names.c.owner_user_id != user_id, live(now)
+    ))
+    return bool((await db.execute(query)).scalar_one())
+
+
+async def reserve(session: AsyncSession, *, canonical_key: str, name: str, user_id: uuid.UUID,
+                  game_id: uuid.UUID, now: datetime) -> None:
+    """A reservation of the name for the game (kept as it is when the user already holds one)."""
+    await session.execute(
+        sa.dialects.postgresql.insert(race_names)
+        .values(canonical_key=canonical_key, name=name, owner_user_id=user_id, status=RaceNameStatus.RESERVATION,
+                game_id=game_id, reserved_at=now)
+        .on_conflict_do_nothing(index_elements=["canonical_key", "game_id"],
+                                index_where=sa.text("status = 'reservation'"))
+    )
+
+
+async def release(session: AsyncSession, *, game_id: uuid.UUID, user_id: uuid.UUID,
+                  canonical_key: str | None = None) -> None:
+    query = sa.delete(race_names).where(
+        race_names.c.game_id == game_id, race_names.c.owner_user_id == user_id,
+        race_names.c.status == RaceNameStatus.RESERVATION,
+    )
+    if canonical_key is not None:
+        query = query.where(race_names.c.canonical_key == canonical_key)
+    await session.execute(query)
+
+
+async def release_all_of(session: AsyncSession, user_id: uuid.UUID) -> int:
+    result = await session.execute(sa.delete(race_names).where(race_names.c.owner_user_id == user_id))
+    return result.rowcount or 0
+
+
+async def of_user(db: Executor, user_id: uuid.UUID, now: datetime) -> list[Row]:
+    query = (
+        sa.select(race_names)
+        .where(race_names.c.owner_user_id == user_id, live(now))
+        .order_by(race_names.c.race_name_id)
+    )
+    return list((await db.execute(query)).all())
+
+
+async def registered_count(session: AsyncSession, user_id: uuid.UUID) -> int:
+    query = sa.select(sa.func.count()).where(
+        race_names.c.owner_user_id == user_id, race_names.c.status == RaceNameStatus.REGISTERED
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def find(session: AsyncSession, user_id: uuid.UUID, canonical_key: str, status: RaceNameStatus,
+               now: datetime) -> Row | None:
+    query = (
+        sa.select(race_names)
+        .where(race_names.c.owner_user_id == user_id, race_names.c.canonical_key == canonical_key,
+               race_names.c.status == status, live(now))
+        .order_by(race_names.c.race_name_id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).one_or_none()
+
+
+async def promote(session: AsyncSession, race_name_id: int, now: datetime) -> Row:
+    query = (
+        sa.update(race_names).where(race_names.c.race_name_id == race_name_id)
+        .values(status=RaceNameStatus.REGISTERED, registered_at=now, expires_at=None)
+        .returning(race_names)
+    )
+    return (await session.execute(query)).one()
+
+
+async def drop_pending(session: AsyncSession, user_id: uuid.UUID, canonical_key: str) -> None:
+    await session.execute(sa.delete(race_names).where(
+        race_names.c.owner_user_id == user_id, race_names.c.canonical_key == canonical_key,
+        race_names.c.status == RaceNameStatus.PENDING_REGISTRATION,
+    ))
