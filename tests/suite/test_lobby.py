@@ -352,6 +352,9 @@ def test_bad_input_on_every_route_is_400_and_changes_nothing(http, suite):
         ("POST", "/api/v1/admin/games/not-a-uuid/force-stop", admin, None),
         ("POST", f"/api/v1/admin/games/{g}/ban-member", admin, {"user_id": "nope", "reason": "x"}),
         ("POST", f"/api/v1/admin/games/{g}/ban-member", admin, {"user_id": some, "reason": ""}),
+        ("POST", f"/api/v1/admin/games/{g}/ban-member", admin, {"user_id": owner, "reason": "nul\u0000here"}),
+        ("POST", "/api/v1/admin/games", admin, {k: v for k, v in game_body(game_name="tab\tname").items()
+                                                if k != "visibility"}),
     ]
     snapshot = "SELECT (SELECT count(*) FROM lobby.games), (SELECT max(updated_at) FROM lobby.games), " \
                "(SELECT count(*) FROM lobby.applications), (SELECT count(*) FROM lobby.invites), " \

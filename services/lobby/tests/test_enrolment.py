@@ -198,6 +198,9 @@ async def test_memberships_remove_block_and_ban(lobby):
     assert blocked.status == "blocked"
     again = await error_of(apply(lobby, bob, game.game_id, "Bob Race"))
     assert again.code() == CONFLICT and "blocked" in again.details()
+    control = await error_of(lobby.stub.AdminGamesBanMember(pb.AdminGamesBanMemberRequest(
+        admin_username=ADMIN, game_id=game.game_id, body=pb.AdminGameBanMemberRequest(user_id=cid, reason="a\x00b"))))
+    assert control.code() == INVALID and "control characters" in control.details()
     banned = await lobby.stub.AdminGamesBanMember(pb.AdminGamesBanMemberRequest(
         admin_username=ADMIN, game_id=game.game_id, body=pb.AdminGameBanMemberRequest(user_id=cid, reason="cheating")))
     assert banned.status == "blocked"

@@ -88,9 +88,11 @@ def future(value: datetime | None, field: str, now: datetime) -> datetime:
 
 
 def reason(value: str) -> str:
-    text = value.strip()
+    text = unicodedata.normalize("NFC", value).strip()
     if not 1 <= len(text) <= REASON_MAX:
         raise InvalidArgument(f"reason must be 1-{REASON_MAX} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise InvalidArgument("reason must not contain control characters")
     return text
 
 
