@@ -1,7 +1,7 @@
 """gRPC clients of account and mail, as the domain's ports (domain/ports.py).
 
-A downstream that is down or too slow becomes Unavailable (503 at the edge);
-any other unexpected status is logged and answered INTERNAL. Never let an
+Failed calls become domain errors through galaxy_kit.downstream (UNIMPLEMENTED
+→ 501, down or too slow → 503, anything else INTERNAL). Never let an
 AioRpcError escape into the servicer: the kit would report it as UNKNOWN.
 """
 
@@ -10,42 +10,11 @@ from __future__ import annotations
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
-from galaxy_kit.errors import DomainError, Unavailable
-from galaxy_kit.logging import get_logger
+from galaxy_kit.downstream import downstream_failure
 
 from galaxy_auth.domain.ports import EnsuredAccount
 
-log = get_logger(__name__)
-
 PERMANENT_BLOCK = "permanent_block"
-_TRANSIENT = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.CANCELLED,
-}
-
-
-class DownstreamError(RuntimeError):
-    """A downstream answered something auth cannot act on (a bug somewhere); becomes INTERNAL."""
-
-
-class DependencyNotBuilt(DomainError):
-    """The downstream does not implement the method yet: answered UNIMPLEMENTED (501 at the edge)."""
-
-    status_code = grpc.StatusCode.UNIMPLEMENTED
-
-
-def _failure(service: str, method: str, error: grpc.aio.AioRpcError) -> Exception:
-    if error.code() == grpc.StatusCode.UNIMPLEMENTED:
-        log.warning("downstream_unimplemented", service=service, method=method)
-        return DependencyNotBuilt(f"the {service} service cannot do this yet")
-    if error.code() in _TRANSIENT:
-        log.warning("downstream_unavailable", service=service, method=method, code=error.code().name)
-        return Unavailable(f"the {service} service is unavailable, try again later")
-    log.error("downstream_failed", service=service, method=method, code=error.code().name,
-              details=error.details())
-    return DownstreamError(f"{service}.{method} answered {error.code().name}")
 
 
 class GrpcAccountDirectory:
@@ -61,7 +30,7 @@ class GrpcAccountDirectory:
         except grpc.aio.AioRpcError as error:
             if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNIMPLEMENTED):
                 return False
-            raise _failure("account", "GetAccountByEmail", error) from None
+            raise downstream_failure("account", "GetAccountByEmail", error) from None
         return any(s.sanction_code == PERMANENT_BLOCK for s in reply.account.active_sanctions)
 
     async def ensure_by_email(
@@ -75,7 +44,7 @@ class GrpcAccountDirectory:
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
-            raise _failure("account", "EnsureAccountByEmail", error) from None
+            raise downstream_failure("account", "EnsureAccountByEmail", error) from None
         return EnsuredAccount(
             outcome=reply.outcome,
             user_id=reply.user_id,
@@ -102,4 +71,4 @@ class GrpcMailSender:
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
-            raise _failure("mail", "EnqueueDelivery", error) from None
+            raise downstream_failure("mail", "EnqueueDelivery", error) from None
