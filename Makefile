@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV ?= uv
 
-.PHONY: up test bootstrap protos lint bench clean-state
+.PHONY: up test fuzz bootstrap protos lint bench clean-state
 
 bootstrap:  ## install system packages (when missing) and the Python workspace
 	@bash tools/bootstrap.sh
@@ -13,11 +13,19 @@ up: bootstrap  ## run the whole suite on embedded defaults (Ctrl-C stops it)
 test: bootstrap  ## run every test
 	$(UV) run --frozen pytest
 
+FUZZ_SEED ?=
+FUZZ_EXAMPLES ?= 100
+fuzz: bootstrap  ## the contract fuzz tests with new cases, longer; prints the seed (FUZZ_SEED=, FUZZ_EXAMPLES=)
+	GALAXY_FUZZ=1 GALAXY_FUZZ_SEED=$(FUZZ_SEED) GALAXY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(UV) run --frozen pytest tests/contract -p no:cacheprovider -o timeout=0 -rf
+
 protos:  ## regenerate libs/galaxy-contracts from protos/
 	$(UV) run --frozen python tools/gen_protos.py
 
-bench: bootstrap  ## run the benchmarks under bench/ and print their figures
-	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
+bench: bootstrap  ## run the benchmarks under bench/; ends with the hot-path table (figure, this run, previous, goal)
+	@for b in bench/account_deletion_cascade.py bench/sign_in.py bench/hotpaths.py; do \
+	  echo "== $$b (load average: $$(cut -d' ' -f1-3 /proc/loadavg))"; \
+	  $(UV) run --frozen python $$b || exit 1; done
 
 clean-state:  ## forget everything `make up` stored
 	rm -rf $${GALAXY_STATE_DIR:-.galaxy}

@@ -94,6 +94,8 @@ def _pkg_dir(name: str) -> str:
 #: The one Dockerfile of every gRPC service ("no copy-paste between services").
 SERVICES_DOCKERFILE = ROOT / "services" / "Dockerfile"
 EDGE_DOCKERFILE = ROOT / "edge-backend" / "Dockerfile"
+#: The reference game engine's image (docs/engine.md); runtime starts one per game.
+ENGINE_DOCKERFILE = ROOT / "engine" / "Dockerfile"
 
 
 def _dockerfile(name: str) -> Path:
@@ -305,7 +307,8 @@ def _workspace_deps(pkg_dir: str) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize("path", [SERVICES_DOCKERFILE, EDGE_DOCKERFILE], ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", [SERVICES_DOCKERFILE, EDGE_DOCKERFILE, ENGINE_DOCKERFILE],
+                         ids=lambda p: p.parent.name)
 def test_dockerfile_passes_hadolint(path: Path) -> None:
     proc = _run(["hadolint", "--no-color", str(path)])
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,6 +1,7 @@
 """The protos mirror the REST contract (docs/contracts.md), checked on the generated descriptors.
 
-For every operation of ../shared/spec/galaxy-backend.openapi.yaml except the
+For every operation of the project's contract (the edge's packaged
+`galaxy-backend.openapi.yaml`, `galaxy_edge.spec.read_contract_text`) except the
 edge's own probes: the owning service has the RPC named after the operationId,
 its request message carries the caller, the path/query/header parameters and
 the body in the documented order, its response type is named like the success
@@ -11,16 +12,14 @@ schema's properties with compatible types and presence.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from galaxy_edge.spec import read_contract_text
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescriptor
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = ROOT / ".." / "shared" / "spec" / "galaxy-backend.openapi.yaml"
-SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
+SPEC: dict[str, Any] = yaml.safe_load(read_contract_text())
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 PARAMETERS: dict[str, Any] = SPEC["components"]["parameters"]
 
@@ -53,7 +52,7 @@ INTERNAL_RPCS = {
         "GetAccountByEmail",
         "ResolveUserIdentity",
     },
-    "lobby": set(),
+    "lobby": {"InternalGetActiveMember"},
     "runtime": {"StartRuntime", "StopRuntime", "PauseRuntime", "ResumeRuntime"},
     "mail": {"EnqueueDelivery"},
     "notify": {"SubscribePush"},
@@ -62,6 +61,9 @@ INTERNAL_RPCS = {
 
 TIMESTAMP = "google.protobuf.Timestamp"
 STRUCT = "google.protobuf.Struct"
+#: A free-form body carried verbatim as JSON text (numbers never become doubles).
+RAW_JSON = "galaxy.common.v1.RawJson"
+FREE_FORM = (STRUCT, RAW_JSON)
 EMPTY = "google.protobuf.Empty"
 SCALAR_KINDS = {
     "string": FieldDescriptor.TYPE_STRING,
@@ -157,8 +159,8 @@ def _check_value(
     """Assert that one (non-repeated) field value is compatible with a property schema."""
     name = _ref(schema)
     if _free_form(schema):
-        assert _is_message(field, STRUCT), (
-            f"{where}: free-form object must be {STRUCT}, got {_type_name(field)}"
+        assert any(_is_message(field, name) for name in FREE_FORM), (
+            f"{where}: free-form object must be one of {FREE_FORM}, got {_type_name(field)}"
         )
         return
     if name:
@@ -281,7 +283,11 @@ def test_operation_is_mirrored(
     for name, kind in expected:
         field = request.fields_by_name[name]
         assert not field.is_repeated, f"{operation_id}: {request.name}.{name} must not be repeated"
-        if isinstance(kind, str):
+        if kind == STRUCT:
+            assert any(_is_message(field, name) for name in FREE_FORM), (
+                f"{operation_id}: {request.name}.{name} must be one of {FREE_FORM}"
+            )
+        elif isinstance(kind, str):
             assert _is_message(field, kind), (
                 f"{operation_id}: {request.name}.{name} must be {kind}"
             )
@@ -305,8 +311,8 @@ def test_operation_is_mirrored(
         return
     schema = op["responses"][status]["content"]["application/json"]["schema"]
     if _free_form(schema):
-        assert response.full_name == STRUCT, (
-            f"{operation_id}: free-form response must be {STRUCT}, got {response.full_name}"
+        assert response.full_name in FREE_FORM, (
+            f"{operation_id}: free-form response must be one of {FREE_FORM}, got {response.full_name}"
         )
         return
     name = _ref(schema)
@@ -324,7 +330,7 @@ def test_internal_rpc_shapes() -> None:
     """The internal RPCs other services and the edge are written against."""
     shapes = {
         ("auth", "CheckAdminCredentials"): (
-            {"username", "password"},
+            {"username", "password", "client_address"},
             "AdminPrincipal",
             {"username"},
         ),
@@ -350,7 +356,7 @@ def test_internal_rpc_shapes() -> None:
             {"delivery_id", "created"},
         ),
         ("runtime", "StartRuntime"): (
-            {"game_id", "engine_version", "roster", "turn_schedule"},
+            {"game_id", "engine_version", "roster", "turn_schedule", "seed"},
             "RuntimeOperation",
             None,
         ),

@@ -27,6 +27,8 @@ def start(service: str, dsn: str, bootstrap: str, port: int) -> subprocess.Popen
         "GALAXY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "GALAXY_GRPC_LISTEN_ADDR": f"127.0.0.1:{port}",
         "GALAXY_LOG_FORMAT": "json",
+        # auth refuses to start without one (docs/auth.md); the other services ignore it.
+        "GALAXY_AUTH_CODE_PEPPER": "lifecycle-test-pepper-" + "x" * 32,
     }
     return subprocess.Popen(
         [sys.executable, "-m", f"galaxy_{service}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

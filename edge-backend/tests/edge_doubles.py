@@ -2,7 +2,8 @@
 
 Every downstream is a real gRPC server on 127.0.0.1:0 serving the generated
 servicer base class (which answers UNIMPLEMENTED, like a service that has not
-built an RPC) plus `grpc.health.v1`. Where a test needs a particular answer it
+built an RPC) plus `grpc.health.v1`; account, which the edge asks about every
+user, is a double that knows every user as active. Where a test needs a particular answer it
 passes a `...ServicerDouble`, a small subclass recording what reached it.
 """
 
@@ -17,9 +18,10 @@ from typing import Any
 
 import grpc
 import httpx
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
+from galaxy.common.v1.json_pb2 import RawJson
 from galaxy.lobby.v1 import lobby_pb2, lobby_pb2_grpc
 from galaxy.notify.v1 import notify_pb2, notify_pb2_grpc
 from galaxy.runtime.v1 import runtime_pb2_grpc
@@ -27,7 +29,7 @@ from galaxy_edge.app import create_app
 from galaxy_edge.downstream import SERVICES
 from galaxy_edge.settings import EdgeSettings
 from galaxy_edge.spec import Contract, load_contract
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import empty_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -177,15 +179,12 @@ class RecordingRuntimeServicerDouble(runtime_pb2_grpc.RuntimeServiceServicer, Re
 
     async def UserGamesCommands(self, request, context):
         self.record("UserGamesCommands", request)
-        reply = struct_pb2.Struct()
-        reply.update({"accepted": True, "echo": json_format.MessageToDict(request.body)})
-        return reply
+        # The body arrives as the client's bytes; echo them inside the reply, verbatim.
+        return RawJson(json=b'{"accepted":true,"echo":' + request.body.json + b"}")
 
     async def UserGamesReport(self, request, context):
         self.record("UserGamesReport", request)
-        reply = struct_pb2.Struct()
-        reply.update({"turn": request.turn})
-        return reply
+        return RawJson(json=b'{"turn":%d}' % request.turn)
 
 
 @dataclass
@@ -206,7 +205,7 @@ class Downstream:
 class Stack:
     """The app under test, its client, and the seven downstreams behind it."""
 
-    app: FastAPI
+    app: Starlette
     client: httpx.AsyncClient
     downstreams: dict[str, Downstream] = field(default_factory=dict)
 
@@ -241,7 +240,11 @@ async def edge_stack(
     """Start the downstreams (servicer doubles by service name) and the edge in front of them.
 
     Services named in `missing` get no server at all (their target refuses connections).
+    Unless a test passes its own, account is a `RecordingAccountServicerDouble` that
+    knows every user as active: the edge refuses every user request while account
+    cannot resolve identities (pass `account=base_servicer("account")` for that).
     """
+    servicers.setdefault("account", RecordingAccountServicerDouble())
     downstreams: dict[str, Downstream] = {}
     targets: dict[str, str] = {}
     try:
@@ -251,14 +254,16 @@ async def edge_stack(
                 continue
             downstreams[service] = await start_downstream(service, servicers.get(service))
             targets[service] = downstreams[service].address
-        edge_settings = EdgeSettings(
-            push_listen_addr="127.0.0.1:0",
-            readiness_timeout_seconds=0.5,
-            rpc_timeout_seconds=5.0,
-            shutdown_grace_seconds=0.0,
+        options: dict[str, Any] = {
+            "push_listen_addr": "127.0.0.1:0",
+            "readiness_timeout_seconds": 0.5,
+            "rpc_timeout_seconds": 5.0,
+            "shutdown_grace_seconds": 0.0,
+            # No broker here: the identity cache has its own tests (test_identity_cache.py).
+            "identity_cache_max_users": 0,
             **{f"{service}_grpc_target": target for service, target in targets.items()},
-            **(settings or {}),
-        )
+        }
+        edge_settings = EdgeSettings(**{**options, **(settings or {})})
         app = create_app(edge_settings, contract=shared_contract())
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
+import grpc
 import pytest
 from edge_doubles import (
     ADMIN_PASSWORD,
@@ -12,6 +14,7 @@ from edge_doubles import (
     RecordingAccountServicerDouble,
     RecordingAuthServicerDouble,
     RecordingLobbyServicerDouble,
+    base_servicer,
     edge_stack,
 )
 
@@ -69,6 +72,20 @@ async def test_admin_with_good_credentials_reaches_the_service_as_admin_username
     assert listed.admin_username == ADMIN_USER
 
 
+async def test_the_admin_check_carries_the_client_address_for_throttling() -> None:
+    auth = RecordingAuthServicerDouble()
+    async with edge_stack(auth=auth) as stack:
+        await stack.client.get(ADMIN_ACCOUNTS, auth=(ADMIN_USER, ADMIN_PASSWORD))
+        await stack.client.get(
+            ADMIN_ACCOUNTS,
+            auth=(ADMIN_USER, ADMIN_PASSWORD),
+            headers={"X-Forwarded-For": " 203.0.113.7 , 10.0.0.1"},
+        )
+    peer, forwarded = auth.requests("CheckAdminCredentials")
+    assert peer.client_address == "127.0.0.1"  # the HTTP peer (httpx's ASGI transport client)
+    assert forwarded.client_address == "203.0.113.7"
+
+
 async def test_admin_auth_runs_before_body_validation() -> None:
     auth = RecordingAuthServicerDouble()
     async with edge_stack(auth=auth) as stack:
@@ -93,17 +110,59 @@ async def test_admin_auth_runs_before_body_validation() -> None:
     )
 
 
-async def test_admin_requests_fail_closed_when_auth_cannot_answer() -> None:
-    async with edge_stack(missing=("auth",)) as stack:
-        unreachable = await stack.client.get(ADMIN_ACCOUNTS, auth=(ADMIN_USER, ADMIN_PASSWORD))
-    async with edge_stack() as stack:  # the auth base class: CheckAdminCredentials not built
-        unbuilt = await stack.client.get("/api/v1/admin/users", auth=(ADMIN_USER, ADMIN_PASSWORD))
-    assert unreachable.status_code == 503
-    assert unreachable.json()["error"] == {
-        "code": "service_unavailable",
-        "message": "the auth service is unavailable",
-    }
-    assert unbuilt.status_code == 501
+class StalledAuthServicerDouble(RecordingAuthServicerDouble):
+    """Auth that never answers CheckAdminCredentials within the edge's deadline."""
+
+    async def CheckAdminCredentials(self, request, context):
+        self.record("CheckAdminCredentials", request)
+        await asyncio.sleep(30)
+
+
+class FailingAuthServicerDouble(RecordingAuthServicerDouble):
+    """Auth whose credential check fails with an internal error."""
+
+    async def CheckAdminCredentials(self, request, context):
+        self.record("CheckAdminCredentials", request)
+        await context.abort(grpc.StatusCode.INTERNAL, "database is on fire")
+
+
+class StalledAccountServicerDouble(RecordingAccountServicerDouble):
+    """Account that never answers ResolveUserIdentity within the edge's deadline."""
+
+    async def ResolveUserIdentity(self, request, context):
+        self.record("ResolveUserIdentity", request)
+        await asyncio.sleep(30)
+
+
+def assert_refused_503(response, message: str) -> None:
+    assert response.status_code == 503, response.text
+    assert response.json() == {"error": {"code": "service_unavailable", "message": message}}
+
+
+ADMIN_CASES = [
+    ({"missing": ("auth",)}, "the auth service is unavailable"),
+    ({}, "the auth service cannot check admin credentials"),  # base class: UNIMPLEMENTED
+    ({"auth": FailingAuthServicerDouble()}, "the auth service cannot check admin credentials"),
+    (
+        {"auth": StalledAuthServicerDouble(), "settings": {"rpc_timeout_seconds": 0.5}},
+        "the auth service did not answer in time",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack_options", "message"), ADMIN_CASES, ids=["down", "unimplemented", "internal", "deadline"]
+)
+async def test_admin_requests_fail_closed_with_503_when_auth_cannot_check(
+    stack_options, message
+) -> None:
+    account = RecordingAccountServicerDouble()
+    async with edge_stack(account=account, **stack_options) as stack:
+        response = await stack.client.get(
+            "/api/v1/admin/users", auth=(ADMIN_USER, ADMIN_PASSWORD)
+        )
+    assert_refused_503(response, message)
+    assert account.calls == []
 
 
 async def test_user_routes_pass_the_caller_as_user_id() -> None:
@@ -142,24 +201,28 @@ async def test_unknown_deleted_or_blocked_users_are_400(status, message) -> None
     assert lobby.calls == []
 
 
-async def test_users_pass_while_account_does_not_implement_resolve_user_identity() -> None:
+USER_CASES = [
+    ({"missing": ("account",)}, "the account service is unavailable"),
+    ({"account": base_servicer("account")}, "the account service cannot check the user's identity"),
+    (
+        {"account": StalledAccountServicerDouble(), "settings": {"rpc_timeout_seconds": 0.5}},
+        "the account service did not answer in time",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack_options", "message"), USER_CASES, ids=["down", "unimplemented", "deadline"]
+)
+async def test_user_requests_fail_closed_with_503_when_account_cannot_check(
+    stack_options, message
+) -> None:
     lobby = RecordingLobbyServicerDouble()
-    async with edge_stack(lobby=lobby) as stack:  # account: the generated base class
+    async with edge_stack(lobby=lobby, **stack_options) as stack:
         response = await stack.client.get(
             "/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID}
         )
-    assert response.status_code == 200
-    assert lobby.requests("UserLobbyGamesList")[0].user_id == USER_ID
-
-
-async def test_user_requests_fail_when_account_is_unreachable() -> None:
-    lobby = RecordingLobbyServicerDouble()
-    async with edge_stack(missing=("account",), lobby=lobby) as stack:
-        response = await stack.client.get(
-            "/api/v1/user/lobby/games", headers={"X-User-ID": USER_ID}
-        )
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "service_unavailable"
+    assert_refused_503(response, message)
     assert lobby.calls == []
 
 

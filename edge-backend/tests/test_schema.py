@@ -123,7 +123,7 @@ def test_every_request_schema_of_the_contract_compiles() -> None:
 
 
 def test_lobby_game_detail_is_one_object_with_the_union_of_both_parts() -> None:
-    """README decision 3: the allOf of two closed objects is unsatisfiable; the union is not."""
+    """contract decision 3: the allOf of two closed objects is unsatisfiable; the union is not."""
     import yaml
     from edge_doubles import lobby_game_detail
     from galaxy_edge.routing import reply_to_json

@@ -231,20 +231,22 @@ async def test_unknown_fields_inside_nested_objects_are_rejected() -> None:
     }
 
 
-async def test_free_form_bodies_accept_any_object() -> None:
+async def test_free_form_bodies_accept_any_object_and_travel_verbatim() -> None:
     runtime = RecordingRuntimeServicerDouble()
+    sent = b'{"cmd": "move", "args": {"fleet": "alpha", "to": [1, 2]}, "big": 9007199254740993, "f": 5.0}'
     async with edge_stack(runtime=runtime) as stack:
         response = await stack.client.post(
             f"/api/v1/user/games/{GAME_ID}/commands",
-            headers=USER,
-            json={"cmd": "move", "args": {"fleet": "alpha", "to": [1, 2]}},
+            headers={**USER, "content-type": "application/json"},
+            content=sent,
         )
     assert response.status_code == 200
-    assert response.json() == {
-        "accepted": True,
-        "echo": {"cmd": "move", "args": {"fleet": "alpha", "to": [1.0, 2.0]}},
-    }
+    # Integers stay integers (2^53+1 exact), a float stays a float: the bytes are the client's.
+    assert response.content == b'{"accepted":true,"echo":' + sent + b"}"
+    assert response.json()["echo"]["args"]["to"] == [1, 2]
+    assert response.json()["echo"]["big"] == 2**53 + 1
     (request,) = runtime.requests("UserGamesCommands")
+    assert request.body.json == sent
     assert request.user_id == USER_ID and request.game_id == GAME_ID
 
 

@@ -49,7 +49,7 @@ def test_sign_in_then_revoke_over_http(http, suite):
     after = http.get(f"/api/v1/internal/sessions/{device}").json()
     assert after["status"] == "revoked" and after["revoked_at"] == revoked.json()["revoked_at"]
 
-    # Someone else's session is not found; an unknown user is refused by the edge (README decision 5).
+    # Someone else's session is not found; an unknown user is refused by the edge (contract decision 5).
     stranger = {"X-User-ID": http.get(f"/api/v1/internal/sessions/{sign_in(http, suite, new_address('suite-other'))}")
                 .json()["user_id"]}
     error_of(http.post(f"/api/v1/user/sessions/{second}/revoke", headers=stranger), 404, "not_found")

@@ -19,6 +19,7 @@ import uvicorn
 from galaxy_kit.logging import configure
 
 from galaxy_edge.app import create_app
+from galaxy_edge.http import EnvelopeHttpToolsProtocol
 from galaxy_edge.settings import EdgeSettings, split_host_port
 
 log = logging.getLogger("galaxy_edge")
@@ -53,6 +54,7 @@ def build_server(settings: EdgeSettings) -> uvicorn.Server:
         log_config=None,
         access_log=False,
         server_header=False,
+        http=EnvelopeHttpToolsProtocol,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     return _Server(config)

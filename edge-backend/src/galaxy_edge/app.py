@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,6 +36,7 @@ from galaxy_edge.errors import (
     error_response,
 )
 from galaxy_edge.identity import IdentityGate
+from galaxy_edge.identity_cache import IdentityCache, LifecycleFeed
 from galaxy_edge.push import PushListener
 from galaxy_edge.routing import ContractRoute, GrpcOperation, Handler, json_response, ordered
 from galaxy_edge.settings import EdgeSettings
@@ -57,10 +58,23 @@ class Edge:
             settings.grpc_targets(), timeout=settings.rpc_timeout_seconds
         )
         self.push = PushListener(settings.push_listen_addr)
+        self.active_users: IdentityCache | None = None
+        self.identity_feed: LifecycleFeed | None = None
+        if settings.identity_cache_max_users > 0:
+            self.active_users = IdentityCache(
+                max_users=settings.identity_cache_max_users,
+                max_silence_seconds=settings.identity_feed_max_silence_seconds,
+            )
+            self.identity_feed = LifecycleFeed(
+                self.active_users,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                heartbeat_seconds=settings.identity_feed_heartbeat_seconds,
+            )
         self.gate = IdentityGate(
             self.downstreams,
             check_admin=find_rpc(*AUTH_CHECK_ADMIN),
             resolve_user=find_rpc(*ACCOUNT_RESOLVE_IDENTITY),
+            active_users=self.active_users,
         )
         self.openapi_bytes = self.contract.to_json_bytes()
         self.operation_handlers: dict[tuple[str, str], GrpcOperation] = {}
@@ -102,9 +116,11 @@ class Edge:
     # -- lifecycle -----------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        """Open the channels and bind the push listener; undo both on shutdown."""
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        """Open the channels, bind the push listener, follow the identity feed; undo on shutdown."""
         await self.downstreams.open()
+        if self.identity_feed is not None:
+            self.identity_feed.start()
         try:
             await self.push.start()
             unbound = sorted(
@@ -122,6 +138,8 @@ class Edge:
             finally:
                 await self.push.stop(self.settings.shutdown_grace_seconds)
         finally:
+            if self.identity_feed is not None:
+                await self.identity_feed.stop()
             await self.downstreams.close()
 
     # -- edge-owned endpoints ------------------------------------------------------------------
@@ -180,21 +198,22 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 
 def create_app(
     settings: EdgeSettings | None = None, *, contract: Contract | None = None
-) -> FastAPI:
-    """The edge's ASGI app; `app.state.edge` is its `Edge`."""
+) -> Starlette:
+    """The edge's ASGI app; `app.state.edge` is its `Edge`.
+
+    A plain Starlette app: every route is generated from the contract, so
+    FastAPI's dependency injection, OpenAPI generation and per-request
+    telemetry hooks would only cost CPU on each request.
+    """
     edge = Edge(settings or EdgeSettings(), contract)
-    app = FastAPI(
-        title="galaxy-edge",
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-        redirect_slashes=False,
+    app = Starlette(
+        routes=[
+            *edge.routes,
+            Route(OPENAPI_PATH, edge.openapi, methods=["GET"], include_in_schema=False),
+        ],
         lifespan=edge.lifespan,
         exception_handlers={StarletteHTTPException: _http_exception, Exception: _unhandled},
     )
+    app.router.redirect_slashes = False
     app.state.edge = edge
-    app.router.routes.extend(edge.routes)
-    app.router.routes.append(
-        Route(OPENAPI_PATH, edge.openapi, methods=["GET"], include_in_schema=False)
-    )
     return app

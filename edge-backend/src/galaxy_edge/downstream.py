@@ -25,6 +25,7 @@ import grpc
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
+from galaxy_kit.grpc_server import CHANNEL_OPTIONS
 from grpc_health.v1 import health_pb2
 
 log = logging.getLogger(__name__)
@@ -156,13 +157,8 @@ class Downstreams:
 
     async def open(self) -> None:
         """Create the channels (lazy: they connect on first use)."""
-        options = [
-            ("grpc.keepalive_time_ms", 30_000),
-            ("grpc.keepalive_timeout_ms", 10_000),
-            ("grpc.http2.max_pings_without_data", 0),
-        ]
         for service, target in self.targets.items():
-            channel = grpc.aio.insecure_channel(target, options=options)
+            channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
             self._channels[service] = channel
             self._health[service] = channel.unary_unary(
                 HEALTH_CHECK_METHOD,

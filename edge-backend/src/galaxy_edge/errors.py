@@ -2,7 +2,7 @@
 
 Every failure the edge answers, whatever produced it, has the shape
 `{"error": {"code": "...", "message": "..."}}` with a code from the closed set
-of `ErrorBody.code` (README decision 1).
+of `ErrorBody.code` (contract decision 1).
 """
 
 from __future__ import annotations

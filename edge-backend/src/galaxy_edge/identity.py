@@ -5,16 +5,18 @@
   the request is looked at (so an unauthenticated caller learns nothing about
   the request's validity). A missing or malformed header, or credentials auth
   rejects (UNAUTHENTICATED), answer `401 unauthorized` with
-  `WWW-Authenticate: Basic realm="galaxy-admin"`. When auth cannot answer, the
-  request fails closed with the mapped status (501/503/500) and never reaches
-  the owning service.
+  `WWW-Authenticate: Basic realm="galaxy-admin"`.
 * `/api/v1/user/*` — the gateway has verified the device session and forwards
   `X-User-ID` (a UUID, checked with the other parameters). The edge then asks
   `galaxy.account.v1.AccountService/ResolveUserIdentity`; `unknown`, `deleted`
-  and `blocked` users answer `400 invalid_request` (README decision 5). While the
-  account service does not implement that RPC (it answers UNIMPLEMENTED, or the
-  stubs lack it) the edge lets the user through: it then trusts the gateway's
-  header alone, as the contract's description of `X-User-ID` allows.
+  and `blocked` users answer `400 invalid_request` (contract decision 5). An
+  `active` answer is remembered in the `IdentityCache` (galaxy_edge.identity_cache),
+  kept true by the account lifecycle feed, so a known user costs no RPC.
+
+Both checks fail closed: when one cannot be made (the service is down, does
+not answer within the deadline, answers UNIMPLEMENTED or any other error, or
+the stubs lack the RPC), the request is refused with `503 service_unavailable`
+and never reaches the owning service.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from google.protobuf.message import Message
 from starlette.requests import Request
 
 from galaxy_edge.downstream import Downstreams, Rpc
-from galaxy_edge.errors import ADMIN_CHALLENGE, UNAUTHORIZED, ApiError, from_grpc, invalid
+from galaxy_edge.errors import (
+    ADMIN_CHALLENGE,
+    SERVICE_UNAVAILABLE,
+    UNAUTHORIZED,
+    ApiError,
+    invalid,
+)
+from galaxy_edge.identity_cache import IdentityCache
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +77,30 @@ def parse_basic(header: str | None) -> tuple[str, str]:
     return username, password
 
 
+def cannot_check(service: str, what: str, code: grpc.StatusCode | None = None) -> ApiError:
+    """The `503 service_unavailable` of a check that could not be made (fail closed)."""
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        reason = f"the {service} service did not answer in time"
+    elif code in (None, grpc.StatusCode.UNAVAILABLE):
+        reason = f"the {service} service is unavailable"
+    else:
+        reason = f"the {service} service cannot check {what}"
+    return ApiError(503, SERVICE_UNAVAILABLE, reason)
+
+
+def client_address(request: Request) -> str:
+    """Who sent the request, for auth's per-address throttling of admin checks.
+
+    The first `X-Forwarded-For` entry (the gateway in front of the edge appends
+    to it), else the HTTP peer; empty when neither is known.
+    """
+    forwarded = request.headers.get("x-forwarded-for", "")
+    first = forwarded.split(",", 1)[0].strip()
+    if first:
+        return first[:128]
+    return request.client.host if request.client is not None else ""
+
+
 def identity_status(reply: Message) -> str:
     """The `status` of a ResolveUserIdentity reply, one of IDENTITY_STATUSES (string or enum)."""
     field = reply.DESCRIPTOR.fields_by_name.get("status")
@@ -95,54 +128,66 @@ class IdentityGate:
     """The two identity checks of the edge, bound to the downstream channels."""
 
     def __init__(
-        self, downstreams: Downstreams, *, check_admin: Rpc | None, resolve_user: Rpc | None
+        self,
+        downstreams: Downstreams,
+        *,
+        check_admin: Rpc | None,
+        resolve_user: Rpc | None,
+        active_users: IdentityCache | None = None,
     ) -> None:
         self._downstreams = downstreams
         self._check_admin = check_admin
         self._resolve_user = resolve_user
-        self._warned_unimplemented = False
+        self._active_users = active_users
 
     async def admin(self, request: Request) -> str:
-        """The authenticated administrator's username; raises 401 (or the mapped failure)."""
+        """The authenticated administrator's username; raises 401, or 503 if auth cannot tell."""
         username, password = parse_basic(request.headers.get("authorization"))
         if self._check_admin is None:
-            raise ApiError(501, "not_implemented", "admin authentication is not implemented yet")
-        message = self._check_admin.request_class(username=username, password=password)
+            log.error("the auth stubs lack CheckAdminCredentials; refusing admin requests")
+            raise cannot_check("auth", "admin credentials")
+        message = self._check_admin.request_class(
+            username=username, password=password, client_address=client_address(request)
+        )
         try:
             reply = await self._downstreams.call(self._check_admin, message)
         except grpc.aio.AioRpcError as error:
             if error.code() in _REJECTED:
                 raise unauthorized("invalid admin credentials") from None
             log.warning("admin credential check failed: %s %s", error.code().name, error.details())
-            raise from_grpc(error.code(), error.details(), service="auth") from None
+            raise cannot_check("auth", "admin credentials", error.code()) from None
         confirmed = (
             getattr(reply, "username", "") if "username" in reply.DESCRIPTOR.fields_by_name else ""
         )
         return confirmed or username
 
+    def forget(self, user_id: str) -> None:
+        """Check this user with account again on the next request (after a write about them)."""
+        if self._active_users is not None:
+            self._active_users.evict(user_id.lower())
+
     async def user(self, user_id: str) -> None:
-        """Refuse an unknown, deleted or blocked user with 400; pass while account cannot tell."""
+        """Refuse an unknown, deleted or blocked user with 400; 503 if account cannot tell."""
         if self._resolve_user is None:
+            log.error("the account stubs lack ResolveUserIdentity; refusing user requests")
+            raise cannot_check("account", "the user's identity")
+        cache = self._active_users
+        if cache is not None and cache.is_active(user_id):
             return
+        generation = cache.generation if cache is not None else 0
         message = self._resolve_user.request_class(user_id=user_id)
         try:
             reply = await self._downstreams.call(self._resolve_user, message)
         except grpc.aio.AioRpcError as error:
             code = error.code()
-            if code == grpc.StatusCode.UNIMPLEMENTED:
-                if not self._warned_unimplemented:
-                    self._warned_unimplemented = True
-                    log.warning(
-                        "account does not implement ResolveUserIdentity yet; "
-                        "trusting X-User-ID alone"
-                    )
-                return
             if code == grpc.StatusCode.NOT_FOUND:
                 raise invalid(_REFUSED_MESSAGES["unknown"]) from None
             if code == grpc.StatusCode.INVALID_ARGUMENT:
                 raise invalid(f"X-User-ID: {error.details() or 'is invalid'}") from None
             log.warning("user identity check failed: %s %s", code.name, error.details())
-            raise from_grpc(code, error.details(), service="account") from None
+            raise cannot_check("account", "the user's identity", code) from None
         status = identity_status(reply)
         if status != ACTIVE:
             raise invalid(_REFUSED_MESSAGES[status])
+        if cache is not None:
+            cache.remember(user_id, generation)

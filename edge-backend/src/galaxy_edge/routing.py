@@ -2,9 +2,9 @@
 
 Each `ContractRoute` holds every method of its path, so a known path called with
 another method answers `405 method_not_allowed` with an `Allow` header listing
-exactly the contract's methods (README decision 2); Starlette's router answers
+exactly the contract's methods (contract decision 2); Starlette's router answers
 unknown paths with 404, which the app turns into the envelope. Routes are
-ordered so that literal segments win over parameters (README decision 6).
+ordered so that literal segments win over parameters (contract decision 6).
 
 `GrpcOperation` is the one generic handler of every service-backed operation:
 identity → validation → request message → unary call → reply.
@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from galaxy_edge.downstream import Downstreams, Rpc
+from galaxy_edge.downstream import ACCOUNT_RESOLVE_IDENTITY, Downstreams, Rpc
 from galaxy_edge.errors import (
     INTERNAL_ERROR,
     JSON_MEDIA_TYPE,
@@ -35,6 +35,7 @@ from galaxy_edge.errors import (
     from_grpc,
 )
 from galaxy_edge.spec import ADMIN_SECURITY, USER_SECURITY, Operation
+from galaxy_edge.translation import ReplyEncoder, request_message
 from galaxy_edge.validation import OperationValidator
 
 if TYPE_CHECKING:
@@ -43,6 +44,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+#: A free-form JSON document carried as its text (protos/galaxy/common/v1/json.proto): a request
+#: field `body` of this type gets the body bytes as received, a reply of this type is the response
+#: body as is. Numbers never pass through a double (docs/contracts.md, "Free-form JSON bodies").
+RAW_JSON = "galaxy.common.v1.RawJson"
 
 #: The caller field of docs/contracts.md rule 2, by security scheme.
 CALLER_FIELDS = {USER_SECURITY: "user_id", ADMIN_SECURITY: "admin_username"}
@@ -55,11 +61,12 @@ def json_response(payload: Any, status: int) -> Response:
     return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE)
 
 
+_REPLIES = ReplyEncoder()
+
+
 def reply_to_json(reply: Any) -> Any:
     """A reply message as contract JSON (docs/contracts.md, "Schema → message mapping")."""
-    return json_format.MessageToDict(
-        reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
+    return _REPLIES.to_json(reply)
 
 
 class GrpcOperation:
@@ -81,6 +88,16 @@ class GrpcOperation:
         self._gate = gate
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
+        # A write to account about a user (the caller, or the path's user_id) may take the
+        # user out of `active`: this edge forgets the user at once, so its next request is
+        # checked again here; other edges learn it from the lifecycle feed.
+        self._forgets_user = (
+            rpc is not None
+            and rpc.service == ACCOUNT_RESOLVE_IDENTITY[0]
+            and operation.method != "GET"
+        )
+        self._raw_body = rpc is not None and _is_raw_json(rpc.request_class.DESCRIPTOR.fields_by_name.get("body"))
+        self._raw_reply = rpc is not None and rpc.response_class.DESCRIPTOR.full_name == RAW_JSON
         if operation.security == USER_SECURITY and not any(
             p.location == "header" and p.name.lower() == USER_HEADER for p in operation.parameters
         ):
@@ -105,15 +122,21 @@ class GrpcOperation:
         rpc = self.rpc
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
-        message = rpc.request_class()
+        raw_body = None
+        if self._raw_body and "body" in data:
+            del data["body"]
+            raw_body = request.state.raw_body
         try:
-            json_format.ParseDict(data, message)
+            message = request_message(rpc.request_class, data)
         except json_format.ParseError as error:
             log.error("request of %s does not fit %s: %s", op.operation_id, rpc.full_method, error)
             raise ApiError(500, INTERNAL_ERROR) from None
+        if raw_body is not None:
+            message.body.json = raw_body
         try:
             reply = await self._downstreams.call(rpc, message)
         except grpc.aio.AioRpcError as error:
+            self._forget_subject(data)
             failure = from_grpc(error.code(), error.details(), service=rpc.service)
             if failure.status >= 500 and failure.status != 501:
                 log.warning(
@@ -124,9 +147,20 @@ class GrpcOperation:
                     error.details(),
                 )
             raise failure from None
+        self._forget_subject(data)
         if self._no_content:
             return Response(status_code=204)
+        if self._raw_reply:
+            return Response(reply.json, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
         return json_response(reply_to_json(reply), op.success_status)
+
+    def _forget_subject(self, data: dict[str, Any]) -> None:
+        if self._forgets_user and isinstance(data.get("user_id"), str):
+            self._gate.forget(data["user_id"])
+
+
+def _is_raw_json(field: Any) -> bool:
+    return field is not None and field.message_type is not None and field.message_type.full_name == RAW_JSON
 
 
 class ContractRoute(Route):
@@ -181,5 +215,5 @@ def route_sort_key(path: str) -> tuple[tuple[int, str], ...]:
 
 
 def ordered(routes: Iterable[ContractRoute]) -> list[ContractRoute]:
-    """Routes in matching order (README decision 6)."""
+    """Routes in matching order (contract decision 6)."""
     return sorted(routes, key=lambda r: route_sort_key(r.path))

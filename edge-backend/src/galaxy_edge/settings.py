@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from galaxy_kit.settings import LoggingSettings, default_grpc_target
+from galaxy_kit.settings import (
+    DEFAULT_KAFKA_BOOTSTRAP_SERVERS,
+    LoggingSettings,
+    default_grpc_target,
+)
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -12,6 +16,9 @@ DEFAULT_RPC_TIMEOUT_SECONDS = 10.0
 DEFAULT_READINESS_TIMEOUT_SECONDS = 1.0
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 10.0
+DEFAULT_IDENTITY_CACHE_MAX_USERS = 20_000
+DEFAULT_IDENTITY_FEED_MAX_SILENCE_SECONDS = 3.0
+DEFAULT_IDENTITY_FEED_HEARTBEAT_SECONDS = 0.5
 
 
 class EdgeSettings(LoggingSettings):
@@ -60,6 +67,24 @@ class EdgeSettings(LoggingSettings):
     )
     shutdown_grace_seconds: float = Field(
         DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=0, validation_alias="BACKEND_SHUTDOWN_GRACE_SECONDS"
+    )
+
+    kafka_bootstrap_servers: str = Field(
+        DEFAULT_KAFKA_BOOTSTRAP_SERVERS, validation_alias="GALAXY_KAFKA_BOOTSTRAP_SERVERS"
+    )
+    #: 0 turns the identity cache (and its lifecycle feed) off: every user request asks account.
+    identity_cache_max_users: int = Field(
+        DEFAULT_IDENTITY_CACHE_MAX_USERS, ge=0, validation_alias="BACKEND_IDENTITY_CACHE_MAX_USERS"
+    )
+    identity_feed_max_silence_seconds: float = Field(
+        DEFAULT_IDENTITY_FEED_MAX_SILENCE_SECONDS,
+        gt=0,
+        validation_alias="BACKEND_IDENTITY_FEED_MAX_SILENCE_SECONDS",
+    )
+    identity_feed_heartbeat_seconds: float = Field(
+        DEFAULT_IDENTITY_FEED_HEARTBEAT_SECONDS,
+        gt=0,
+        validation_alias="BACKEND_IDENTITY_FEED_HEARTBEAT_SECONDS",
     )
 
     def grpc_targets(self) -> dict[str, str]:

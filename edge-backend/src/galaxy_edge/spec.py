@@ -1,11 +1,11 @@
 """The REST contract as the edge serves it.
 
-The contract file (`contract/galaxy-backend.openapi.yaml`, a copy of the shared
-spec) is read once at start-up. The corrections the project decided on where
-the contract contradicts itself are applied here, in code, so the copy stays
-byte-identical to the shared file:
+The contract file (`contract/galaxy-backend.openapi.yaml`, the project's
+contract) is read once at start-up. The corrections the project decided on where
+the contract contradicts itself (docs/contracts.md, "Decisions") are applied
+here, in code, so the file stays as published:
 
-* decision 3 — `LobbyGameDetail` is `allOf` two objects that both forbid
+* contract decision 3 — `LobbyGameDetail` is `allOf` two objects that both forbid
   additional properties; it is served and validated as one object holding the
   union of both property sets and both required lists.
 
@@ -95,7 +95,7 @@ def read_contract_text() -> str:
 
 
 def merge_all_of_objects(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
-    """Fold an `allOf` of object schemas into one object schema (README decision 3).
+    """Fold an `allOf` of object schemas into one object schema (contract decision 3).
 
     `$ref` parts are resolved against `components`; properties are united (later
     parts win on a name clash) and required lists concatenated without

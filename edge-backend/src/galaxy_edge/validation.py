@@ -197,6 +197,8 @@ class OperationValidator:
                 raise invalid(f"body: must not exceed {self.max_body_bytes} bytes")
             chunks.append(chunk)
         raw = b"".join(chunks)
+        # Kept as received for an RPC that carries the body verbatim (RAW_JSON in routing.py).
+        request.state.raw_body = raw
         if not raw.strip():
             if self.operation.body_required:
                 raise invalid("body: is required")

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy.events.v1.runtime_pb2 import RuntimeStatusEvent
 from galaxy_kit.events import (
@@ -276,8 +276,6 @@ async def _committed_is(bootstrap: str, group: str, n: int, topic: str) -> bool:
 
 async def _reset_offsets(bootstrap: str, group: str, topic: str) -> None:
     """Commit offset 0 for the group, as an operator replaying a topic would."""
-    from aiokafka import AIOKafkaConsumer
-
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -286,3 +284,71 @@ async def _reset_offsets(bootstrap: str, group: str, topic: str) -> None:
         await consumer.commit({tp: 0})
     finally:
         await consumer.stop()
+
+
+class CountsAssignments(IdempotentConsumer):
+    """Observes rebalances: `assignments` grows each time the group hands partitions over."""
+
+    assignments = 0
+
+    def _on_assigned(self, assigned):
+        super()._on_assigned(assigned)
+        self.assignments += 1
+
+
+async def test_revoked_partition_drops_retry_counts_so_its_record_gets_full_attempts_again(
+    event_db, kafka_bootstrap, unique_topic, runner
+):
+    """A record failed twice of max_attempts=3; then a rebalance revokes its partition and hands
+    it back. The retry count went with the revoked assignment: the record gets three fresh
+    attempts before on_give_up, not one (stale counts would give up early on a record, or, after
+    a memory broker restart, on a different record at the same offset)."""
+    await create_topic(kafka_bootstrap, unique_topic, partitions=1)
+    other_topic = f"{unique_topic}-other"
+    await create_topic(kafka_bootstrap, other_topic, partitions=1)
+    (event_id,) = await publish_events(kafka_bootstrap, unique_topic, 1)
+    calls = 0
+    rebalanced = asyncio.Event()
+    given_up_after: list[tuple[uuid.UUID, int]] = []
+
+    async def always_fails(session, envelope, record):
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            # Hold the third attempt until the partition was revoked and assigned again.
+            await asyncio.wait_for(rebalanced.wait(), 30)
+        raise RuntimeError("permanent")
+
+    async def on_give_up(session, envelope, record, error):
+        given_up_after.append((uuid.UUID(envelope.event_id), calls))
+
+    consumer = event_db.consumer(
+        kafka_bootstrap, unique_topic, group_id="g", cls=CountsAssignments,
+        handler=always_fails, max_attempts=3, on_give_up=on_give_up,
+    )
+    runner.start(consumer)
+    await wait_until(lambda: calls == 3, what="two failed attempts, the third in hand")
+    assert consumer.assignments == 1 and consumer.given_up_count == 0
+
+    # A second member joins the group (for another topic): the coordinator revokes and
+    # reassigns; the partition of our topic comes back to the same consumer.
+    member = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id="g", enable_auto_commit=False,
+        session_timeout_ms=2000, heartbeat_interval_ms=300, rebalance_timeout_ms=2000,
+    )
+    member.subscribe([other_topic])
+    await member.start()
+    try:
+        await wait_until(
+            lambda: consumer.assignments >= 2 and consumer.assignment == {TopicPartition(unique_topic, 0)},
+            timeout=30, what="the partition revoked and assigned back",
+        )
+        rebalanced.set()
+        await wait_until(lambda: consumer.given_up_count == 1, timeout=30, what="give up")
+    finally:
+        await member.stop()
+    # Two attempts before the revoke; the one in flight during it and two more after it.
+    assert consumer.assignments == 2, "another rebalance happened meanwhile; counts reset again"
+    assert given_up_after == [(event_id, 5)]
+    await wait_until(lambda: _committed_is(kafka_bootstrap, "g", 1, unique_topic), what="offset committed")
+    assert await event_db.effect_counts() == {}

@@ -7,10 +7,28 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    NotLeaderForPartitionError,
+    TopicAuthorizationFailedError,
+)
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy_kit.db import transaction
-from galaxy_kit.events import OutboxRelay, PublishResult, enqueue, unpack, unpack_payload
-from galaxy_kit.events.testing import read_topic, wait_until
+from galaxy_kit.events import (
+    OutboxRelay,
+    OutboxRow,
+    PublishResult,
+    enqueue,
+    is_broker_trouble,
+    parked_rows,
+    requeue_parked,
+    unpack,
+    unpack_payload,
+)
+from galaxy_kit.events.testing import create_topic, read_topic, wait_until
+from prometheus_client import REGISTRY
 
 PRODUCER = "kit-tests"
 
@@ -205,7 +223,8 @@ async def _all_published(event_db) -> bool:
 async def test_broker_restart_with_pending_rows_they_are_published_after_restart(
     event_db, kafka_broker, kafka_bootstrap, unique_topic, runner
 ):
-    relay = event_db.relay(kafka_bootstrap, topics=[unique_topic])
+    # A cap of 2: the outage lasts many rounds, and broker trouble must not use the cap up.
+    relay = event_db.relay(kafka_bootstrap, topics=[unique_topic], max_attempts=2)
     runner.start(relay)
     await wait_until(lambda: relay.is_leader, what="leadership")
     before = await enqueue_many(event_db, unique_topic, ["u-1"], per_key=1)
@@ -228,7 +247,9 @@ async def test_broker_restart_with_pending_rows_they_are_published_after_restart
 
     await wait_until(lambda: _all_published(event_db), timeout=30, what="publish after the broker restart")
     failed = await event_db.rows(sa.select(t.c.attempts, t.c.last_error).where(t.c.last_error.is_not(None)))
-    assert failed and all(attempts >= 2 for attempts, _ in failed)  # failed, then succeeded
+    # Failed (recorded), then published; the outage counted no attempt and parked nothing.
+    assert failed and all(attempts == 1 for attempts, _ in failed)
+    assert relay.parked_count == 0
     # The broker kept nothing from before its restart (memory storage); the pending rows are all there.
     records = await read_topic(kafka_bootstrap, unique_topic, at_least=len(pending))
     assert {unpack(r.value).event_id for r in records} == {str(i) for i in pending}
@@ -317,3 +338,123 @@ async def test_relay_survives_losing_its_lock_connection(event_db, kafka_bootstr
     assert len(new_pids) == 1 and new_pids[0] != pid
     records = await read_topic(kafka_bootstrap, unique_topic, at_least=2)
     assert [unpack(r.value).event_id for r in records] == [str(first[0]), str(second[0])]
+
+
+def parked_gauge(relay_name: str) -> float | None:
+    return REGISTRY.get_sample_value("galaxy_outbox_parked_rows", {"outbox": relay_name})
+
+
+def dead_letters_counted(relay_name: str) -> float:
+    return REGISTRY.get_sample_value("galaxy_outbox_dead_letters_total", {"outbox": relay_name}) or 0.0
+
+
+async def test_a_row_the_broker_always_refuses_is_parked_after_the_cap_and_later_rows_flow(
+    event_db, kafka_bootstrap, unique_topic, runner
+):
+    """A row too large for the broker is refused every time. After max_attempts refusals it is
+    parked (kept, unpublished, with its error; logged and counted) and is never claimed again:
+    the later rows of the same key and of other keys are published, in their order."""
+    await enqueue_many(event_db, unique_topic, ["u-1", "u-2"], per_key=1)  # seq 0
+    async with transaction(event_db.sessions) as session:
+        poison = await enqueue(
+            session, table=event_db.outbox, topic=unique_topic, key="u-1",
+            # Over the producer's 1 MiB request limit: MessageSizeTooLargeError, not retriable.
+            message=AccountLifecycleEvent(user_id="u-1", kind="soft_deleted", reason_code="9" * 1_200_000),
+            producer=PRODUCER,
+        )
+    await enqueue_many_seq(event_db, unique_topic, ["u-1", "u-2"], 2)
+
+    relay = event_db.relay(kafka_bootstrap, max_attempts=3, name=f"parking-{unique_topic}")
+    counted_before = dead_letters_counted(relay.name)
+    runner.start(relay)
+
+    async def only_the_poison_left() -> bool:
+        t = event_db.outbox
+        left = await event_db.rows(sa.select(t.c.event_id).where(t.c.published_at.is_(None)))
+        return [event_id for (event_id,) in left] == [poison]
+
+    await wait_until(only_the_poison_left, what="every other row published")
+    await wait_until(lambda: relay.parked_count == 1, what="the refused row parked")
+    records = await read_topic(kafka_bootstrap, unique_topic, at_least=4)
+    assert per_key_sequences(records) == {"u-1": [0, 2], "u-2": [0, 2]}
+    assert str(poison) not in {unpack(r.value).event_id for r in records}
+
+    t = event_db.outbox
+    (row,) = await event_db.rows(sa.select(t).where(t.c.event_id == poison))
+    assert row.published_at is None and row.attempts == 3
+    assert "MessageSizeTooLarge" in row.last_error
+    assert dead_letters_counted(relay.name) == counted_before + 1
+    parked = await parked_rows(event_db.engine, t, max_attempts=3)
+    assert [(p.event_id, p.key, p.attempts) for p in parked] == [(poison, "u-1", 3)]
+    assert "MessageSizeTooLarge" in parked[0].last_error
+
+    # Parked means never claimed again: a later row goes out, the dead letter stays untouched.
+    (newest,) = await enqueue_many_seq(event_db, unique_topic, ["u-1"], 3)
+    await wait_until(lambda: _published(event_db, newest), what="a row enqueued after the parking")
+    (row,) = await event_db.rows(sa.select(t.c.attempts).where(t.c.event_id == poison))
+    assert row.attempts == 3 and relay.parked_count == 1
+
+    assert parked_gauge(relay.name) == 1
+
+    # An operator requeues it: it gets a fresh cap (and, still too large, is parked again).
+    assert await requeue_parked(event_db.engine, t, max_attempts=3) == 1
+    await wait_until(lambda: relay.parked_count == 2, what="the requeued row tried again and parked")
+    assert dead_letters_counted(relay.name) == counted_before + 2
+    assert [p.event_id for p in await parked_rows(event_db.engine, t, max_attempts=3)] == [poison]
+
+    # A relay that takes over (a restart, another replica) reports the dead letter it finds.
+    await relay.stop()
+    successor = event_db.relay(kafka_bootstrap, max_attempts=3, name=f"successor-{unique_topic}")
+    runner.start(successor)
+    await wait_until(lambda: parked_gauge(successor.name) == 1, what="the successor counted the dead letter")
+    assert successor.parked_count == 0
+
+
+async def test_a_topic_the_broker_will_not_have_parks_its_rows_not_the_others(
+    event_db, kafka_bootstrap, unique_topic, runner
+):
+    """With topic creation left to the deployment, a row for a topic nobody created is refused;
+    rows of the topics that exist are published meanwhile, and the refused ones get parked."""
+    await create_topic(kafka_bootstrap, unique_topic)
+    missing_topic = f"{unique_topic}-never-created"
+    async with transaction(event_db.sessions) as session:
+        lost_cause = await enqueue(
+            session, table=event_db.outbox, topic=missing_topic, key="u-1",
+            message=lifecycle("u-1", 0), producer=PRODUCER,
+        )
+    fine = await enqueue_many(event_db, unique_topic, ["u-1", "u-2"], per_key=2)
+
+    relay = event_db.relay(kafka_bootstrap, max_attempts=2, create_topics=False)
+    runner.start(relay)
+    await wait_until(lambda: relay.parked_count == 1, what="the row of the missing topic parked")
+    await wait_until(lambda: all_published(event_db, fine), what="the rows of the existing topic")
+    parked = await parked_rows(event_db.engine, event_db.outbox, max_attempts=2)
+    assert [(p.event_id, p.topic) for p in parked] == [(lost_cause, missing_topic)]
+    assert "TopicUnavailable" in parked[0].last_error
+
+
+async def all_published(event_db, ids) -> bool:
+    t = event_db.outbox
+    return not await event_db.scalar(
+        sa.select(sa.func.count()).select_from(t).where(t.c.event_id.in_(ids), t.c.published_at.is_(None))
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "counts"),
+    [
+        (MessageSizeTooLargeError(), True),  # the record itself: same answer every time
+        (RuntimeError("bug while sending this row"), True),
+        (KafkaTimeoutError(), False),  # what a send raises while the broker is down
+        (KafkaConnectionError("refused"), False),
+        (TimeoutError(), False),
+        (NotLeaderForPartitionError(), False),
+        (TopicAuthorizationFailedError(), False),  # the deployment's to fix, for every row
+    ],
+)
+def test_only_refusals_of_the_row_itself_count_against_the_cap(error, counts):
+    assert is_broker_trouble(error) is not counts
+    result = PublishResult()
+    row = OutboxRow(1, uuid.uuid4(), "t", "k", "x", b"")
+    result.fail(row, error)
+    assert (row.id in result.refused) is counts and row.id in result.failed

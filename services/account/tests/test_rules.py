@@ -12,8 +12,7 @@ from galaxy_kit.errors import InvalidArgument
 from galaxy_account.domain import policy
 from galaxy_account.domain.accounts import new_user_name
 from galaxy_account.domain.aggregate import snapshot
-from galaxy_account.domain.bcp47 import canonical_tag
-from galaxy_account.domain.validation import parse_display_name
+from galaxy_account.domain.validation import canonical_tag, parse_display_name
 from galaxy_account.repository.accounts import AccountRow, EntitlementRow
 
 

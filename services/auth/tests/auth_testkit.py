@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import re
+import signal
+import subprocess
+import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,10 +22,9 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
-from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
 from galaxy_devstack.smtp_sink import read_messages
 from galaxy_kit.db import create_engine
-from galaxy_kit.testing import RunningService
+from galaxy_kit.testing import RunningService, free_port
 from nacl.signing import SigningKey
 
 from galaxy_auth.settings import AuthSettings
@@ -63,7 +67,6 @@ class Neighbours:
     mail: RunningService
     account: RunningService
     mail_dir: Path
-    mail_built: bool
 
     def messages_to(self, address: str) -> list[EmailMessage]:
         return [m for m in read_messages(self.mail_dir) if address in (m.get_all("Delivered-To") or [])]
@@ -85,16 +88,6 @@ class Neighbours:
         found = CODE.findall(body)
         assert len(found) == 1, body
         return found[0]
-
-
-async def mail_enqueue_built(mail: RunningService) -> bool:
-    """Whether the mail service answers EnqueueDelivery (its issue may not have landed yet)."""
-    stub = mail_pb2_grpc.MailServiceStub(mail.channel)
-    try:
-        await stub.EnqueueDelivery(mail_pb2.EnqueueDeliveryRequest(), timeout=5)
-    except grpc.aio.AioRpcError as error:
-        return error.code() != grpc.StatusCode.UNIMPLEMENTED
-    return True
 
 
 @dataclass
@@ -144,10 +137,19 @@ class Auth:
 
     async def fetch(self, sql: str, **params) -> list[dict]:
         """Rows of a read-only query on the database (assertions on what auth stored)."""
-        engine = create_engine(self.settings.database_url, pool_size=1, max_overflow=0)
+        engine = create_engine(self.settings.database_dsn(), pool_size=1, max_overflow=0)
         try:
             async with engine.connect() as conn:
                 return [dict(row) for row in (await conn.execute(sa.text(sql), params)).mappings()]
+        finally:
+            await engine.dispose()
+
+    async def execute(self, sql: str, **params) -> int:
+        """Run one statement and commit (tests move stored times instead of sleeping); rows affected."""
+        engine = create_engine(self.settings.database_dsn(), pool_size=1, max_overflow=0)
+        try:
+            async with engine.begin() as conn:
+                return (await conn.execute(sa.text(sql), params)).rowcount
         finally:
             await engine.dispose()
 
@@ -157,3 +159,37 @@ async def rpc_error(call) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
     return raised.value
+
+
+@contextmanager
+def mail_process(*, database_url: str, kafka_bootstrap: str, smtp_host: str, smtp_port: int, log_path: Path):
+    """The real mail service as its own process (`python -m galaxy_mail`), so a test can SIGSTOP it.
+
+    Yields (process, gRPC target) once it serves; stops it (resumed first) on exit.
+    """
+    target = f"127.0.0.1:{free_port()}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GALAXY_")}
+    env.update(
+        GALAXY_DATABASE_URL=database_url,
+        GALAXY_KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        GALAXY_GRPC_LISTEN_ADDR=target,
+        GALAXY_SMTP_HOST=smtp_host,
+        GALAXY_SMTP_PORT=str(smtp_port),
+        GALAXY_MAIL_POLL_INTERVAL_SECONDS="0.2",
+        GALAXY_LOG_FORMAT="json",
+    )
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "galaxy_mail"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process, target
+    finally:
+        process.send_signal(signal.SIGCONT)
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -34,7 +34,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from auth_testkit import Auth, Neighbours, auth_settings, mail_enqueue_built  # noqa: E402
+from auth_testkit import Auth, Neighbours, auth_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -63,15 +63,7 @@ async def neighbours(postgres_cluster, kafka_bootstrap, smtp_server, smtp_dir) -
     )
     account_settings = AccountSettings(database_url=dsn, kafka_bootstrap_servers=kafka_bootstrap)
     async with running_service(MAIL, mail_settings) as mail, running_service(ACCOUNT, account_settings) as account:
-        yield Neighbours(dsn, mail, account, smtp_dir, await mail_enqueue_built(mail))
-
-
-@pytest.fixture
-def needs_mail(neighbours: Neighbours) -> Neighbours:
-    """The neighbours, when mail can deliver; otherwise the test is skipped (mail's issue not landed)."""
-    if not neighbours.mail_built:
-        pytest.skip("the mail service does not answer EnqueueDelivery yet")
-    return neighbours
+        yield Neighbours(dsn, mail, account, smtp_dir)
 
 
 @pytest.fixture
@@ -94,7 +86,7 @@ def start_auth(neighbours: Neighbours):
 
 
 @pytest.fixture
-async def auth(start_auth, needs_mail) -> AsyncIterator[Auth]:
-    """Auth with default rules, able to deliver codes (skipped while mail cannot)."""
+async def auth(start_auth) -> AsyncIterator[Auth]:
+    """Auth with default rules, wired to the real account and mail."""
     async with start_auth() as running:
         yield running

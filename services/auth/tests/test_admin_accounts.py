@@ -132,7 +132,7 @@ async def _hashes(admin: Admin) -> list[str]:
     import sqlalchemy as sa
     from galaxy_kit.db import create_engine
 
-    engine = create_engine(admin.service.settings.database_url, pool_size=1, max_overflow=0)
+    engine = create_engine(admin.service.settings.database_dsn(), pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as conn:
             return list((await conn.execute(sa.text("SELECT password_hash FROM auth.admin_accounts"))).scalars())

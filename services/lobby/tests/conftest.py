@@ -1,8 +1,8 @@
 """Service-tier fixtures of lobby: the real lobby, account and runtime services on one fresh database, real gRPC.
 
-Runtime's servicer answers UNIMPLEMENTED to lobby's calls until its issue lands, so the tests that
-need a runtime that agrees (pause, resume) use `RuntimeStandInAcceptingEverything`: a fake, and
-named so, because the real part cannot do that yet.
+The real runtime refuses to start an unregistered engine version and to pause a game it never
+started, so the tests that need a runtime that agrees (pause, resume) without running engines use
+`RuntimeStandInAcceptingEverything`: a fake, and named so.
 """
 
 from __future__ import annotations

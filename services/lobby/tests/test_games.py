@@ -181,20 +181,21 @@ async def test_a_start_refused_by_runtime_ends_in_start_failed_with_the_reason(l
         {"from_status": "ready_to_start", "to_status": "starting", "actor_kind": "user", "actor_id": owner,
          "reason": "owner_start"},
         {"from_status": "starting", "to_status": "start_failed", "actor_kind": "system", "actor_id": "runtime",
-         "reason": "runtime does not implement StartRuntime yet"},
+         "reason": "runtime refused StartRuntime: engine version 1.4.0 is not registered"},
     ]
     retried = await lobby.stub.UserLobbyGamesRetryStart(
         pb.UserLobbyGamesRetryStartRequest(user_id=owner, game_id=game.game_id))
     assert retried.status == "start_failed"
 
 
-async def test_pause_while_runtime_cannot_is_not_implemented_and_changes_nothing(lobby):
+async def test_pause_refused_by_runtime_is_a_conflict_and_changes_nothing(lobby):
     owner = await lobby.user()
     game = await create_private(lobby, owner)
     await set_status(lobby, game.game_id, "running")
     error = await error_of(lobby.stub.UserLobbyGamesPause(pb.UserLobbyGamesPauseRequest(user_id=owner,
                                                                                         game_id=game.game_id)))
-    assert error.code() == grpc.StatusCode.UNIMPLEMENTED and "PauseRuntime" in error.details()
+    # The real runtime has no runtime for a game it never started: it refuses, lobby changes nothing.
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "PauseRuntime" in error.details()
     assert (await game_row(lobby, game.game_id))["status"] == "running"
 
 

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
+from importlib import resources
 
 import grpc
 import pytest
@@ -37,6 +38,7 @@ from galaxy_mail.smtp import DELIVERY_ID_HEADER, SendResult, SmtpSender
 from galaxy_mail.worker import DeliveryWorker
 
 WAIT_SECONDS = 20.0
+CATALOG = TemplateCatalog.load()
 
 
 # -- a real SMTP server ----------------------------------------------------------------------------
@@ -105,6 +107,35 @@ class RefusingRecipientsSmtpHandler(RecordingSmtpHandler):
         if any(rcpt.startswith(self.prefix) for rcpt in envelope.rcpt_tos):
             return self.refusal
         return "250 OK"
+
+
+class HeldOrGoneSmtpHandler(RecordingSmtpHandler):
+    """Refuses recipients starting with `held` for now (451: the delivery keeps retrying) and
+    those starting with `gone` for good (550: dead-lettered at once); accepts the others."""
+
+    def reply(self, envelope) -> str:
+        if any(rcpt.startswith("held") for rcpt in envelope.rcpt_tos):
+            return "451 try later"
+        if any(rcpt.startswith("gone") for rcpt in envelope.rcpt_tos):
+            return "550 no such mailbox"
+        return "250 OK"
+
+
+@pytest.fixture
+def catalog_with_a_notice(tmp_path, monkeypatch):
+    """The shipped templates plus `notice`, a template without secret variables (its dead
+    letters can be resent): the service loads this catalog instead of the package's."""
+    shipped = resources.files("galaxy_mail") / "templates"
+    for directory in shipped.iterdir():
+        if directory.is_dir():
+            (tmp_path / directory.name).mkdir()
+            for file in directory.iterdir():
+                (tmp_path / directory.name / file.name).write_text(file.read_text(encoding="utf-8"))
+    (tmp_path / "notice").mkdir()
+    (tmp_path / "notice" / "en.toml").write_text('subject = "Notice"\nbody = "Game ${game} starts."\n')
+    catalog = TemplateCatalog.load(tmp_path)
+    monkeypatch.setattr(TemplateCatalog, "load", classmethod(lambda cls, root=None: catalog))
+    return catalog
 
 
 @pytest.fixture
@@ -278,7 +309,9 @@ async def test_the_same_idempotency_key_makes_one_delivery_and_one_message(fresh
         assert (await mail.deliveries()).total == 1
 
 
-async def test_retries_with_backoff_then_dead_letter_then_resend_sends(fresh_database_dsn, smtp_server):
+async def test_retries_with_backoff_then_dead_letter_then_resend_sends(
+    fresh_database_dsn, smtp_server, catalog_with_a_notice
+):
     handler = FlakySmtpHandler(refuse_first=3)
     port = smtp_server(handler)
     base = 0.2
@@ -286,7 +319,8 @@ async def test_retries_with_backoff_then_dead_letter_then_resend_sends(fresh_dat
         fresh_database_dsn, handler, port, mail_max_attempts=3, mail_retry_base_seconds=base,
         mail_retry_cap_seconds=0.3,
     ) as mail:
-        reply = await mail.enqueue("login:flaky", code="314159")
+        # A template without secrets: its dead letter keeps what a resend needs.
+        reply = await mail.enqueue("notice:flaky", template_id="notice", variables={"game": "314159"})
         delivery = await mail.wait_status(reply.delivery_id, "dead_lettered")
         assert delivery.attempts == 3 and not delivery.HasField("next_attempt_at")
         assert handler.refused == 3 and handler.snapshot() == []
@@ -313,7 +347,7 @@ async def test_retries_with_backoff_then_dead_letter_then_resend_sends(fresh_dat
             (1, "failed"), (2, "failed"), (3, "failed"), (4, "sent"),
         ]
         assert handler.per_delivery() == {reply.delivery_id: 1}
-        assert "314159" in handler.snapshot()[0].get_content()
+        assert "Game 314159 starts." in handler.snapshot()[0].get_content()
         assert (await mail.dead_letters()).total == 0, "a resent dead letter leaves the list"
 
         error = await rpc_error(mail.resend(reply.delivery_id))
@@ -358,18 +392,22 @@ async def test_invalid_requests_and_unknown_ids(fresh_database_dsn, smtp_server)
 
 
 async def test_admin_views_page_newest_first_and_never_show_a_code_or_a_body(fresh_database_dsn, smtp_server):
-    # Recipients starting with "held" are refused (451) so their variables stay stored while we look.
-    handler = RefusingRecipientsSmtpHandler("held")
+    # "held" recipients are refused for now (451): those deliveries keep retrying, long back-off,
+    # with their variables stored while we look; "gone" is refused for good (550): dead letter.
+    handler = HeldOrGoneSmtpHandler()
     port = smtp_server(handler)
     codes = [f"58{i:04d}" for i in range(5)]
-    async with mail_service(fresh_database_dsn, handler, port, mail_max_attempts=2) as mail:
+    async with mail_service(
+        fresh_database_dsn, handler, port, mail_max_attempts=50, mail_retry_base_seconds=60,
+        mail_retry_cap_seconds=60,
+    ) as mail:
         ids = []
         for i, code in enumerate(codes):
-            recipient = "sent@example.com" if i < 2 else f"held{i}@example.com"
+            recipient = "sent@example.com" if i < 2 else ("gone@example.com" if i == 4 else f"held{i}@example.com")
             ids.append((await mail.enqueue(f"login:{i}", code=code, recipient=recipient)).delivery_id)
         await mail.wait_status(ids[0], "sent")
         await mail.wait_status(ids[4], "dead_lettered")
-        await mail.resend(ids[4])  # pending again, with its code stored
+        await mail.wait_status(ids[2], "retrying")
 
         pages = [await mail.deliveries(page=p, page_size=2) for p in (1, 2, 3, 4)]
         assert [p.total for p in pages] == [5] * 4
@@ -399,7 +437,8 @@ async def test_admin_views_page_newest_first_and_never_show_a_code_or_a_body(fre
             )
         await engine.dispose()
         assert rows[ids[0]] is None and rows[ids[1]] is None, "a sent delivery forgets its code"
-        assert rows[ids[4]] == {"code": codes[4]}, "an unsent one keeps what it needs to be sent"
+        assert rows[ids[4]] == {}, "a dead letter forgets its code"
+        assert rows[ids[2]] == {"code": codes[2]}, "an unsent one keeps what it needs to be sent"
 
 
 async def test_two_replicas_send_every_delivery_exactly_once(fresh_database_dsn, smtp_server):
@@ -440,7 +479,7 @@ async def test_a_crashed_workers_lease_runs_out_and_another_worker_sends(fresh_d
         policy = RetryPolicy.from_settings(settings)
         # A worker claims it and dies before sending (it never finishes the attempt).
         before_claim = time.monotonic()  # the lease runs from the claim's start, which is later
-        [claim] = await claim_due(sessions, worker="crashed", policy=policy, lease=timedelta(seconds=lease),
+        [claim] = await claim_due(sessions, catalog=CATALOG, worker="crashed", policy=policy, lease=timedelta(seconds=lease),
                                   limit=10)
         survivor = DeliveryWorker(
             engine=engine, sessions=sessions, catalog=TemplateCatalog.load(), sender=SmtpSender(settings),
@@ -471,14 +510,124 @@ async def test_a_resend_during_an_attempt_waits_for_it_and_then_starts_a_new_cyc
         sessions = session_factory(engine)
         policy = RetryPolicy.from_settings(mail.settings)
         try:
-            [claim] = await claim_due(sessions, worker="w1", policy=policy, lease=timedelta(seconds=30), limit=1)
+            [claim] = await claim_due(sessions, catalog=CATALOG, worker="w1", policy=policy, lease=timedelta(seconds=30), limit=1)
             assert (await mail.resend(reply.delivery_id)).status == "pending"
             # The lease holds: nobody else may claim it while the attempt is in flight.
-            assert await claim_due(sessions, worker="w2", policy=policy, lease=timedelta(seconds=30), limit=1) == []
-            status = await finish(sessions, claim=claim, result=SendResult("failed", "421 busy"), policy=policy)
+            assert await claim_due(sessions, catalog=CATALOG, worker="w2", policy=policy, lease=timedelta(seconds=30), limit=1) == []
+            status = await finish(sessions, catalog=CATALOG, claim=claim, result=SendResult("failed", "421 busy"), policy=policy)
             # Without the resend this last allowed attempt would have dead-lettered the delivery.
             assert status == "pending"
-            [again] = await claim_due(sessions, worker="w2", policy=policy, lease=timedelta(seconds=30), limit=1)
+            [again] = await claim_due(sessions, catalog=CATALOG, worker="w2", policy=policy, lease=timedelta(seconds=30), limit=1)
             assert again.attempt_no == 2
         finally:
             await engine.dispose()
+
+
+async def test_no_login_code_is_readable_in_the_tables_once_sent_or_dead_lettered(fresh_database_dsn, smtp_server):
+    """Read straight from the tables: the sent delivery and the dead letter (refused for good,
+    and given up after the attempts ran out) keep no code anywhere; a dead-lettered login code
+    cannot be resent (409 at the edge), since there is no code left to send, and stays listed."""
+    handler = HeldOrGoneSmtpHandler()
+    port = smtp_server(handler)
+    codes = {"sent": "731001", "gone": "731002", "held": "731003"}
+    async with mail_service(fresh_database_dsn, handler, port, mail_max_attempts=2) as mail:
+        sent = await mail.enqueue("login:sent", code=codes["sent"], recipient="sent@example.com")
+        gone = await mail.enqueue("login:gone", code=codes["gone"], recipient="gone@example.com")
+        held = await mail.enqueue("login:held", code=codes["held"], recipient="held@example.com")
+        await mail.wait_status(sent.delivery_id, "sent")
+        await mail.wait_status(gone.delivery_id, "dead_lettered")
+        await mail.wait_status(held.delivery_id, "dead_lettered")  # two 451s: attempts used up
+
+        engine = create_engine(fresh_database_dsn)
+        try:
+            async with engine.connect() as conn:
+                tables = (await conn.execute(sa.text(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'mail'"
+                ))).scalars().all()
+                dumps = {
+                    table: " ".join(
+                        str(row) for row in (await conn.execute(sa.text(f'SELECT * FROM mail."{table}"'))).all()
+                    )
+                    for table in tables
+                }
+                variables = dict(
+                    (await conn.execute(sa.text("SELECT delivery_id::text, variables FROM mail.deliveries"))).all()
+                )
+        finally:
+            await engine.dispose()
+        assert {"deliveries", "attempts", "dead_letters"} <= set(dumps)
+        for code in codes.values():
+            assert not any(code in dump for dump in dumps.values()), code
+        assert variables == {sent.delivery_id: None, gone.delivery_id: {}, held.delivery_id: {}}
+
+        error = await rpc_error(mail.resend(held.delivery_id))
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "erased" in error.details() and codes["held"] not in error.details()
+        assert (await mail.get(held.delivery_id)).status == "dead_lettered"
+        assert {item.delivery_id for item in (await mail.dead_letters()).items} == {
+            gone.delivery_id, held.delivery_id,
+        }
+
+
+async def test_finished_deliveries_and_old_event_rows_are_pruned_after_their_retention(
+    fresh_database_dsn, smtp_server
+):
+    """The kit's retention worker runs in the mail service with mail's own rule added: sent and
+    dead-lettered deliveries older than the retention go (their attempts and dead-letter
+    records with them), as do published outbox rows and inbox rows past theirs; recent ones,
+    and deliveries still to be sent however old, stay."""
+    handler = RecordingSmtpHandler()
+    port = smtp_server(handler)
+    async with mail_service(
+        fresh_database_dsn, handler, port, mail_worker_enabled=False, retention_interval_seconds=0.2,
+    ) as mail:
+        ids = {}
+        for name in ("old_sent", "old_dead", "recent_sent", "old_pending"):
+            ids[name] = (await mail.enqueue(f"retention:{name}", code="000111")).delivery_id
+        engine = create_engine(fresh_database_dsn)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(sa.text(
+                    "INSERT INTO mail.attempts (attempt_id, delivery_id, attempt_no, worker, started_at) "
+                    "VALUES (gen_random_uuid(), :d, 1, 'w', now() - interval '40 days')"
+                ), {"d": ids["old_sent"]})
+                await conn.execute(sa.text(
+                    "INSERT INTO mail.dead_letters (dead_letter_id, delivery_id, reason) "
+                    "VALUES (gen_random_uuid(), :d, 'gave up')"
+                ), {"d": ids["old_dead"]})
+                for name, status, days in (
+                    ("old_sent", "sent", 31), ("old_dead", "dead_lettered", 31),
+                    ("recent_sent", "sent", 29), ("old_pending", "retrying", 90),
+                ):
+                    await conn.execute(sa.text(
+                        "UPDATE mail.deliveries SET status = :s, variables = NULL, "
+                        "updated_at = now() - make_interval(days => :days) WHERE delivery_id = :d"
+                    ), {"s": status, "days": days, "d": ids[name]})
+                await conn.execute(sa.text(
+                    "INSERT INTO mail.outbox (event_id, topic, key, event_type, payload, published_at) VALUES "
+                    "(gen_random_uuid(), 't', 'k', 'x', '', now() - interval '8 days'), "
+                    "(gen_random_uuid(), 't', 'k', 'x', '', now() - interval '6 days')"
+                ))
+                await conn.execute(sa.text(
+                    "INSERT INTO mail.inbox (consumer_group, event_id, topic, partition, \"offset\", processed_at) "
+                    "VALUES ('g', gen_random_uuid(), 't', 0, 0, now() - interval '15 days'), "
+                    "('g', gen_random_uuid(), 't', 0, 1, now() - interval '13 days')"
+                ))
+
+            async def counts() -> tuple[int, ...]:
+                async with engine.connect() as conn:
+                    return tuple([
+                        (await conn.execute(sa.text(f"SELECT count(*) FROM mail.{table}"))).scalar()
+                        for table in ("deliveries", "attempts", "dead_letters", "outbox", "inbox")
+                    ])
+
+            deadline = time.monotonic() + WAIT_SECONDS
+            while await counts() != (2, 0, 0, 1, 1):
+                assert time.monotonic() < deadline, f"not pruned: {await counts()}"
+                await asyncio.sleep(0.1)
+            async with engine.connect() as conn:
+                left = set((await conn.execute(sa.text("SELECT delivery_id::text FROM mail.deliveries"))).scalars())
+        finally:
+            await engine.dispose()
+        assert left == {ids["recent_sent"], ids["old_pending"]}
+        await rpc_error(mail.get(ids["old_sent"]))

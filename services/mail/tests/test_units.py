@@ -7,12 +7,12 @@ import random
 import aiosmtplib
 import pytest
 from galaxy_kit.errors import InvalidArgument
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from galaxy_mail.domain.retry import RetryPolicy
 from galaxy_mail.domain.templates import DEFAULT_LOCALE, TemplateCatalog
 from galaxy_mail.settings import MailSettings
-from galaxy_mail.smtp import classify
+from galaxy_mail.smtp import SmtpSender, classify
 
 CATALOG = TemplateCatalog.load()
 
@@ -126,3 +126,29 @@ def test_smtp_defaults_point_at_the_local_sink(monkeypatch):
 def test_a_lease_shorter_than_the_smtp_timeout_is_refused():
     with pytest.raises(ValidationError):
         MailSettings(smtp_timeout_seconds=30, mail_lease_seconds=20)
+
+
+def test_the_login_code_is_a_secret_variable_and_a_misspelt_secret_is_refused_at_start_up(tmp_path):
+    assert CATALOG.secret_variables("login_code") == {"code"}
+    (tmp_path / "reset").mkdir()
+    (tmp_path / "reset" / "en.toml").write_text(
+        'secret_variables = ["tokn"]\nsubject = "Reset"\nbody = "Your token: ${token}"\n'
+    )
+    with pytest.raises(ValueError, match="tokn"):
+        TemplateCatalog.load(tmp_path)
+
+
+def test_the_smtp_password_is_a_secret_and_never_shows_in_a_repr(monkeypatch):
+    monkeypatch.setenv("GALAXY_SMTP_PASSWORD", "hunter2-smtp")
+    settings = MailSettings()
+    assert isinstance(settings.smtp_password, SecretStr)
+    assert settings.smtp_password.get_secret_value() == "hunter2-smtp"
+    assert "hunter2-smtp" not in repr(settings) and "hunter2-smtp" not in str(settings.model_dump())
+    sender = SmtpSender(settings)
+    assert "hunter2-smtp" not in repr(vars(sender))
+
+
+def test_delivery_retention_defaults_to_thirty_days_and_must_be_positive():
+    assert MailSettings().mail_delivery_retention_seconds == 30 * 86_400
+    with pytest.raises(ValidationError, match="GALAXY_MAIL_DELIVERY_RETENTION_SECONDS"):
+        MailSettings(mail_delivery_retention_seconds=0)

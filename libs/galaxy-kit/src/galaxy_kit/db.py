@@ -1,17 +1,37 @@
-"""The database engine: SQLAlchemy's async engine on asyncpg.
+"""The database: SQLAlchemy's async engine on asyncpg for units of work, and `Reads` for hot reads.
 
-Services keep one engine per process. A domain operation is one transaction:
-`async with transaction(sessions) as session:` commits on success and rolls
-back on any exception, so repositories only add/flush and never commit.
+Services keep one engine per process. A domain operation that writes is one
+transaction: `async with transaction(sessions) as session:` commits on success
+and rolls back on any exception, so repositories only add/flush and never commit.
+
+A read that is one statement needs no transaction and no ORM session: `Reads`
+runs it on a small asyncpg pool in autocommit, as a statement compiled once
+from SQLAlchemy Core and prepared once per connection (asyncpg's statement
+cache). The hot paths (an account's aggregate, the identity gate, the gateway's
+session lookup) read this way.
+
+Dropped connections (a PostgreSQL restart, a failover, an idle connection
+killed by a proxy) are handled when they are met, not by a ping before every
+use: `Reads` retries a statement once on a fresh connection when its
+connection turned out to be dead, and the engine pings only a connection that
+sat idle in its pool for longer than `IDLE_PING_SECONDS` (one that is in steady
+use cannot have been dropped unnoticed for long; a disconnect met mid-statement
+invalidates the whole pool, so only that one unit of work fails).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import event, exc, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect  # noqa: N812
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -20,9 +40,22 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import ClauseElement
 
 DEFAULT_POOL_SIZE = 10
 DEFAULT_MAX_OVERFLOW = 10
+#: A pooled connection idle longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 30.0
+#: Connections `Reads` keeps open at rest; it grows to `max_size` under load.
+READS_MIN_SIZE = 1
+
+#: What says "this connection is gone" (as opposed to "this statement is wrong").
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,  # SQLSTATE class 08, incl. "connection was closed"
+    asyncpg.exceptions.AdminShutdownError,  # 57P01: the server is shutting down
+    asyncpg.exceptions.CannotConnectNowError,  # 57P03: the server is starting
+    OSError,
+)
 
 
 def async_dsn(dsn: str) -> str:
@@ -45,14 +78,43 @@ def create_engine(
     application_name: str = "galaxy",
     pool_size: int = DEFAULT_POOL_SIZE,
     max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
 ) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         async_dsn(dsn),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": application_name}},
     )
+    _ping_after_idle(engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_after_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Check a connection on checkout without a round trip; ping it only after a long idle.
+
+    asyncpg notices a connection the server closed (a restart, a terminated
+    backend) as soon as the event loop reads the close, so `is_closed()` costs
+    nothing and catches most drops. A connection that sat in the pool longer than
+    `idle_seconds` may have been dropped silently (a proxy, a failover): that one
+    is pinged.
+    """
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "_connection", None)
+        if driver is not None and driver.is_closed():
+            raise exc.DisconnectionError("connection was closed by the server")
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        if not engine.dialect._do_ping_w_event(dbapi_connection):  # noqa: SLF001 - raises on a disconnect
+            raise exc.DisconnectionError("connection found dead after sitting idle")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -64,6 +126,127 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """One unit of work: commit when the block succeeds, roll back when it raises."""
     async with sessions() as session, session.begin():
         yield session
+
+
+#: asyncpg's errors for "there is no usable server connection" (SQLSTATE class 08, the
+#: server shutting down or still recovering).
+_UNREACHABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database could not be used right now, not that the work is wrong.
+
+    True for a refused or dropped connection, a server that is shutting down or
+    still starting (crash recovery), a connect timeout, and a pool with no free
+    connection in time. Such a failure is transient: the caller should answer
+    UNAVAILABLE (503 at the edge) so the client retries. The transaction's
+    outcome is unknown when the connection dropped during COMMIT, which is
+    exactly what "unavailable, try again" tells an idempotent client.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (exc.TimeoutError, *_UNREACHABLE)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+_DIALECT = AsyncpgDialect()
+
+
+@dataclass(frozen=True)
+class Query:
+    """A SQLAlchemy Core statement compiled once for asyncpg: SQL text with $n, its binds in order,
+    and the values of the binds the statement itself fixes (literals, LIMIT)."""
+
+    sql: str
+    params: tuple[str, ...]
+    fixed: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def compile(cls, statement: ClauseElement) -> Query:
+        compiled = statement.compile(dialect=_DIALECT)
+        fixed = tuple((name, value) for name, value in compiled.params.items() if value is not None)
+        return cls(str(compiled), tuple(compiled.positiontup or ()), fixed)
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        if self.fixed:
+            values = {**dict(self.fixed), **values}
+        return [values[name] for name in self.params]
+
+
+class Reads:
+    """Single-statement reads on a small asyncpg pool: autocommit, prepared statements, one retry.
+
+    Open it in the service's event loop (`await reads.open()`); it connects lazily
+    if a read comes first.
+    """
+
+    def __init__(self, dsn: str, *, application_name: str = "galaxy", max_size: int = DEFAULT_POOL_SIZE,
+                 min_size: int = READS_MIN_SIZE) -> None:
+        self._dsn = plain_dsn(dsn)
+        self._application_name = application_name
+        self._min_size = min(min_size, max_size)
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    server_settings={"application_name": self._application_name},
+                    # Every statement runs alone in autocommit: nothing to reset between uses.
+                    reset=_nothing_to_reset,
+                )
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def fetchrow(self, query: Query, **values: Any) -> asyncpg.Record | None:
+        return await self._run("fetchrow", query, values)
+
+    async def fetch(self, query: Query, **values: Any) -> list[asyncpg.Record]:
+        return await self._run("fetch", query, values)
+
+    async def fetchval(self, query: Query, **values: Any) -> Any:
+        return await self._run("fetchval", query, values)
+
+    async def _run(self, method: str, query: Query, values: dict[str, Any]) -> Any:
+        if self._pool is None:
+            await self.open()
+        assert self._pool is not None
+        args: Sequence[Any] = query.args(values)
+        try:
+            return await getattr(self._pool, method)(query.sql, *args)
+        except CONNECTION_ERRORS:
+            # The pool drops the dead connection; a read is safe to repeat once on a fresh one.
+            return await getattr(self._pool, method)(query.sql, *args)
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    return None
 
 
 def _lock_half(text: str) -> int:

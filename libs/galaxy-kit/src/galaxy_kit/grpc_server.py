@@ -15,6 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import Counter, Histogram
 
+from galaxy_kit.db import is_unavailable
 from galaxy_kit.errors import DomainError
 from galaxy_kit.logging import get_logger
 
@@ -24,6 +25,7 @@ RPC_TOTAL = Counter("galaxy_grpc_requests_total", "gRPC requests handled", ["met
 RPC_SECONDS = Histogram("galaxy_grpc_request_seconds", "gRPC request latency", ["method"])
 
 INTERNAL_ERROR_MESSAGE = "internal error"
+DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable, try again later"
 
 
 async def _call(handler: Callable[..., Any], request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -34,56 +36,105 @@ async def _call(handler: Callable[..., Any], request: Any, context: grpc.aio.Ser
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Turns domain errors into statuses, never leaks an unexpected exception, counts calls."""
+    """Turns domain errors into statuses, never leaks an unexpected exception, counts calls.
+
+    A database that cannot be reached (galaxy_kit.db.is_unavailable) is UNAVAILABLE, not
+    INTERNAL: the edge answers 503 and the client retries once PostgreSQL is back.
+
+    The wrapped handler of a method is built once and reused: servicers are
+    registered before the server starts and never change, and grpc.aio asks the
+    interceptor on every call.
+    """
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        method = handler_call_details.method
-        inner = handler.unary_unary
-
-        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
-            try:
-                return await _call(inner, request, context)
-            except DomainError as error:
-                code = error.status_code
-                await context.abort(error.status_code, error.message)
-            except NotImplementedError:
-                # The generated base class sets UNIMPLEMENTED and raises this.
-                code = grpc.StatusCode.UNIMPLEMENTED
-                await context.abort(code, "method not implemented")
-            except (grpc.aio.AbortError, grpc.RpcError):
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except Exception:
-                code = grpc.StatusCode.INTERNAL
-                log.exception("rpc_failed", method=method)
-                await context.abort(code, INTERNAL_ERROR_MESSAGE)
-            finally:
-                RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
-                RPC_TOTAL.labels(method, code.name if hasattr(code, "name") else str(code)).inc()
-
-        return grpc.unary_unary_rpc_method_handler(
-            unary_unary,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        wrapped = self._wrapped[method] = _wrap(method, handler)
+        return wrapped
 
 
-def build_server() -> grpc.aio.Server:
+def _wrap(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    inner = handler.unary_unary
+    seconds = RPC_SECONDS.labels(method)
+    totals: dict[str, Any] = {}
+
+    async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            return await _call(inner, request, context)
+        except DomainError as error:
+            code = error.status_code
+            await context.abort(error.status_code, error.message)
+        except NotImplementedError:
+            # The generated base class sets UNIMPLEMENTED and raises this.
+            code = grpc.StatusCode.UNIMPLEMENTED
+            await context.abort(code, "method not implemented")
+        except (grpc.aio.AbortError, grpc.RpcError):
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        except Exception as error:
+            if is_unavailable(error):
+                # PostgreSQL down, restarting or out of connections: transient, the client retries.
+                code = grpc.StatusCode.UNAVAILABLE
+                log.warning("rpc_database_unavailable", method=method, error=repr(error)[:300])
+                await context.abort(code, DATABASE_UNAVAILABLE_MESSAGE)
+            code = grpc.StatusCode.INTERNAL
+            log.exception("rpc_failed", method=method)
+            await context.abort(code, INTERNAL_ERROR_MESSAGE)
+        finally:
+            seconds.observe(time.perf_counter() - started)
+            name = code.name if hasattr(code, "name") else str(code)
+            counter = totals.get(name)
+            if counter is None:
+                counter = totals[name] = RPC_TOTAL.labels(method, name)
+            counter.inc()
+
+    return grpc.unary_unary_rpc_method_handler(
+        unary_unary,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+#: Server-side HTTP/2 settings. Clients (the edge, other services) keep one long-lived channel
+#: each and ping it every 30 s; the server accepts pings that often, pings idle clients itself
+#: so dead peers are found, and lets many calls share one connection.
+SERVER_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+    ("grpc.max_concurrent_streams", 1024),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_pings_without_data", 0),
+]
+
+#: Client-side channel settings shared by every caller of a Galaxy service.
+CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+]
+
+
+def build_server(*, reuse_port: bool = False) -> grpc.aio.Server:
     return grpc.aio.server(
         interceptors=[DomainErrorInterceptor()],
-        options=[
-            ("grpc.so_reuseport", 0),
-            ("grpc.max_receive_message_length", 4 * 1024 * 1024),
-        ],
+        options=[("grpc.so_reuseport", 1 if reuse_port else 0), *SERVER_OPTIONS],
     )
 
 

@@ -15,7 +15,9 @@ from galaxy_account.settings import AccountSettings
 def build(context: ServiceContext) -> None:
     settings = context.settings
     assert isinstance(settings, AccountSettings)
-    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(sessions=context.sessions), context.server)
+    account_pb2_grpc.add_AccountServiceServicer_to_server(
+        AccountServicer(sessions=context.sessions, reads=context.reads), context.server
+    )
     if settings.account_relay_enabled:
         # One active publisher per outbox across replicas (advisory lock); see galaxy_kit.events.outbox.
         context.workers.append(
@@ -25,6 +27,7 @@ def build(context: ServiceContext) -> None:
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 topics=[LIFECYCLE_TOPIC],
                 poll_interval=settings.account_relay_poll_interval_seconds,
+                max_attempts=settings.outbox_max_attempts,
                 name="account.outbox",
             )
         )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
+from galaxy_kit.db import Reads
 from galaxy_kit.proto import timestamp
 from google.protobuf.empty_pb2 import Empty
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -85,13 +86,14 @@ def _actor_fields(actor: account_pb2.ActorRef) -> tuple[str, str | None]:
 
 
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], reads: Reads) -> None:
         self._sessions = sessions
+        self._reads = reads
 
     # ---- user ----
 
     async def UserAccountGet(self, request: account_pb2.UserAccountGetRequest, context: Context):
-        return _response(await accounts.user_get(sessions=self._sessions, user_id=request.user_id))
+        return _response(await accounts.user_get(reads=self._reads, user_id=request.user_id))
 
     async def UserAccountUpdateProfile(self, request: account_pb2.UserAccountUpdateProfileRequest, context: Context):
         body = request.body
@@ -125,7 +127,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         )
 
     async def AdminUsersGet(self, request: account_pb2.AdminUsersGetRequest, context: Context):
-        return _response(await accounts.admin_get(sessions=self._sessions, user_id=request.user_id))
+        return _response(await accounts.admin_get(reads=self._reads, user_id=request.user_id))
 
     async def AdminUsersAddSanction(self, request: account_pb2.AdminUsersAddSanctionRequest, context: Context):
         body = request.body
@@ -168,7 +170,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def InternalUsersGetAccountInternal(
         self, request: account_pb2.InternalUsersGetAccountInternalRequest, context: Context
     ):
-        return _response(await accounts.admin_get(sessions=self._sessions, user_id=request.user_id))
+        return _response(await accounts.admin_get(reads=self._reads, user_id=request.user_id))
 
     async def EnsureAccountByEmail(self, request: account_pb2.EnsureAccountByEmailRequest, context: Context):
         ensured = await accounts.ensure_by_email(
@@ -192,8 +194,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         )
 
     async def GetAccountByEmail(self, request: account_pb2.GetAccountByEmailRequest, context: Context):
-        return _response(await accounts.get_by_email(sessions=self._sessions, email=request.email))
+        return _response(await accounts.get_by_email(reads=self._reads, email=request.email))
 
     async def ResolveUserIdentity(self, request: account_pb2.ResolveUserIdentityRequest, context: Context):
-        status = await accounts.resolve_identity(sessions=self._sessions, user_id=request.user_id)
+        status = await accounts.resolve_identity(reads=self._reads, user_id=request.user_id)
         return account_pb2.ResolveUserIdentityResponse(status=status)

@@ -12,9 +12,16 @@ from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_auth.clients import GrpcAccountDirectory, GrpcMailSender
 from galaxy_auth.domain import account_lifecycle
-from galaxy_auth.domain.admin_accounts import AdminCredentialChecker, bootstrap_first_admin
+from galaxy_auth.domain.admin_accounts import (
+    AdminCredentialChecker,
+    AdminThrottle,
+    BcryptPool,
+    ThrottlePolicy,
+    bootstrap_first_admin,
+)
+from galaxy_auth.domain.login_mail import LoginMailDispatcher, LoginMailPolicy
 from galaxy_auth.domain.sign_in import SignInPolicy
-from galaxy_auth.janitor import ChallengeJanitor
+from galaxy_auth.janitor import Janitor
 from galaxy_auth.repository.tables import inbox
 from galaxy_auth.servicer import AuthServicer
 from galaxy_auth.settings import AuthSettings
@@ -25,41 +32,58 @@ log = get_logger(__name__)
 async def build(context: ServiceContext) -> None:
     settings = context.settings
     assert isinstance(settings, AuthSettings)
-    if settings.code_pepper_is_derived():
-        log.warning(
-            "code_pepper_not_set",
-            detail="login codes are keyed with a development value derived from the database URL; "
-            "set GALAXY_AUTH_CODE_PEPPER in production",
-        )
     await bootstrap_first_admin(
         context.sessions,
         username=settings.admin_username,
-        password=settings.admin_password,
+        password=settings.admin_password.get_secret_value(),
         rounds=settings.admin_bcrypt_rounds,
     )
+    bcrypt_pool = BcryptPool(workers=settings.admin_bcrypt_workers, rounds=settings.admin_bcrypt_rounds)
     account_channel = grpc.aio.insecure_channel(settings.account_grpc_target)
     mail_channel = grpc.aio.insecure_channel(settings.mail_grpc_target)
 
     async def close_channels() -> None:
         await account_channel.close()
         await mail_channel.close()
+        bcrypt_pool.shutdown()
 
     context.on_shutdown.append(close_channels)
-    servicer = AuthServicer(
-        sessions=context.sessions,
-        admin_checker=AdminCredentialChecker(context.sessions),
-        admin_bcrypt_rounds=settings.admin_bcrypt_rounds,
-        policy=SignInPolicy.from_settings(settings),
-        accounts=GrpcAccountDirectory(account_channel, timeout=settings.auth_downstream_timeout_seconds),
-        mail=GrpcMailSender(
+    login_mail = LoginMailDispatcher(
+        context.sessions,
+        GrpcMailSender(
             mail_channel,
             timeout=settings.auth_downstream_timeout_seconds,
             template_id=settings.auth_login_code_template,
         ),
+        LoginMailPolicy(
+            seal_key=settings.code_seal_key(),
+            call_timeout=settings.auth_downstream_timeout_seconds,
+            poll_interval=settings.auth_login_mail_poll_interval_seconds,
+            max_backoff=settings.auth_login_mail_max_backoff_seconds,
+        ),
+    )
+    # Stopped before the channels close (workers stop first): in-flight dispatches finish or time out.
+    context.workers.append(login_mail)
+    servicer = AuthServicer(
+        sessions=context.sessions,
+        admin_checker=AdminCredentialChecker(
+            context.sessions,
+            bcrypt_pool=bcrypt_pool,
+            throttle=AdminThrottle(context.sessions, ThrottlePolicy.from_settings(settings)),
+        ),
+        admin_bcrypt_rounds=settings.admin_bcrypt_rounds,
+        policy=SignInPolicy.from_settings(settings),
+        accounts=GrpcAccountDirectory(account_channel, timeout=settings.auth_downstream_timeout_seconds),
+        login_mail=login_mail,
+        reads=context.reads,
     )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, context.server)
     context.workers.append(
-        ChallengeJanitor(context.sessions, keep_for=timedelta(seconds=settings.auth_code_rate_window_seconds))
+        Janitor(
+            context.sessions,
+            challenges_keep_for=timedelta(seconds=settings.auth_code_rate_window_seconds),
+            attempts_keep_for=timedelta(seconds=settings.admin_throttle_window_seconds),
+        )
     )
     if settings.auth_lifecycle_consumer_enabled:
         # Deleted or permanently blocked accounts lose every session (docs/account.md, "Deletion").

@@ -1,9 +1,12 @@
-"""Background worker: deletes login challenges that no longer count for anything.
+"""Background worker: deletes rows that no longer count for anything.
 
-A challenge is dead once it expired; it still counts toward its address's rate
-limit until its creation leaves the window. Rows that expired more than a
-window ago are past both, so deleting them changes no answer. Every replica
-may run it: the DELETE is idempotent.
+- Login challenges: a challenge is dead once it expired; it still counts
+  toward its address's rate limit until its creation leaves the window. Rows
+  that expired more than a window ago are past both.
+- Admin check attempts: they count toward the throttle only within its window.
+
+Deleting them changes no answer. Every replica may run it: the DELETEs are
+idempotent.
 """
 
 from __future__ import annotations
@@ -15,35 +18,44 @@ from galaxy_kit.db import transaction
 from galaxy_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from galaxy_auth.repository import challenges as repo
+from galaxy_auth.repository import admin_throttle as throttle_repo
+from galaxy_auth.repository import challenges as challenge_repo
 
 log = get_logger(__name__)
 
 INTERVAL_SECONDS = 300.0
 
 
-class ChallengeJanitor:
+class Janitor:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, keep_for: timedelta,
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        challenges_keep_for: timedelta,
+        attempts_keep_for: timedelta,
         interval_seconds: float = INTERVAL_SECONDS,
     ) -> None:
         self._sessions = sessions
-        self._keep_for = keep_for
+        self._challenges_keep_for = challenges_keep_for
+        self._attempts_keep_for = attempts_keep_for
         self._interval = interval_seconds
         self._stopped = asyncio.Event()
 
-    async def sweep(self) -> int:
+    async def sweep(self) -> dict[str, int]:
+        """Rows deleted, per table."""
         async with transaction(self._sessions) as session:
-            return await repo.delete_stale(session, older_than=self._keep_for)
+            challenges = await challenge_repo.delete_stale(session, older_than=self._challenges_keep_for)
+            attempts = await throttle_repo.delete_stale(session, older_than=self._attempts_keep_for)
+        return {"login_challenges": challenges, "admin_check_attempts": attempts}
 
     async def run(self) -> None:
         while not self._stopped.is_set():
             try:
                 deleted = await self.sweep()
-                if deleted:
-                    log.info("login_challenges_deleted", count=deleted)
+                if any(deleted.values()):
+                    log.info("stale_rows_deleted", **deleted)
             except Exception:  # a database hiccup must not kill the service; try again next round
-                log.exception("login_challenge_sweep_failed")
+                log.exception("janitor_sweep_failed")
             try:
                 await asyncio.wait_for(self._stopped.wait(), timeout=self._interval)
             except TimeoutError:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
 from galaxy_kit.proto import timestamp
+from galaxy_kit.db import Reads
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.domain import admin_accounts, sign_in
 from galaxy_auth.domain import sessions as device_sessions
 from galaxy_auth.domain.admin_accounts import AdminCredentialChecker
-from galaxy_auth.domain.ports import AccountDirectory, MailSender
+from galaxy_auth.domain.login_mail import LoginMailDispatcher
+from galaxy_auth.domain.ports import AccountDirectory
 from galaxy_auth.domain.sign_in import SignInPolicy
 from galaxy_auth.repository.admin_accounts import AdminAccountRow
 from galaxy_auth.repository.sessions import DeviceSessionRow
@@ -50,14 +52,16 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         admin_bcrypt_rounds: int,
         policy: SignInPolicy,
         accounts: AccountDirectory,
-        mail: MailSender,
+        login_mail: LoginMailDispatcher,
+        reads: Reads,
     ) -> None:
         self._sessions = sessions
         self._admin_checker = admin_checker
         self._rounds = admin_bcrypt_rounds
         self._policy = policy
         self._accounts = accounts
-        self._mail = mail
+        self._login_mail = login_mail
+        self._reads = reads
 
     # ---- Sign-in ----
 
@@ -69,7 +73,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             sessions=self._sessions,
             policy=self._policy,
             accounts=self._accounts,
-            mail=self._mail,
+            login_mail=self._login_mail,
             email=body.email,
             locale=body.locale if body.HasField("locale") else None,
             accept_language=request.accept_language if request.HasField("accept_language") else None,
@@ -119,7 +123,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.InternalSessionsGetRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.DeviceSession:
         row = await device_sessions.get_session(
-            sessions=self._sessions, device_session_id=request.device_session_id
+            reads=self._reads, sessions=self._sessions, device_session_id=request.device_session_id
         )
         return _device_session(row)
 
@@ -187,5 +191,5 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def CheckAdminCredentials(
         self, request: auth_pb2.CheckAdminCredentialsRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.AdminPrincipal:
-        username = await self._admin_checker.check(request.username, request.password)
+        username = await self._admin_checker.check(request.username, request.password, request.client_address)
         return auth_pb2.AdminPrincipal(username=username)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 from galaxy_kit.settings import ServiceSettings, default_grpc_target
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 #: bcrypt cost for administrator passwords; about a quarter second per hash on our machines.
 ADMIN_BCRYPT_ROUNDS = 12
@@ -26,28 +27,52 @@ DOWNSTREAM_TIMEOUT_SECONDS = 5.0
 LIFECYCLE_SESSION_TIMEOUT_MS = 10_000
 #: Shortest acceptable GALAXY_AUTH_CODE_PEPPER.
 MIN_PEPPER_LENGTH = 32
+#: Threads that run bcrypt for the admin credential check (a flood of guesses queues here, nowhere else).
+ADMIN_BCRYPT_WORKERS = 2
+#: Failed admin checks per username ...
+ADMIN_THROTTLE_USERNAME_FAILURES = 10
+#: ... and per client address ...
+ADMIN_THROTTLE_ADDRESS_FAILURES = 30
+#: ... within this sliding window; beyond it a check answers 401 without running bcrypt.
+ADMIN_THROTTLE_WINDOW_SECONDS = 300.0
+#: How often the login-mail worker looks for codes still to hand to mail (a new code is sent at once).
+LOGIN_MAIL_POLL_INTERVAL_SECONDS = 1.0
+#: Longest wait between two tries to hand one code to mail.
+LOGIN_MAIL_MAX_BACKOFF_SECONDS = 30.0
 
-_DEV_PEPPER_LABEL = b"galaxy-auth development code pepper, set GALAXY_AUTH_CODE_PEPPER in production\0"
+_SEAL_KEY_LABEL = b"galaxy-auth login-code mail seal v1"
+PEPPER_MISSING = (
+    "GALAXY_AUTH_CODE_PEPPER is not set: auth needs a secret of at least 32 characters, the same on "
+    "every replica (login codes are keyed with it). `make up` generates one into "
+    "$GALAXY_STATE_DIR/auth-code-pepper; elsewhere set it, e.g. to `openssl rand -base64 48`"
+)
 
 
 class AuthSettings(ServiceSettings):
     service_name: str = "auth"
     admin_username: str = ""
-    admin_password: str = ""
+    admin_password: SecretStr = SecretStr("")
     admin_bcrypt_rounds: int = Field(ADMIN_BCRYPT_ROUNDS, ge=4, le=31)
+    admin_bcrypt_workers: int = Field(ADMIN_BCRYPT_WORKERS, ge=1, le=64)
+    admin_throttle_username_failures: int = Field(ADMIN_THROTTLE_USERNAME_FAILURES, ge=1)
+    admin_throttle_address_failures: int = Field(ADMIN_THROTTLE_ADDRESS_FAILURES, ge=1)
+    admin_throttle_window_seconds: float = Field(ADMIN_THROTTLE_WINDOW_SECONDS, gt=0)
 
     account_grpc_target: str = default_grpc_target("account")
     mail_grpc_target: str = default_grpc_target("mail")
     auth_downstream_timeout_seconds: float = Field(DOWNSTREAM_TIMEOUT_SECONDS, gt=0)
 
     # Login codes (docs/auth.md).
-    auth_code_pepper: str = ""
+    #: Required outside `make up` (which generates one); no fallback.
+    auth_code_pepper: SecretStr = Field(SecretStr(""), validate_default=True)
     auth_code_ttl_seconds: float = Field(CODE_TTL_SECONDS, gt=0)
     auth_code_max_attempts: int = Field(CODE_MAX_ATTEMPTS, ge=1)
     auth_code_rate_limit: int = Field(CODE_RATE_LIMIT, ge=1)
     auth_code_rate_window_seconds: float = Field(CODE_RATE_WINDOW_SECONDS, gt=0)
     auth_mail_locales: str = MAIL_LOCALES
     auth_login_code_template: str = LOGIN_CODE_TEMPLATE
+    auth_login_mail_poll_interval_seconds: float = Field(LOGIN_MAIL_POLL_INTERVAL_SECONDS, gt=0)
+    auth_login_mail_max_backoff_seconds: float = Field(LOGIN_MAIL_MAX_BACKOFF_SECONDS, gt=0)
 
     # The consumer of galaxy.account.lifecycle.v1 (revokes sessions of deleted/blocked accounts).
     auth_lifecycle_consumer_enabled: bool = True
@@ -56,8 +81,11 @@ class AuthSettings(ServiceSettings):
 
     @field_validator("auth_code_pepper")
     @classmethod
-    def _pepper_long_enough(cls, value: str) -> str:
-        if value and len(value) < MIN_PEPPER_LENGTH:
+    def _pepper_set_and_long_enough(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if not secret:
+            raise ValueError(PEPPER_MISSING)
+        if len(secret) < MIN_PEPPER_LENGTH:
             raise ValueError(f"GALAXY_AUTH_CODE_PEPPER must be at least {MIN_PEPPER_LENGTH} characters")
         return value
 
@@ -80,17 +108,11 @@ class AuthSettings(ServiceSettings):
             "rebalance_timeout_ms": timeout,
         }
 
-    def code_pepper_is_derived(self) -> bool:
-        return not self.auth_code_pepper
-
     def code_key(self) -> bytes:
-        """The HMAC key for login codes.
+        """The HMAC key of login codes (domain/codes.py), from GALAXY_AUTH_CODE_PEPPER."""
+        return hashlib.sha256(self.auth_code_pepper.get_secret_value().encode()).digest()
 
-        GALAXY_AUTH_CODE_PEPPER when set (production: a secret shared by every
-        replica). Unset, a development value derived from the database URL, so
-        every replica on the same database still agrees; it is only as secret
-        as the DSN, and changes when the DSN does (codes in flight then fail).
-        """
-        if self.auth_code_pepper:
-            return hashlib.sha256(self.auth_code_pepper.encode()).digest()
-        return hashlib.sha256(_DEV_PEPPER_LABEL + self.database_url.encode()).digest()
+    def code_seal_key(self) -> bytes:
+        """The SecretBox key that seals codes waiting in the login-mail queue; another key than code_key."""
+        pepper = self.auth_code_pepper.get_secret_value().encode()
+        return hmac.new(pepper, _SEAL_KEY_LABEL, hashlib.sha256).digest()

@@ -281,3 +281,9 @@ class LobbyServicer(lobby_pb2_grpc.LobbyServiceServicer):
         return membership(await enrolment.ban(self._deps, admin_username=request.admin_username,
                                               game_id=request.game_id, user_id=request.body.user_id,
                                               reason=request.body.reason, now=now()))
+
+    # ---- internal ----
+
+    async def InternalGetActiveMember(self, request: pb.InternalGetActiveMemberRequest, context: Context):
+        row = await enrolment.active_member(self._deps, game_id=request.game_id, user_id=request.user_id)
+        return pb.ActiveMember(game_id=str(row.game_id), user_id=str(row.user_id), race_name=row.race_name)

@@ -104,7 +104,8 @@ class MailServicer(mail_pb2_grpc.MailServiceServicer):
     ) -> mail_pb2.MailDelivery:
         delivery_id = deliveries.parse_delivery_id(request.delivery_id)
         view = await deliveries.resend(
-            self._sessions, delivery_id=delivery_id, admin_username=request.admin_username
+            self._sessions, catalog=self._catalog, delivery_id=delivery_id,
+            admin_username=request.admin_username,
         )
         return delivery_message(view)
 

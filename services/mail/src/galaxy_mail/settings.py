@@ -28,6 +28,10 @@ DEFAULT_LEASE_SECONDS = 120.0
 DEFAULT_POLL_INTERVAL_SECONDS = 1.0
 #: Deliveries one worker claims, and sends concurrently, per round.
 DEFAULT_BATCH_SIZE = 10
+#: Finished deliveries (sent or dead-lettered) are deleted, with their attempts and dead-letter
+#: records, this long after they finished: long enough to look into a complaint or resend a dead
+#: letter after an outage, far longer than any caller retries an enqueue with the same key.
+DEFAULT_DELIVERY_RETENTION_SECONDS = 30 * 86_400
 
 
 class MailSettings(ServiceSettings):
@@ -50,6 +54,7 @@ class MailSettings(ServiceSettings):
     mail_lease_seconds: float = DEFAULT_LEASE_SECONDS
     mail_poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
     mail_batch_size: int = DEFAULT_BATCH_SIZE
+    mail_delivery_retention_seconds: float = DEFAULT_DELIVERY_RETENTION_SECONDS
     #: Off only in tests that drive deliveries by hand.
     mail_worker_enabled: bool = True
 
@@ -65,6 +70,8 @@ class MailSettings(ServiceSettings):
             raise ValueError("GALAXY_MAIL_RETRY_JITTER must be between 0 and 1")
         if self.mail_lease_seconds <= self.smtp_timeout_seconds:
             raise ValueError("GALAXY_MAIL_LEASE_SECONDS must exceed GALAXY_SMTP_TIMEOUT_SECONDS")
+        if self.mail_delivery_retention_seconds <= 0:
+            raise ValueError("GALAXY_MAIL_DELIVERY_RETENTION_SECONDS must be positive")
         if self.mail_batch_size < 1 or self.mail_poll_interval_seconds <= 0:
             raise ValueError("GALAXY_MAIL_BATCH_SIZE and GALAXY_MAIL_POLL_INTERVAL_SECONDS must be positive")
         return self

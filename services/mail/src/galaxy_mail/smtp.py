@@ -61,7 +61,8 @@ class SmtpSender:
         self.host = settings.smtp_host
         self.port = settings.smtp_port
         self.username = settings.smtp_username or None
-        self.password = settings.smtp_password.get_secret_value() or None
+        # Kept as a SecretStr (its repr is masked) and unwrapped only for the AUTH command.
+        self._password = settings.smtp_password
         self.starttls = settings.smtp_starttls
         self.timeout = settings.smtp_timeout_seconds
         self.mail_from = settings.mail_from
@@ -94,7 +95,7 @@ class SmtpSender:
                     hostname=self.host,
                     port=self.port,
                     username=self.username,
-                    password=self.password,
+                    password=self._password.get_secret_value() or None,
                     use_tls=False,
                     start_tls=self.starttls,
                     timeout=self.timeout,

@@ -102,8 +102,8 @@ class DeliveryWorker:
                 try:
                     await self._ensure_listener()
                     claims = await claim_due(
-                        self.sessions, worker=self.name, policy=self.policy, lease=self.lease,
-                        limit=self.batch_size,
+                        self.sessions, catalog=self.catalog, worker=self.name, policy=self.policy,
+                        lease=self.lease, limit=self.batch_size,
                     )
                 except Exception as exc:  # noqa: BLE001 - a worker outlives database outages
                     self._log.warning("mail_claim_failed", error=repr(exc))
@@ -141,7 +141,10 @@ class DeliveryWorker:
         ATTEMPTS_TOTAL.labels(result.outcome).inc()
         self.attempted += 1
         try:
-            status = await finish(self.sessions, claim=claim, result=result, policy=self.policy, rng=self.rng)
+            status = await finish(
+                self.sessions, catalog=self.catalog, claim=claim, result=result, policy=self.policy,
+                rng=self.rng,
+            )
         except Exception as exc:  # noqa: BLE001
             # The lease runs out and the delivery is tried again (at-least-once).
             self._log.warning("mail_attempt_not_recorded", delivery_id=str(claim.delivery_id),

@@ -83,6 +83,18 @@ class TansuBroker:
             self.process = None
             raise BrokerUnavailable(f"tansu exited with code {code}; is {self.bootstrap_servers} in use?")
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL the broker (a crash: with memory storage, everything it held is lost)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout)
+        self.process = None
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None:
             return

@@ -50,6 +50,7 @@ class PostgresCluster:
     port: int
     host: str = "127.0.0.1"
     database: str = DEFAULT_DATABASE
+    #: False for throw-away clusters: no fsync, so only a machine crash (not a server crash) loses data.
     fsync: bool = True
     #: Where the server writes its log; default `<data_dir>.log` next to the data directory.
     log_path: Path | None = None
@@ -109,7 +110,10 @@ class PostgresCluster:
             f"-c max_connections=300 -c unix_socket_permissions=0700"
         )
         if not self.fsync:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            # Safe against a crash of the server (the fault tests stop it with `-m immediate`),
+            # not of the machine: written WAL stays in the OS's cache. synchronous_commit stays
+            # on, since without it a server crash loses commits it had already acknowledged.
+            options += " -c fsync=off -c full_page_writes=off"
         subprocess.run(
             self._as_owner(
                 [str(bin_dir / "pg_ctl"), "-w", "-t", "60", "-D", str(self.data_dir),

@@ -59,7 +59,11 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {name: 50051 + index for index, name in enu
 DEFAULT_HTTP_LISTEN_ADDR = "127.0.0.1:8080"
 DEFAULT_PUSH_LISTEN_ADDR = "127.0.0.1:8081"
 DEFAULT_ADMIN_USERNAME = "admin"
+#: The engine version `make up` registers: the reference engine, run by runtime's local driver.
+REFERENCE_ENGINE_VERSION = "1.0.0=galaxy-engine:local"
 ADMIN_PASSWORD_FILE = "admin-password"
+#: auth's login-code pepper, generated on the first run unless GALAXY_AUTH_CODE_PEPPER is set.
+CODE_PEPPER_FILE = "auth-code-pepper"
 LOOPBACK = "127.0.0.1"
 #: Mail's SMTP options that only make sense for an external server.
 LOCAL_SMTP_UNSUPPORTED = ("GALAXY_SMTP_USERNAME", "GALAXY_SMTP_PASSWORD", "GALAXY_SMTP_STARTTLS")
@@ -251,6 +255,23 @@ class ChildProcess:
             self.channel = None
 
 
+def _generated_secret(path: Path, what: str, *, nbytes: int) -> str:
+    """The secret kept in `path` (mode 0600), generated with `secrets` on the first run."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        secret = path.read_text().strip()
+        if not secret:
+            raise StackError(f"{path} is empty; delete it to generate a new {what}") from None
+        return secret
+    secret = secrets.token_urlsafe(nbytes)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
 class Stack:
     """The embedded default: start everything, watch it, stop everything.
 
@@ -286,6 +307,7 @@ class Stack:
         self.admin_username = admin_username or DEFAULT_ADMIN_USERNAME
         self._configured_admin_password = admin_password or None
         self.admin_password: str | None = None
+        self.code_pepper: str | None = None
         self.environ = dict(os.environ if environ is None else environ)
         self.out = out if out is not None else sys.stdout
         self.startup_timeout = startup_timeout
@@ -397,6 +419,7 @@ class Stack:
         begun = time.monotonic()
         try:
             self.admin_password = self._resolve_admin_password()
+            self.code_pepper = self._resolve_code_pepper()
             self._check_ports_free()
             self._step(1, total, "postgres", self._start_postgres)
             self._step(2, total, "kafka", self._start_broker)
@@ -457,20 +480,17 @@ class Stack:
         """GALAXY_ADMIN_PASSWORD, else the one generated on the first run (mode 0600 file)."""
         if self._configured_admin_password:
             return self._configured_admin_password
-        path = self.admin_password_file
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            if path.stat().st_mode & 0o077:
-                path.chmod(0o600)
-            password = path.read_text().strip()
-            if not password:
-                raise StackError(f"{path} is empty; delete it to generate a new admin password") from None
-            return password
-        password = secrets.token_urlsafe(24)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(password + "\n")
-        return password
+        return _generated_secret(self.admin_password_file, "admin password", nbytes=24)
+
+    def _resolve_code_pepper(self) -> str:
+        """GALAXY_AUTH_CODE_PEPPER, else the one generated on the first run (mode 0600 file).
+
+        Kept across restarts: a new pepper would void every login code in flight.
+        """
+        configured = self.environ.get("GALAXY_AUTH_CODE_PEPPER")
+        if configured:
+            return configured
+        return _generated_secret(self.state_dir / CODE_PEPPER_FILE, "login-code pepper", nbytes=48)
 
     def _ports_in_use(self) -> list[tuple[str, str, int]]:
         wanted: list[tuple[str, str, int]] = []
@@ -560,7 +580,9 @@ class Stack:
 
     def _child_env(self, name: str) -> dict[str, str]:
         env = dict(self.environ)
-        for secret in ("GALAXY_ADMIN_PASSWORD", "GALAXY_ADMIN_USERNAME", "GALAXY_GRPC_LISTEN_ADDR"):
+        for secret in (
+            "GALAXY_ADMIN_PASSWORD", "GALAXY_ADMIN_USERNAME", "GALAXY_AUTH_CODE_PEPPER", "GALAXY_GRPC_LISTEN_ADDR"
+        ):
             env.pop(secret, None)
         env.update(_bytecode_cache_env(self.environ))
         env.update(
@@ -572,13 +594,14 @@ class Stack:
         )
         for service in SERVICES:
             env[f"GALAXY_{service.upper()}_GRPC_TARGET"] = self.ports.grpc_target(service)
+        env["GALAXY_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap_servers
         if name == EDGE:
+            # The edge follows account's lifecycle events for its identity cache.
             env["BACKEND_HTTP_LISTEN_ADDR"] = self.ports.http_listen_addr
             env["BACKEND_GRPC_PUSH_LISTEN_ADDR"] = self.ports.push_listen_addr
             return env
         env["GALAXY_GRPC_LISTEN_ADDR"] = self.ports.grpc_target(name)
         env["GALAXY_DATABASE_URL"] = self.database_url
-        env["GALAXY_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap_servers
         if name == "mail":
             host, port = self.smtp_address
             env["GALAXY_SMTP_HOST"] = host
@@ -587,9 +610,16 @@ class Stack:
                 # The local sink speaks plain SMTP without authentication.
                 for key in LOCAL_SMTP_UNSUPPORTED:
                     env.pop(key, None)
+        if name == "runtime":
+            # Engines are local processes (no container engine needed) and the reference engine is
+            # registered, so a whole game can be played through the edge (docs/runtime.md).
+            env.setdefault("GALAXY_RUNTIME_DRIVER", "local")
+            env.setdefault("GALAXY_RUNTIME_LOCAL_STATE_DIR", str(self.state_dir / "engines"))
+            env.setdefault("GALAXY_RUNTIME_REGISTER_VERSIONS", REFERENCE_ENGINE_VERSION)
         if name == "auth":
             env["GALAXY_ADMIN_USERNAME"] = self.admin_username
             env["GALAXY_ADMIN_PASSWORD"] = self.admin_password or ""
+            env["GALAXY_AUTH_CODE_PEPPER"] = self.code_pepper or ""
         return env
 
     def _spawn(self, child: ChildProcess) -> None:
@@ -686,6 +716,97 @@ class Stack:
     def running(self, name: str) -> bool:
         return self._child(name).alive()
 
+    # -- faults (for tests) ----------------------------------------------------------------------
+    #
+    # Each acts on one part and leaves the others running: the fault tests use them to
+    # crash, freeze and restart a service, the broker or PostgreSQL on the same ports.
+
+    def kill_process(self, name: str, *, timeout: float = 10.0) -> int | None:
+        """SIGKILL one service (or the edge) and its process group, as a crash would.
+
+        Returns once the process is gone, with its exit code (-9). Nothing is
+        flushed or closed: in-flight RPCs and transactions are cut off.
+        """
+        child = self._child(name)
+        if not child.alive():
+            raise StackError(f"{name} is not running")
+        child.expected_stop = True
+        child.close_channel()
+        kill_group(child.popen.pid, signal.SIGKILL)
+        child.popen.wait(timeout)
+        return child.popen.returncode
+
+    def pause_process(self, name: str) -> None:
+        """SIGSTOP one service (or the edge): it keeps its port and connections but answers nothing."""
+        child = self._child(name)
+        if not child.alive():
+            raise StackError(f"{name} is not running")
+        kill_group(child.popen.pid, signal.SIGSTOP)
+
+    def resume_process(self, name: str) -> None:
+        """SIGCONT a process paused by `pause_process`."""
+        child = self._child(name)
+        if not child.alive():
+            raise StackError(f"{name} is not running")
+        kill_group(child.popen.pid, signal.SIGCONT)
+
+    def restart_process(self, name: str, *, kill: bool = True, timeout: float | None = None) -> None:
+        """Stop one service (SIGKILL, or SIGTERM with `kill=False`), start it again and wait until ready."""
+        if self.running(name):
+            if kill:
+                self.kill_process(name)
+            else:
+                self.stop_process(name)
+        self.start_process(name, timeout=timeout)
+
+    def _embedded_broker(self) -> TansuBroker:
+        if self.broker is None:
+            raise StackError("the broker is external (or not started); the stack cannot restart it")
+        return self.broker
+
+    def kill_broker(self) -> None:
+        """SIGKILL the embedded broker. Its storage is memory only: topics, records and offsets are gone."""
+        self._embedded_broker().kill()
+
+    def start_broker(self) -> None:
+        """Start the embedded broker again, empty, on the same port."""
+        broker = self._embedded_broker()
+        if broker.running():
+            raise StackError("the broker is already running")
+        broker.start()
+
+    def restart_broker(self) -> None:
+        """SIGKILL the embedded broker and start an empty one on the same port."""
+        self.kill_broker()
+        self.start_broker()
+
+    def _embedded_postgres(self) -> PostgresCluster:
+        if self.postgres is None or self.external_database_url:
+            raise StackError("PostgreSQL is external (or not started); the stack cannot restart it")
+        return self.postgres
+
+    def kill_postgres(self) -> None:
+        """Stop the private PostgreSQL the way a crash does (`pg_ctl stop -m immediate`).
+
+        Every connection is cut at once and nothing is checkpointed; the next
+        start runs crash recovery. Committed transactions survive (that is the
+        database's promise); fsync is off in tests, which only matters for a
+        machine crash, not a server crash.
+        """
+        self._embedded_postgres().stop(mode="immediate")
+
+    def start_postgres(self) -> None:
+        """Start the private PostgreSQL again on the same port and data directory."""
+        cluster = self._embedded_postgres()
+        if cluster.server_pid():
+            raise StackError("PostgreSQL is already running")
+        cluster.start()
+
+    def restart_postgres(self) -> None:
+        """Crash-stop the private PostgreSQL and start it again (crash recovery, same port)."""
+        self.kill_postgres()
+        self.start_postgres()
+
     # -- watching ------------------------------------------------------------------------------
 
     def check(self) -> list[str]:
@@ -765,6 +886,8 @@ class Stack:
                     child.popen.send_signal(signal.SIGTERM)
                 except ProcessLookupError:
                     pass
+                # A process paused by pause_process() would hold the SIGTERM until the timeout.
+                kill_group(child.popen.pid, signal.SIGCONT)
         deadline = time.monotonic() + timeout
         for child in children:
             try:

@@ -16,7 +16,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -95,7 +96,14 @@ def unique_topic() -> str:
 
 @dataclass
 class Suite:
-    """The running suite as a test sees it: the edge's URL, admin credentials, received mail."""
+    """The running suite as a test sees it: the edge's URL, admin credentials, received mail.
+
+    It also injects faults into one part at a time, leaving the others running
+    (docs/devstack.md, "Faults"): `kill`/`pause`/`resume`/`restart` a service
+    or the edge, `kill_broker`/`start_broker`/`restart_broker`,
+    `kill_postgres`/`start_postgres`/`restart_postgres`. Everything comes back
+    on the same ports.
+    """
 
     stack: Stack
     edge_url: str
@@ -103,6 +111,9 @@ class Suite:
     mail_dir: Path
     database_url: str
     startup_seconds: float
+    #: The broker and the cluster the suite runs on, whoever started them.
+    broker: TansuBroker | None = None
+    postgres: PostgresCluster | None = None
 
     @property
     def push_target(self) -> str:
@@ -112,6 +123,81 @@ class Suite:
         """Every message the local SMTP sink received, oldest first."""
         return read_messages(self.mail_dir)
 
+    # -- faults ------------------------------------------------------------------------------------
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service (or the edge) as a crash would; it stays down until `restart`."""
+        self.stack.kill_process(name)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP a service: its port stays open, nothing answers."""
+        self.stack.pause_process(name)
+
+    def resume(self, name: str) -> None:
+        self.stack.resume_process(name)
+
+    @contextmanager
+    def paused(self, name: str) -> Iterator[None]:
+        """The service is frozen inside the block and resumed after it, whatever happens."""
+        self.pause(name)
+        try:
+            yield
+        finally:
+            self.resume(name)
+
+    def restart(self, name: str, *, kill: bool = True) -> None:
+        """SIGKILL (or with `kill=False` SIGTERM) a service if it runs, start it, wait until SERVING."""
+        self.stack.restart_process(name, kill=kill)
+
+    def _the_broker(self) -> TansuBroker:
+        if self.broker is None:
+            raise StackError("this suite runs on an external broker")
+        return self.broker
+
+    def kill_broker(self) -> None:
+        """SIGKILL the broker; Tansu's memory storage loses every topic, record and offset."""
+        if self.stack.broker is not None:
+            self.stack.kill_broker()
+        else:
+            self._the_broker().kill()
+
+    def start_broker(self) -> None:
+        """Start an empty broker on the same port."""
+        if self.stack.broker is not None:
+            self.stack.start_broker()
+        else:
+            self._the_broker().start()
+
+    def restart_broker(self) -> None:
+        self.kill_broker()
+        self.start_broker()
+
+    def _the_cluster(self) -> PostgresCluster:
+        if self.postgres is None:
+            raise StackError("this suite runs on an external PostgreSQL")
+        return self.postgres
+
+    def _stack_owns_postgres(self) -> bool:
+        return self.stack.postgres is not None and self.stack.external_database_url is None
+
+    def kill_postgres(self) -> None:
+        """Crash-stop PostgreSQL (`pg_ctl stop -m immediate`): every connection is cut at once."""
+        if self._stack_owns_postgres():
+            self.stack.kill_postgres()
+        else:
+            self._the_cluster().stop(mode="immediate")
+
+    def start_postgres(self) -> None:
+        """Start PostgreSQL again on the same port and data (crash recovery first)."""
+        if self._stack_owns_postgres():
+            self.stack.start_postgres()
+        else:
+            self._the_cluster().start()
+
+    def restart_postgres(self) -> None:
+        self.kill_postgres()
+        self.start_postgres()
+
 
 @pytest.fixture(scope="session")
 def suite(postgres_cluster: PostgresCluster, kafka_broker: TansuBroker) -> Iterator[Suite]:
@@ -120,21 +206,48 @@ def suite(postgres_cluster: PostgresCluster, kafka_broker: TansuBroker) -> Itera
     Reuses the session's PostgreSQL (in a fresh database of its own) and broker;
     starts the local SMTP sink. State (logs, mail, admin password) lives in a
     temporary directory that is kept when something fails to start, so its logs
-    can be read.
+    can be read. Restarting its broker or PostgreSQL restarts the session's,
+    which other tests use too: tests that do that take `private_suite` instead.
     """
     state_dir = Path(tempfile.mkdtemp(prefix="galaxy-suite-"))
     database_url = create_database(postgres_cluster, f"suite_{uuid.uuid4().hex[:12]}")
+    with launch_suite(
+        state_dir, database_url=database_url, broker=kafka_broker, postgres=postgres_cluster
+    ) as running:
+        yield running
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@contextmanager
+def launch_suite(
+    state_dir: Path,
+    *,
+    database_url: str | None = None,
+    broker: TansuBroker | None = None,
+    postgres: PostgresCluster | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Iterator[Suite]:
+    """Start a Stack on free ports in `state_dir`, yield it as a Suite, stop it afterwards.
+
+    Without `database_url` / `broker` the stack embeds its own PostgreSQL
+    (fsync off) and Tansu, so faults injected into them touch nothing else.
+    `environ` entries are added to the children's environment (settings of
+    docs/configuration.md).
+    """
+    env = {**os.environ, **(environ or {})}
     begun = time.monotonic()
     for attempt in range(1, SUITE_PORT_ATTEMPTS + 1):
         stack = Stack(
             state_dir,
             free_ports=True,
             database_url=database_url,
-            kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
+            kafka_bootstrap_servers=broker.bootstrap_servers if broker is not None else None,
             admin_username="admin",
             admin_password=f"suite-{uuid.uuid4().hex}",
+            environ=env,
             out=_SuiteProgress(),
             startup_timeout=SUITE_STARTUP_TIMEOUT_SECONDS,
+            pg_fsync=False,
         )
         try:
             stack.start()
@@ -151,12 +264,13 @@ def suite(postgres_cluster: PostgresCluster, kafka_broker: TansuBroker) -> Itera
             edge_url=stack.edge_url,
             admin_auth=stack.admin_auth,
             mail_dir=stack.mail_dir,
-            database_url=database_url,
+            database_url=stack.database_url,
             startup_seconds=time.monotonic() - begun,
+            broker=broker if broker is not None else stack.broker,
+            postgres=postgres if database_url is not None else stack.postgres,
         )
     finally:
         stack.stop(quiet=True)
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 #: Eight Python processes importing at once on a two-core machine; generous on purpose.

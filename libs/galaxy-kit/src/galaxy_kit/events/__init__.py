@@ -23,14 +23,20 @@ from galaxy_kit.events.envelope import (
     unpack_payload,
 )
 from galaxy_kit.events.outbox import (
+    DEFAULT_MAX_ATTEMPTS,
+    ROW_REFUSALS,
     OutboxRelay,
     OutboxRow,
+    ParkedRow,
     PublishResult,
     TopicUnavailable,
     enqueue,
     enqueue_envelope,
+    is_broker_trouble,
     notify_channel,
+    parked_rows,
     relay_lock_key,
+    requeue_parked,
 )
 from galaxy_kit.events.schema import (
     create_event_tables,
@@ -41,7 +47,9 @@ from galaxy_kit.events.schema import (
 from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
 
 __all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_PARTITIONS",
+    "ROW_REFUSALS",
     "EventEnvelope",
     "GiveUpHandler",
     "Handler",
@@ -51,6 +59,7 @@ __all__ = [
     "MalformedHandler",
     "OutboxRelay",
     "OutboxRow",
+    "ParkedRow",
     "PublishResult",
     "TopicUnavailable",
     "create_event_tables",
@@ -60,13 +69,16 @@ __all__ = [
     "ensure_topics",
     "event_id_of",
     "inbox_table",
+    "is_broker_trouble",
     "malformed_record_id",
     "missing_topics",
     "new_envelope",
     "notify_channel",
     "outbox_table",
     "pack",
+    "parked_rows",
     "relay_lock_key",
+    "requeue_parked",
     "unpack",
     "unpack_payload",
 ]

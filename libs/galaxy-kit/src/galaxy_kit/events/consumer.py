@@ -45,9 +45,11 @@ processing goes on (a redelivery is skipped by the inbox). On a rebalance,
 deferred commits of revoked partitions are dropped and offsets of records
 fetched under the previous assignment are never committed: the new
 assignment starts from the committed offsets (after a memory-storage broker
-restart, stale offsets would otherwise skip records never read). `await
-consumer.stop()` finishes the record in hand, commits what is pending and
-leaves the group.
+restart, stale offsets would otherwise skip records never read). The retry
+bookkeeping of revoked partitions (failed attempts per record, back-off
+pauses) is dropped with them: if the partition comes back, its records start
+again with a full `max_attempts`. `await consumer.stop()` finishes the
+record in hand, commits what is pending and leaves the group.
 
 Topics: before subscribing, missing topics are created with `partitions`
 partitions (`create_topics=False` to leave that to the deployment), so a
@@ -241,11 +243,17 @@ class IdempotentConsumer:
 
     def _on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         self._epoch += 1
-        for tp in revoked:
+        gone = set(revoked)
+        for tp in gone:
             # Their next owner (maybe us again) starts from the last committed offset.
             self._uncommitted.pop(tp, None)
             self._commit_blocked_until.pop(tp, None)
             self._paused_until.pop(tp, None)
+        # Retry counts belong to the assignment that is gone: whoever owns the partition next
+        # gives its records a full `max_attempts` (an offset may even name another record by
+        # then, after a memory-storage broker restart), and nothing of it lingers here.
+        for position in [p for p in self._attempts if p[0] in gone]:
+            del self._attempts[position]
 
     def _on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         self._epoch += 1

@@ -16,16 +16,46 @@ asyncio task per service process, `asyncio.create_task(relay.run())`) then:
    it retry every `lock_retry_interval` seconds, so exactly one relay publishes
    and per-key order is kept. The lock dies with the connection, so a crashed
    relay's lock is released by Postgres;
-2. claims a batch of unpublished rows in id order (on the lock's connection:
-   if the lock is lost, so is the claim);
+2. claims a batch of unpublished, unparked rows in id order (on the lock's
+   connection: if the lock is lost, so is the claim);
 3. publishes them (acks="all", no idempotent producer, key = the row's key,
    value = the envelope bytes, headers `event_id`/`event_type`) and awaits the
    broker's acks. Rows of the same (topic, key) are sent one after another and
    a failure stops that key's chain for this round, so a later event of a key
    never overtakes an earlier one that failed;
 4. marks the acknowledged rows published in a second short transaction; failed
-   rows stay unpublished with `attempts` and `last_error` updated, and are
-   retried after an exponential back-off (never dropped).
+   rows stay unpublished with `last_error` updated and are retried in the next
+   round (never dropped). After a round that published nothing at all the
+   relay backs off exponentially (`retry_backoff`..`max_retry_backoff`): the
+   broker is down or refusing everything; while some rows go out it does not
+   pause, so one bad row cannot slow the others down.
+
+Attempts and dead letters: `attempts` counts the publishes of a row that got a
+verdict on the row itself: the broker's ack, or a refusal of this row
+(`ROW_REFUSALS`: the record is too large, corrupt, has a bad timestamp or an
+invalid topic name; or its topic does not exist and the broker would not
+create it; or an unexpected non-Kafka error while sending it). The same bytes
+get the same answer however often they are sent. Every other failure is broker
+trouble, not the row's fault, and is only recorded in `last_error`: an
+unreachable broker, timeouts, leader moves, authorization (a deployment fixes
+it for every row at once), a topic lost in a broker restart. A row whose
+`attempts` reaches `max_attempts` (default `DEFAULT_MAX_ATTEMPTS` = 5) without
+being published is *parked*, a dead letter: it stays in the table,
+unpublished, with its `last_error`; the relay logs `outbox_row_parked` at
+error level, counts it in `galaxy_outbox_dead_letters_total{outbox}`, and
+never claims it again, so rows behind it flow. The gauge
+`galaxy_outbox_parked_rows{outbox}` holds the number of dead letters in the
+table (recounted on taking over, after each parking and every minute while
+idle). `parked_rows()` lists an outbox's dead letters and `requeue_parked()`
+gives them a fresh cap (after the cause is fixed).
+
+Per-key order and dead letters: a row that failed and is not parked holds the
+later rows of its (topic, key) back. Once it is parked, the later
+rows of its key are published: a parked row is one the broker keeps refusing on
+its own merits, so holding its key would turn one bad event into the loss of
+every later event of that aggregate (a deletion after a refused profile
+change would never reach anyone). Consumers therefore see a gap in that key's
+sequence; a requeued dead letter is published after the rows that overtook it.
 
 Delivery is at-least-once: a crash between 3 and 4 publishes the same rows
 again, with the same event ids, and consumers deduplicate by event id
@@ -59,6 +89,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,26 +98,69 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
 from google.protobuf.message import Message
+from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from galaxy_kit.events.envelope import EventEnvelope, event_id_of, new_envelope, pack
 from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
+from galaxy_kit.settings import DEFAULT_OUTBOX_MAX_ATTEMPTS
 
 log = structlog.get_logger(__name__)
 
 __all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "ROW_REFUSALS",
     "OutboxRelay",
     "OutboxRow",
+    "ParkedRow",
     "PublishResult",
     "TopicUnavailable",
     "enqueue",
     "enqueue_envelope",
+    "is_broker_trouble",
     "notify_channel",
+    "parked_rows",
     "relay_lock_key",
+    "requeue_parked",
 ]
 
 MAX_ERROR_TEXT = 2000
+#: Refusals of one row (see "Attempts and dead letters") before it is parked as a dead letter.
+#: A refusal on the row's own merits does not change on retry, so a few tries are enough; they
+#: leave room for a topic or an ACL an operator is creating at that moment.
+DEFAULT_MAX_ATTEMPTS = DEFAULT_OUTBOX_MAX_ATTEMPTS
+
+PUBLISHED_TOTAL = Counter(
+    "galaxy_outbox_published_total", "Outbox rows acknowledged by the broker", ["outbox"]
+)
+FAILURES_TOTAL = Counter(
+    "galaxy_outbox_publish_failures_total",
+    "Failed publishes of outbox rows; kind is broker (not counted against the cap) or row",
+    ["outbox", "kind"],
+)
+DEAD_LETTERS_TOTAL = Counter(
+    "galaxy_outbox_dead_letters_total",
+    "Outbox rows parked as dead letters after max_attempts refusals",
+    ["outbox"],
+)
+PARKED_ROWS = Gauge(
+    "galaxy_outbox_parked_rows",
+    "Outbox dead letters in the table, as the active relay last counted them",
+    ["outbox"],
+)
+#: How often an idle relay recounts the dead letters (an operator may have requeued some).
+PARKED_RECOUNT_SECONDS = 60.0
 
 
 def _qualified_name(table: sa.Table) -> str:
@@ -169,18 +243,121 @@ class OutboxRow:
 
 @dataclass(slots=True)
 class PublishResult:
-    """What one publish round achieved: acknowledged rows, and failed rows with their error."""
+    """What one publish round achieved: acknowledged rows, and failed rows with their error.
+
+    `refused` holds the ids of failed rows whose failure counts against the attempt cap
+    (the broker refused the row itself); the other failures were broker trouble.
+    """
 
     published: list[OutboxRow] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
 
-    def fail(self, row: OutboxRow, error: BaseException | str) -> None:
+    def fail(
+        self, row: OutboxRow, error: BaseException | str, *, refused: bool | None = None
+    ) -> None:
+        """Record a failure; `refused` defaults to "not broker trouble" (`is_broker_trouble`)."""
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self.failed[row.id] = text[:MAX_ERROR_TEXT]
+        if refused is None:
+            refused = isinstance(error, BaseException) and not is_broker_trouble(error)
+        if refused:
+            self.refused.add(row.id)
+        else:
+            self.refused.discard(row.id)
 
 
 class TopicUnavailable(RuntimeError):
     """The broker does not have the topic (and the relay may not or could not create it)."""
+
+
+#: Kafka errors that judge the record itself (the broker's answer, or the client's check before
+#: sending); any other Kafka error is about the broker or the deployment.
+ROW_REFUSALS: tuple[type[KafkaError], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    UnsupportedForMessageFormatError,
+)
+
+
+def is_broker_trouble(error: BaseException) -> bool:
+    """True when a failed publish says nothing about the row; such failures never park a row.
+
+    A whitelist, not aiokafka's `retriable` flag: a send during an outage raises
+    KafkaTimeoutError, which is not marked retriable, and authorization errors are not
+    retriable either but are fixed by the deployment for every row at once. A non-Kafka
+    exception other than OSError (timeouts, refused or reset connections) is a fault in
+    handling this very row, so it counts.
+    """
+    if isinstance(error, ROW_REFUSALS):
+        return False
+    return isinstance(error, (KafkaError, OSError))
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedRow:
+    """An outbox dead letter, as `parked_rows` shows it to an operator (no payload)."""
+
+    id: int
+    event_id: uuid.UUID
+    topic: str
+    key: str | None
+    event_type: str
+    created_at: Any
+    attempts: int
+    last_error: str | None
+
+
+def _parked(table: sa.Table, max_attempts: int) -> Any:
+    return sa.and_(table.c.published_at.is_(None), table.c.attempts >= max_attempts)
+
+
+async def parked_rows(
+    engine: AsyncEngine, table: sa.Table, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+) -> list[ParkedRow]:
+    """The outbox's dead letters, oldest first (what `max_attempts` refusals parked).
+
+    The same as `SELECT id, event_id, topic, key, event_type, created_at, attempts, last_error
+    FROM <schema>.outbox WHERE published_at IS NULL AND attempts >= <max_attempts> ORDER BY id`.
+    """
+    t = table
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            sa.select(
+                t.c.id, t.c.event_id, t.c.topic, t.c.key, t.c.event_type, t.c.created_at,
+                t.c.attempts, t.c.last_error,
+            )
+            .where(_parked(t, max_attempts))
+            .order_by(t.c.id)
+        )
+        return [ParkedRow(*row) for row in result]
+
+
+async def requeue_parked(
+    engine: AsyncEngine,
+    table: sa.Table,
+    ids: Iterable[int] | None = None,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> int:
+    """Give parked rows (all, or those of `ids`) a fresh attempt cap; returns how many.
+
+    For after the cause is fixed (the topic created, the broker's size limit raised). The
+    relay publishes them in its next round, after the later rows of their key that already
+    went out. `last_error` is kept until the row is published.
+    """
+    t = table
+    statement = sa.update(t).where(_parked(t, max_attempts)).values(attempts=0)
+    if ids is not None:
+        statement = statement.where(t.c.id.in_(list(ids)))
+    async with engine.begin() as conn:
+        result = await conn.execute(statement)
+        await conn.execute(sa.select(sa.func.pg_notify(notify_channel(table), "")))
+        return result.rowcount
 
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
@@ -197,9 +374,10 @@ class OutboxRelay:
     `poll_interval` between empty claims (LISTEN/NOTIFY usually wakes it
     sooner); `lock_retry_interval` between attempts of a non-leader to take the
     lock; `retry_backoff`..`max_retry_backoff` the exponential back-off after a
-    failed publish or a lost database connection; `topics` to create on start
-    (topics seen in rows are created on first use too) with `partitions` and
-    `replication_factor`.
+    round that published nothing or a lost database connection; `max_attempts`
+    (a count) the refusals after which a row is parked as a dead letter; `topics`
+    to create on start (topics seen in rows are created on first use too) with
+    `partitions` and `replication_factor`.
     """
 
     def __init__(
@@ -219,6 +397,7 @@ class OutboxRelay:
         lock_retry_interval: float = 1.0,
         retry_backoff: float = 0.2,
         max_retry_backoff: float = 5.0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         listen: bool = True,
         name: str | None = None,
     ) -> None:
@@ -226,6 +405,8 @@ class OutboxRelay:
             raise ValueError("OutboxRelay needs bootstrap_servers or a producer_factory")
         if create_topics and bootstrap_servers is None:
             raise ValueError("creating topics needs bootstrap_servers (or pass create_topics=False)")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
         self.engine = engine
         self.table = table
         self.bootstrap_servers = bootstrap_servers
@@ -240,6 +421,7 @@ class OutboxRelay:
         self.lock_retry_interval = lock_retry_interval
         self.retry_backoff = retry_backoff
         self.max_retry_backoff = max_retry_backoff
+        self.max_attempts = max_attempts
         self.listen = listen
         self.name = name or _qualified_name(table)
         self.lock_key = relay_lock_key(table)
@@ -248,6 +430,8 @@ class OutboxRelay:
         self.is_leader = False
         self.published_count = 0
         self.failed_count = 0
+        self.parked_count = 0
+        self._parked_counted_at = float("-inf")
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
@@ -294,6 +478,9 @@ class OutboxRelay:
         try:
             self.is_leader = True
             self._log.info("outbox relay is the active publisher")
+            parked = await self._count_parked(conn)
+            if parked:
+                self._log.warning("outbox_has_parked_rows", parked=parked)
             if self.listen:
                 await self._listen(conn)
             await self._start_producer()
@@ -350,35 +537,52 @@ class OutboxRelay:
             self._wakeup.clear()  # before claiming, so a NOTIFY during the claim is not lost
             rows = await self.claim_batch(conn)
             if not rows:
+                if time.monotonic() - self._parked_counted_at > PARKED_RECOUNT_SECONDS:
+                    await self._count_parked(conn)
                 await self._idle()
                 continue
             result = await self.publish_batch(rows)
             await self.mark_batch(conn, result)
-            if result.failed:
-                await self._pause(self._next_backoff())
-            else:
+            if result.published:
                 self._backoff = self.retry_backoff
+            elif result.failed:
+                # Nothing went out: the broker is down or refuses everything we have.
+                await self._pause(self._next_backoff())
 
     async def claim_batch(self, conn: AsyncConnection) -> list[OutboxRow]:
-        """The oldest unpublished rows, in id order (at most `batch_size`)."""
+        """The oldest unpublished rows that are not parked, in id order (at most `batch_size`)."""
         t = self.table
         async with conn.begin():
             result = await conn.execute(
                 sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.key, t.c.event_type, t.c.payload)
-                .where(t.c.published_at.is_(None))
+                .where(t.c.published_at.is_(None), t.c.attempts < self.max_attempts)
                 .order_by(t.c.id)
                 .limit(self.batch_size)
             )
             return [OutboxRow(*row) for row in result]
 
+    async def _count_parked(self, conn: AsyncConnection) -> int:
+        """Refresh the `galaxy_outbox_parked_rows` gauge from the table (restarts do not reset it)."""
+        t = self.table
+        async with conn.begin():
+            count = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(t).where(_parked(t, self.max_attempts))
+                )
+            ).scalar_one()
+        PARKED_ROWS.labels(self.name).set(count)
+        self._parked_counted_at = time.monotonic()
+        return count
+
     async def publish_batch(self, rows: Sequence[OutboxRow]) -> PublishResult:
         """Send rows and await the broker's acks; one sequential chain per (topic, key).
 
         Publishing only goes to topics the broker shows (created first if
-        missing), and the topics are looked up again after the acks: a broker
+        missing; rows of a topic it still does not have are refused, the others
+        go on), and the topics are looked up again after the acks: a broker
         that lost its storage (Tansu's memory storage after a restart)
         acknowledges writes to topics it no longer has and drops them, so such
-        rows count as failed and are published again.
+        rows count as failed (broker trouble) and are published again.
         """
         result = PublishResult()
         chains: dict[tuple[str, str | None, int], list[OutboxRow]] = {}
@@ -387,12 +591,22 @@ class OutboxRelay:
             chain_key = (row.topic, row.key, 0 if row.key is not None else row.id)
             chains.setdefault(chain_key, []).append(row)
         try:
-            await self._verify_topics({row.topic for row in rows})
-        except Exception as exc:  # noqa: BLE001 - recorded on the rows that were next
+            missing = await self._unavailable_topics({row.topic for row in rows})
+        except Exception as exc:  # noqa: BLE001 - the broker did not answer: not the rows' fault
             for chain in chains.values():
-                result.fail(chain[0], exc)
+                result.fail(chain[0], exc, refused=False)
             return result
-        await asyncio.gather(*(self._send_chain(chain, result) for chain in chains.values()))
+        sendable = []
+        for chain in chains.values():
+            topic = chain[0].topic
+            if topic in missing:
+                # The broker answered, and has no such topic even after we asked it to create
+                # one (or may not create it): a refusal of these rows, counted against the cap.
+                unavailable = TopicUnavailable(f"broker has no topic {topic}")
+                result.fail(chain[0], unavailable, refused=True)
+            else:
+                sendable.append(chain)
+        await asyncio.gather(*(self._send_chain(chain, result) for chain in sendable))
         if result.published:
             try:
                 vanished = await missing_topics(self._client(), {r.topic for r in result.published})
@@ -404,20 +618,20 @@ class OutboxRelay:
                 kept = []
                 for row in result.published:
                     if row.topic in vanished:
-                        result.fail(row, reason)
+                        result.fail(row, reason, refused=False)
                     else:
                         kept.append(row)
                 result.published = kept
         result.published.sort(key=lambda row: row.id)
         return result
 
-    async def _verify_topics(self, topics: set[str]) -> None:
+    async def _unavailable_topics(self, topics: set[str]) -> set[str]:
+        """The topics the broker still lacks after creating missing ones; raises if it is down."""
         missing = await missing_topics(self._client(), topics)
         if missing and self._create_topics:
             await self._ensure_topics(missing)
             missing = await missing_topics(self._client(), missing)
-        if missing:
-            raise TopicUnavailable(f"broker has no topic {', '.join(sorted(missing))}")
+        return missing
 
     def _client(self) -> Any:
         assert self._producer is not None
@@ -444,8 +658,10 @@ class OutboxRelay:
             result.published.append(row)
 
     async def mark_batch(self, conn: AsyncConnection, result: PublishResult) -> None:
-        """Second short transaction: published rows get published_at, failed rows an error."""
+        """Second short transaction: published rows get published_at, failed rows an error;
+        a refusal counts an attempt, and the row that reaches `max_attempts` is parked."""
         t = self.table
+        parked = []
         async with conn.begin():
             if result.published:
                 await conn.execute(
@@ -454,20 +670,46 @@ class OutboxRelay:
                     .values(published_at=sa.func.now(), attempts=t.c.attempts + 1)
                 )
             for row_id, error in result.failed.items():
-                await conn.execute(
-                    sa.update(t)
-                    .where(t.c.id == row_id)
-                    .values(attempts=t.c.attempts + 1, last_error=error)
-                )
+                refused = row_id in result.refused
+                attempts = (
+                    await conn.execute(
+                        sa.update(t)
+                        .where(t.c.id == row_id)
+                        .values(attempts=t.c.attempts + (1 if refused else 0), last_error=error)
+                        .returning(t.c.attempts)
+                    )
+                ).scalar_one()
+                if refused and attempts >= self.max_attempts:
+                    parked.append((row_id, attempts, error))
         self.published_count += len(result.published)
         self.failed_count += len(result.failed)
+        PUBLISHED_TOTAL.labels(self.name).inc(len(result.published))
+        refusals = len(result.refused)
+        if refusals:
+            FAILURES_TOTAL.labels(self.name, "row").inc(refusals)
+        if len(result.failed) > refusals:
+            FAILURES_TOTAL.labels(self.name, "broker").inc(len(result.failed) - refusals)
         if result.failed:
             self._log.warning(
                 "outbox publish failed; will retry",
                 failed=len(result.failed),
+                refused=refusals,
                 published=len(result.published),
                 error=next(iter(result.failed.values())),
             )
+        for row_id, attempts, error in parked:
+            self.parked_count += 1
+            DEAD_LETTERS_TOTAL.labels(self.name).inc()
+            self._log.error(
+                "outbox_row_parked",
+                detail="the broker refused this row max_attempts times; it is kept as a dead "
+                "letter and later rows go on (galaxy_kit.events.parked_rows lists them)",
+                row_id=row_id,
+                attempts=attempts,
+                error=error,
+            )
+        if parked:
+            await self._count_parked(conn)
 
     # -- Kafka plumbing ------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
-from galaxy_kit.db import transaction
+from galaxy_kit.db import Reads, transaction
 from galaxy_kit.errors import InvalidArgument, NotFound
 from galaxy_kit.events import enqueue
 from galaxy_kit.logging import get_logger
@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_account.domain import policy
+from galaxy_account.domain import aggregate
 from galaxy_account.domain.aggregate import Aggregate, load, load_one
 from galaxy_account.domain.validation import (
     canonical_tag,
@@ -135,24 +136,24 @@ async def ensure_by_email(
     return Ensured(CREATED, user_id)
 
 
-async def get_by_email(*, sessions: async_sessionmaker[AsyncSession], email: str) -> Aggregate:
+# Reads of one account are one statement each, outside any transaction (galaxy_kit.db.Reads):
+# the statement sees one snapshot, so the aggregate is consistent without BEGIN/COMMIT.
+
+
+async def get_by_email(*, reads: Reads, email: str) -> Aggregate:
     address = parse_email(email)
-    if address is None:
+    found = await aggregate.read_live_by_email_key(reads, address.key, now()) if address is not None else None
+    if found is None:
         raise NotFound("no account for this e-mail address")
-    async with transaction(sessions) as session:
-        row = await repo.get_live_by_email_key(session, address.key)
-        if row is None:
-            raise NotFound("no account for this e-mail address")
-        return await load_one(session, row, now())
+    return found
 
 
-async def resolve_identity(*, sessions: async_sessionmaker[AsyncSession], user_id: str) -> str:
+async def resolve_identity(*, reads: Reads, user_id: str) -> str:
     """active, deleted, blocked or unknown (a deleted account reads deleted even when also blocked)."""
     parsed = parse_uuid(user_id)
     if parsed is None:
         return UNKNOWN
-    async with transaction(sessions) as session:
-        found = await repo.identity(session, parsed, now())
+    found = await repo.read_identity(reads, parsed, now())
     if found is None:
         return UNKNOWN
     deleted, blocked = found
@@ -173,10 +174,8 @@ async def sync_declared_country(
 # ---- the user surface ----
 
 
-async def user_get(*, sessions: async_sessionmaker[AsyncSession], user_id: str) -> Aggregate:
-    async with transaction(sessions) as session:
-        row = await _live(session, user_id, InvalidArgument(UNKNOWN_USER))
-        return await load_one(session, row, now())
+async def user_get(*, reads: Reads, user_id: str) -> Aggregate:
+    return await _read_live(reads, user_id, InvalidArgument, UNKNOWN_USER)
 
 
 async def update_profile(
@@ -233,10 +232,8 @@ async def admin_list(
         return await load(session, rows, now()), total
 
 
-async def admin_get(*, sessions: async_sessionmaker[AsyncSession], user_id: str) -> Aggregate:
-    async with transaction(sessions) as session:
-        row = await _live(session, user_id, NotFound(USER_NOT_FOUND))
-        return await load_one(session, row, now())
+async def admin_get(*, reads: Reads, user_id: str) -> Aggregate:
+    return await _read_live(reads, user_id, NotFound, USER_NOT_FOUND)
 
 
 async def admin_soft_delete(
@@ -249,6 +246,14 @@ async def admin_soft_delete(
 
 
 # ---- shared ----
+
+
+async def _read_live(reads: Reads, user_id: str, missing: type[Exception], message: str) -> Aggregate:
+    parsed = parse_uuid(user_id)
+    found = await aggregate.read(reads, parsed, now()) if parsed is not None else None
+    if found is None or found.account.deleted_at is not None:
+        raise missing(message)
+    return found
 
 
 async def _live(session: AsyncSession, user_id: str, missing: Exception, *, for_update: bool = False) -> AccountRow:

@@ -11,11 +11,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from galaxy_kit.db import Reads
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_account.domain import policy
 from galaxy_account.repository import accounts as repo
-from galaxy_account.repository.accounts import AccountRow, EntitlementRow, LimitRow, SanctionRow
+from galaxy_account.repository.accounts import (
+    AccountRow,
+    AggregateRows,
+    EntitlementRow,
+    LimitRow,
+    SanctionRow,
+)
 
 
 @dataclass(frozen=True)
@@ -82,21 +89,37 @@ def _free(source: str, reason: str, since: datetime) -> EntitlementSnapshot:
     )
 
 
+def assemble(rows: AggregateRows, now: datetime) -> Aggregate:
+    """The aggregate as of `now` from what is stored: the effective entitlement, active limits."""
+    return Aggregate(
+        account=rows.account,
+        entitlement=snapshot(rows.entitlement, rows.account, now),
+        active_sanctions=rows.sanctions,
+        active_limits=[
+            limit for limit in rows.latest_limits if limit.expires_at is None or limit.expires_at > now
+        ],
+    )
+
+
+async def read(reads: Reads, user_id: uuid.UUID, now: datetime) -> Aggregate | None:
+    """The aggregate of an account (live or deleted) in one statement, outside any transaction."""
+    rows = await repo.read_aggregate(reads, user_id, now)
+    return assemble(rows, now) if rows is not None else None
+
+
+async def read_live_by_email_key(reads: Reads, email_key: str, now: datetime) -> Aggregate | None:
+    rows = await repo.read_live_aggregate_by_email_key(reads, email_key, now)
+    return assemble(rows, now) if rows is not None else None
+
+
 async def load(session: AsyncSession, rows: list[AccountRow], now: datetime) -> list[Aggregate]:
-    """Aggregates of `rows`, in order, with three queries whatever their number."""
+    """Aggregates of `rows` inside a unit of work, in order, with three queries whatever their number."""
     ids: list[uuid.UUID] = [row.user_id for row in rows]
     current = await repo.current_entitlements(session, ids, now)
     sanctions = await repo.active_sanctions(session, ids, now)
     limits = await repo.latest_limits(session, ids)
     return [
-        Aggregate(
-            account=row,
-            entitlement=snapshot(current.get(row.user_id), row, now),
-            active_sanctions=sanctions[row.user_id],
-            active_limits=[
-                limit for limit in limits[row.user_id] if limit.expires_at is None or limit.expires_at > now
-            ],
-        )
+        assemble(AggregateRows(row, current.get(row.user_id), sanctions[row.user_id], limits[row.user_id]), now)
         for row in rows
     ]
 

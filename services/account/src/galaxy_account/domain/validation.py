@@ -1,56 +1,44 @@
-"""Checks on what callers send: e-mail addresses, ids, display names, languages, zones, countries, codes."""
+"""Checks on what callers send: e-mail addresses, ids, display names, languages, zones, countries, codes.
+
+E-mail, UUID, time-zone and BCP 47 checks are galaxy_kit.validation's (the
+same everywhere in the suite); this module keeps account's own rules and
+account's error messages.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from zoneinfo import available_timezones
 
 from galaxy_kit.errors import InvalidArgument
+from galaxy_kit.validation import EmailAddress, is_time_zone, parse_email, parse_uuid
+from galaxy_kit.validation import canonical_language_tag as canonical_tag
 
-from galaxy_account.domain.bcp47 import canonical_tag  # noqa: F401 (re-exported)
+__all__ = [
+    "EmailAddress",
+    "canonical_tag",
+    "is_time_zone",
+    "parse_actor",
+    "parse_code",
+    "parse_country",
+    "parse_display_name",
+    "parse_email",
+    "parse_language",
+    "parse_time_zone",
+    "parse_uuid",
+    "require_future",
+]
 
-MAX_EMAIL_LENGTH = 254
 DISPLAY_NAME_MAX = 32
 #: Punctuation allowed inside a display name (besides single spaces).
 DISPLAY_NAME_PUNCTUATION = frozenset("-_.'")
 
-# The same address shape auth accepts (services/auth domain/validation.py).
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"^[^@\s\x00-\x1f\x7f<>()\[\],;:\"\\]{{1,64}}@{_LABEL}(?:\.{_LABEL})*$")
 #: source, scope, reason_code, actor type: lower-case snake_case words.
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 #: actor id: an admin username, a user id, a service name.
 _ACTOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-
-
-@dataclass(frozen=True)
-class EmailAddress:
-    #: As given: trimmed, domain lower-cased.
-    address: str
-    #: Fully lower-cased: the identity key.
-    key: str
-
-
-def parse_email(value: str) -> EmailAddress | None:
-    value = value.strip()
-    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL.match(value):
-        return None
-    local, _, domain = value.rpartition("@")
-    address = f"{local}@{domain.lower()}"
-    return EmailAddress(address=address, key=address.lower())
-
-
-def parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def parse_display_name(value: str) -> str | None:
@@ -87,15 +75,6 @@ def parse_language(value: str) -> str:
     if tag is None:
         raise InvalidArgument("preferred_language must be a BCP 47 language tag, for example en or pt-BR")
     return tag
-
-
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def is_time_zone(value: str) -> bool:
-    return value in _time_zones()
 
 
 def parse_time_zone(value: str) -> str:

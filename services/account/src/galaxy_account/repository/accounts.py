@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on, insert
+from galaxy_kit.db import Query, Reads
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_account.repository.tables import accounts, entitlements, limits, sanctions
@@ -106,27 +107,6 @@ async def email_blocked(session: AsyncSession, email_key: str, now: datetime) ->
         )
     )
     return bool((await session.execute(query)).scalar_one())
-
-
-async def identity(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> tuple[bool, bool] | None:
-    """(deleted, blocked) of an account in one query; None when there is none."""
-    blocked = (
-        sa.exists()
-        .where(
-            sanctions.c.user_id == accounts.c.user_id,
-            sanctions.c.sanction_code == "permanent_block",
-            _active(sanctions.c.expires_at, now),
-        )
-        .label("blocked")
-    )
-    row = (
-        await session.execute(
-            sa.select(accounts.c.deleted_at.is_not(None).label("deleted"), blocked).where(
-                accounts.c.user_id == user_id
-            )
-        )
-    ).one_or_none()
-    return (bool(row.deleted), bool(row.blocked)) if row is not None else None
 
 
 async def insert_if_address_free(
@@ -249,3 +229,105 @@ async def latest_limits(session: AsyncSession, user_ids: list[uuid.UUID]) -> dic
     for row in rows:
         found[row.user_id].append(LimitRow(*row))
     return found
+
+
+# ---- hot reads: one statement each, on galaxy_kit.db.Reads (no ORM session, no transaction) ----
+
+NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+
+
+def _rows(columns: list[sa.Column]) -> sa.FunctionElement:
+    """A row constructor, ROW(...): asyncpg returns it as a tuple in the order of `columns`."""
+    return sa.func.row(*columns)
+
+
+def _aggregate_statement(*where: sa.ColumnElement[bool]) -> sa.Select:
+    """The account, its current entitlement, active sanctions and latest limits in one row.
+
+    The history tables are read by correlated subqueries that asyncpg returns as
+    records (entitlement) and arrays of records (sanctions, limits), so one round
+    trip builds the whole aggregate. Expired limits are dropped by the caller:
+    the latest limit of a code decides, even when it has expired.
+    """
+    entitlement = (
+        sa.select(_rows(_ENTITLEMENT_COLUMNS))
+        .where(entitlements.c.user_id == accounts.c.user_id, entitlements.c.starts_at <= NOW)
+        .order_by(entitlements.c.entitlement_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    active_sanctions = sa.func.array(
+        sa.select(_rows(_SANCTION_COLUMNS))
+        .where(sanctions.c.user_id == accounts.c.user_id, _active(sanctions.c.expires_at, NOW))
+        .order_by(sanctions.c.sanction_id)
+        .scalar_subquery()
+    )
+    latest_limits = sa.func.array(
+        sa.select(_rows(_LIMIT_COLUMNS))
+        .ext(distinct_on(limits.c.limit_code))
+        .where(limits.c.user_id == accounts.c.user_id)
+        .order_by(limits.c.limit_code, limits.c.limit_id.desc())
+        .scalar_subquery()
+    )
+    return sa.select(
+        *_ACCOUNT_COLUMNS,
+        entitlement.label("entitlement"),
+        active_sanctions.label("sanctions"),
+        latest_limits.label("limits"),
+    ).where(*where)
+
+
+_AGGREGATE_BY_ID = Query.compile(_aggregate_statement(accounts.c.user_id == sa.bindparam("user_id")))
+_LIVE_AGGREGATE_BY_EMAIL_KEY = Query.compile(
+    _aggregate_statement(accounts.c.email_key == sa.bindparam("email_key"), accounts.c.deleted_at.is_(None))
+)
+_IDENTITY = Query.compile(
+    sa.select(
+        accounts.c.deleted_at.is_not(None).label("deleted"),
+        sa.exists()
+        .where(
+            sanctions.c.user_id == accounts.c.user_id,
+            sanctions.c.sanction_code == "permanent_block",
+            _active(sanctions.c.expires_at, NOW),
+        )
+        .label("blocked"),
+    ).where(accounts.c.user_id == sa.bindparam("user_id"))
+)
+
+
+@dataclass(frozen=True)
+class AggregateRows:
+    """What the aggregate is built from, as stored (nothing decided yet)."""
+
+    account: AccountRow
+    entitlement: EntitlementRow | None
+    sanctions: list[SanctionRow]
+    latest_limits: list[LimitRow]
+
+
+def _aggregate_rows(record) -> AggregateRows:  # noqa: ANN001 - an asyncpg Record
+    account_fields = len(_ACCOUNT_COLUMNS)
+    entitlement = record["entitlement"]
+    return AggregateRows(
+        account=AccountRow(*record[:account_fields]),
+        entitlement=EntitlementRow(*entitlement) if entitlement is not None else None,
+        sanctions=[SanctionRow(*row) for row in record["sanctions"]],
+        latest_limits=[LimitRow(*row) for row in record["limits"]],
+    )
+
+
+async def read_aggregate(reads: Reads, user_id: uuid.UUID, now: datetime) -> AggregateRows | None:
+    """The account (live or deleted) with its history, in one statement."""
+    record = await reads.fetchrow(_AGGREGATE_BY_ID, user_id=user_id, now=now)
+    return _aggregate_rows(record) if record is not None else None
+
+
+async def read_live_aggregate_by_email_key(reads: Reads, email_key: str, now: datetime) -> AggregateRows | None:
+    record = await reads.fetchrow(_LIVE_AGGREGATE_BY_EMAIL_KEY, email_key=email_key, now=now)
+    return _aggregate_rows(record) if record is not None else None
+
+
+async def read_identity(reads: Reads, user_id: uuid.UUID, now: datetime) -> tuple[bool, bool] | None:
+    """(deleted, blocked) of an account in one statement; None when there is none."""
+    record = await reads.fetchrow(_IDENTITY, user_id=user_id, now=now)
+    return (record["deleted"], record["blocked"]) if record is not None else None

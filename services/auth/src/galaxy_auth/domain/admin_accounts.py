@@ -7,6 +7,16 @@ re-read from the database on every check, so a password reset (new hash)
 misses the cache on every replica at once, and a disabled account is refused
 before the cache is consulted. Neither the password nor the digest key leaves
 the process.
+
+A check that needs bcrypt (not remembered) is one *attempt* (docs/auth.md,
+"Administrator credentials"):
+- it is throttled per username and per client address across replicas
+  (auth.admin_check_attempts); a throttled attempt answers 401 without bcrypt;
+- bcrypt runs on a small dedicated thread pool, so a flood of guesses queues
+  there and never starves the default executor or the event loop;
+- concurrent checks of the same credentials share one attempt (single flight);
+- an unknown username is compared against a dummy hash made once, lazily, at
+  the configured cost, so it costs what a wrong password costs.
 """
 
 from __future__ import annotations
@@ -18,6 +28,9 @@ import re
 import secrets
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
@@ -27,6 +40,8 @@ from galaxy_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.repository import admin_accounts as repo
+from galaxy_auth.repository import admin_throttle as throttle_repo
+from galaxy_auth.settings import AuthSettings
 
 log = get_logger(__name__)
 
@@ -44,21 +59,13 @@ MIN_PASSWORD_CHARS = 12
 #: ... and at most 72 bytes in UTF-8 (bcrypt reads no further), no control characters, not the username.
 MAX_PASSWORD_BYTES = 72
 
-# Compared against when the username is unknown, so that an unknown name costs
-# the same bcrypt time as a wrong password and names cannot be probed by timing.
-_DUMMY_HASH = bcrypt.hashpw(b"galaxy-no-such-admin", bcrypt.gensalt(rounds=4))
+#: Longest throttling key stored: longer usernames are stored as their SHA-256.
+MAX_THROTTLE_KEY_CHARS = 128
 
 
 async def hash_password(password: str, *, rounds: int) -> str:
     digest = await asyncio.to_thread(bcrypt.hashpw, password.encode(), bcrypt.gensalt(rounds=rounds))
     return digest.decode()
-
-
-async def _bcrypt_matches(password: str, password_hash: str) -> bool:
-    try:
-        return await asyncio.to_thread(bcrypt.checkpw, password.encode(), password_hash.encode())
-    except ValueError:  # longer than bcrypt's 72 bytes: no stored password can match it
-        return False
 
 
 def _storable(text: str) -> bool:
@@ -101,14 +108,116 @@ async def bootstrap_first_admin(
     return created
 
 
-class AdminCredentialChecker:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+class BcryptPool:
+    """bcrypt on a dedicated, bounded thread pool, and the dummy hash unknown usernames are checked against."""
+
+    def __init__(self, *, workers: int, rounds: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="admin-bcrypt")
+        self._rounds = rounds
+        self._dummy: asyncio.Future[str] | None = None
+
+    async def matches(self, password: str, password_hash: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _checkpw, password, password_hash)
+
+    async def dummy_hash(self) -> str:
+        """A hash at the configured cost that no password matches; made once, on first need."""
+        if self._dummy is None:
+            loop = asyncio.get_running_loop()
+            unguessable = secrets.token_urlsafe(32).encode()
+            self._dummy = loop.run_in_executor(
+                self._executor, lambda: bcrypt.hashpw(unguessable, bcrypt.gensalt(rounds=self._rounds)).decode()
+            )
+        return await asyncio.shield(self._dummy)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _checkpw(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), password_hash.encode())
+    except ValueError:  # longer than bcrypt's 72 bytes: no stored password can match it
+        return False
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    username_failures: int
+    address_failures: int
+    window: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings) -> ThrottlePolicy:
+        return cls(
+            username_failures=settings.admin_throttle_username_failures,
+            address_failures=settings.admin_throttle_address_failures,
+            window=timedelta(seconds=settings.admin_throttle_window_seconds),
+        )
+
+
+def _throttle_key(value: str) -> str:
+    if _storable(value) and len(value) <= MAX_THROTTLE_KEY_CHARS:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class AdminThrottle:
+    """Failed admin checks per username and per client address, counted in Postgres (exact across replicas).
+
+    An attempt is recorded *before* bcrypt and counted including itself, so N
+    concurrent guesses cannot all slip under the limit; it is deleted again when
+    the password was right, or when the attempt was refused by the throttle
+    itself (a refused attempt does not extend the lock-out).
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], policy: ThrottlePolicy) -> None:
         self._sessions = sessions
+        self._policy = policy
+
+    async def begin(self, username: str, client_address: str) -> tuple[list, bool]:
+        """Record an attempt; (its ids, whether it is over a limit)."""
+        keys = [("username", _throttle_key(username))]
+        if client_address:  # unknown address (a direct gRPC caller): the username limit still applies
+            keys.append(("address", _throttle_key(client_address)))
+        async with transaction(self._sessions) as session:
+            ids = await throttle_repo.record(session, keys)
+        # A second transaction, so the count sees every attempt committed before ours.
+        async with transaction(self._sessions) as session:
+            counts = await throttle_repo.count_recent(session, keys, window=self._policy.window)
+        over = (
+            counts.get("username", 0) > self._policy.username_failures
+            or counts.get("address", 0) > self._policy.address_failures
+        )
+        return ids, over
+
+    async def forget(self, attempt_ids: list) -> None:
+        async with transaction(self._sessions) as session:
+            await throttle_repo.delete(session, attempt_ids)
+
+
+class AdminCredentialChecker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        bcrypt_pool: BcryptPool,
+        throttle: AdminThrottle,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = sessions
+        self._bcrypt = bcrypt_pool
+        self._throttle = throttle
+        self._clock = clock
         self._key = secrets.token_bytes(32)
         self._verified: OrderedDict[bytes, None] = OrderedDict()
+        self._in_flight: dict[bytes, asyncio.Future[bool]] = {}
 
     def _digest(self, username: str, password_hash: str, password: str) -> bytes:
-        material = b"\0".join([username.encode(), password_hash.encode(), password.encode()])
+        material = b"\0".join(
+            [username.encode("utf-8", "surrogatepass"), password_hash.encode(),
+             password.encode("utf-8", "surrogatepass")]
+        )
         return hmac.new(self._key, material, hashlib.sha256).digest()
 
     def _remember(self, digest: bytes) -> None:
@@ -121,27 +230,59 @@ class AdminCredentialChecker:
         """Drop every remembered credential (called on disable and reset in this process)."""
         self._verified.clear()
 
-    async def check(self, username: str, password: str) -> str:
+    async def check(self, username: str, password: str, client_address: str = "") -> str:
         """The administrator's username when the credentials are valid; Unauthenticated otherwise."""
         account = None
         if _storable(username):  # PostgreSQL text cannot hold NUL: no stored name contains one
             async with transaction(self._sessions) as session:
                 account = await repo.get(session, username)
-        if account is None:
-            await _bcrypt_matches(password, _DUMMY_HASH.decode())
-            raise Unauthenticated(REJECTED)
-        digest = self._digest(account.username, account.password_hash, password)
+        stored_hash = account.password_hash if account is not None else None
+        digest = self._digest(username, stored_hash or "", password)
         if digest not in self._verified:
-            if not await _bcrypt_matches(password, account.password_hash):
+            # Registered before the first await, so concurrent identical checks join this one.
+            attempt = self._in_flight.get(digest)
+            if attempt is None:
+                attempt = asyncio.ensure_future(
+                    self._attempt(digest, username, password, stored_hash, client_address)
+                )
+                self._in_flight[digest] = attempt
+            if not await asyncio.shield(attempt):
                 raise Unauthenticated(REJECTED)
-            self._remember(digest)
-        if account.status != "active":
+        if account is None or account.status != "active":
             raise Unauthenticated(REJECTED)
-        now = datetime.now(UTC)
+        now = self._clock()
         if account.last_used_at is None or account.last_used_at < now - LAST_USED_RESOLUTION:
             async with transaction(self._sessions) as session:
                 await repo.touch_last_used(session, account.username, older_than=now - LAST_USED_RESOLUTION)
         return account.username
+
+    async def _attempt(
+        self, digest: bytes, username: str, password: str, stored_hash: str | None, client_address: str
+    ) -> bool:
+        """One throttled bcrypt comparison; True only for the right password of an existing account."""
+        try:
+            matched = await self._throttled_bcrypt(username, password, stored_hash, client_address)
+            if matched:
+                self._remember(digest)
+            return matched
+        finally:
+            # Both in the same step as the result: a check arriving later finds one or the other.
+            self._in_flight.pop(digest, None)
+
+    async def _throttled_bcrypt(
+        self, username: str, password: str, stored_hash: str | None, client_address: str
+    ) -> bool:
+        attempt_ids, throttled = await self._throttle.begin(username, client_address)
+        if throttled:
+            await self._throttle.forget(attempt_ids)
+            log.warning("admin_check_throttled", client_address=client_address or None)
+            return False
+        # An unknown name pays the same bcrypt as a wrong password: names cannot be probed by timing.
+        matched = await self._bcrypt.matches(password, stored_hash or await self._bcrypt.dummy_hash())
+        if matched and stored_hash is not None:
+            await self._throttle.forget(attempt_ids)
+            return True
+        return False
 
 
 # ---- Management (the /api/v1/admin/admin-accounts* operations) ----

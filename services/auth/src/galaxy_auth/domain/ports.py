@@ -17,7 +17,7 @@ class EnsuredAccount:
 
 class AccountDirectory(Protocol):
     async def is_permanently_blocked(self, email: str) -> bool:
-        """True when account reports the address permanently blocked; False also when account cannot tell yet."""
+        """True when account reports the address permanently blocked; Unavailable when it cannot tell."""
 
     async def ensure_by_email(
         self, *, email: str, preferred_language: str, time_zone: str

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from galaxy_kit.db import transaction
+from galaxy_kit.db import Reads, transaction
 from galaxy_kit.errors import NotFound
 from galaxy_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -103,19 +103,25 @@ async def revoke_all_in(
     return RevocationSummary(user_id=owner, revoked_count=len(revoked))
 
 
-async def get_session(*, sessions: async_sessionmaker[AsyncSession], device_session_id: str) -> DeviceSessionRow:
-    """The session as stored now (no cache); records that the gateway saw it (at most once a minute)."""
+async def get_session(
+    *, reads: Reads, sessions: async_sessionmaker[AsyncSession], device_session_id: str
+) -> DeviceSessionRow:
+    """The session as stored now (no cache); records that the gateway saw it (at most once a minute).
+
+    The gateway calls this on every request, so the common case is one statement
+    outside any transaction; only a lookup that finds last_seen_at stale writes.
+    """
     target = parse_uuid(device_session_id)
     if target is None:
         raise NotFound(SESSION_NOT_FOUND)
-    async with transaction(sessions) as session:
-        row = await repo.get(session, target)
-        if row is None:
-            raise NotFound(SESSION_NOT_FOUND)
-        if row.status == "active" and (
-            row.last_seen_at is None or row.last_seen_at < datetime.now(UTC) - LAST_SEEN_RESOLUTION
-        ):
+    row = await repo.read(reads, target)
+    if row is None:
+        raise NotFound(SESSION_NOT_FOUND)
+    if row.status == "active" and (
+        row.last_seen_at is None or row.last_seen_at < datetime.now(UTC) - LAST_SEEN_RESOLUTION
+    ):
+        async with transaction(sessions) as session:
             touched = await repo.touch_last_seen(session, target, resolution=LAST_SEEN_RESOLUTION)
-            if touched is not None:
-                row = touched
+        if touched is not None:
+            row = touched
     return row

@@ -9,8 +9,11 @@ Rules (docs/auth.md):
   whether or not an account exists for the address; a permanently blocked
   address is refused;
 - two confirmations racing with the same code make exactly one session (the
-  challenge row is locked for the whole confirmation, the session row refers to
-  its challenge uniquely).
+  last step locks the challenge row, re-checks it and consumes it; the session
+  row refers to its challenge uniquely);
+- no call to another service happens inside a transaction: the code goes out
+  through the login-mail queue (domain/login_mail.py) after the commit, and the
+  account is ensured between two short transactions.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ from datetime import timedelta
 from galaxy_kit.db import transaction
 from galaxy_kit.errors import InvalidArgument
 from galaxy_kit.logging import get_logger
+from galaxy_kit.validation import choose_locale
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.domain import codes
-from galaxy_auth.domain.locales import choose_locale
-from galaxy_auth.domain.ports import AccountDirectory, MailSender
+from galaxy_auth.domain.login_mail import LoginMailDispatcher
+from galaxy_auth.domain.ports import AccountDirectory
 from galaxy_auth.domain.validation import parse_email, parse_public_key, parse_time_zone, parse_uuid
 from galaxy_auth.repository import challenges as challenge_repo
+from galaxy_auth.repository import login_mail as login_mail_repo
 from galaxy_auth.repository import sessions as session_repo
 from galaxy_auth.settings import AuthSettings
 
@@ -44,6 +49,7 @@ WRONG_CODE_LAST = "wrong code; this code can no longer be used, request a new on
 @dataclass(frozen=True)
 class SignInPolicy:
     code_key: bytes
+    seal_key: bytes
     ttl: timedelta
     max_attempts: int
     rate_limit: int
@@ -54,6 +60,7 @@ class SignInPolicy:
     def from_settings(cls, settings: AuthSettings) -> SignInPolicy:
         return cls(
             code_key=settings.code_key(),
+            seal_key=settings.code_seal_key(),
             ttl=timedelta(seconds=settings.auth_code_ttl_seconds),
             max_attempts=settings.auth_code_max_attempts,
             rate_limit=settings.auth_code_rate_limit,
@@ -67,21 +74,25 @@ async def send_email_code(
     sessions: async_sessionmaker[AsyncSession],
     policy: SignInPolicy,
     accounts: AccountDirectory,
-    mail: MailSender,
+    login_mail: LoginMailDispatcher,
     email: str,
     locale: str | None,
     accept_language: str | None,
 ) -> uuid.UUID:
-    """Issue a challenge and have its code mailed; the challenge id."""
+    """Issue a challenge and queue its code for mail; the challenge id."""
     address = parse_email(email)
-    chosen_locale = choose_locale(body_locale=locale, accept_language=accept_language, supported=policy.locales)
+    # Only locales mail ships the template in (GALAXY_AUTH_MAIL_LOCALES; the first is the fallback).
+    chosen_locale = choose_locale(
+        explicit=locale, accept_language=accept_language, supported=policy.locales
+    )
     if await accounts.is_permanently_blocked(address.address):
         raise InvalidArgument(BLOCKED)
     challenge_id = uuid.uuid4()
     code = codes.new_code()
     async with transaction(sessions) as session:
         await challenge_repo.lock_address(session, address.key)
-        if await challenge_repo.count_recent(session, address.key, window=policy.rate_window) >= policy.rate_limit:
+        recent = await challenge_repo.count_recent(session, address.key, window=policy.rate_window)
+        if recent >= policy.rate_limit:
             raise InvalidArgument(RATE_LIMITED)
         await challenge_repo.insert(
             session,
@@ -92,14 +103,26 @@ async def send_email_code(
             locale=chosen_locale,
             ttl=policy.ttl,
         )
-        # Inside the transaction: if mail refuses, no challenge exists and no
-        # rate-limit slot is spent; if the commit failed after mail accepted,
-        # the e-mailed code would only name a challenge that does not exist.
-        await mail.send_login_code(
-            idempotency_key=str(challenge_id), recipient=address.address, locale=chosen_locale, code=code
+        # Same transaction: the challenge exists if and only if its code will be mailed.
+        await login_mail_repo.enqueue(
+            session,
+            challenge_id=challenge_id,
+            recipient=address.address,
+            locale=chosen_locale,
+            sealed_code=codes.seal(policy.seal_key, challenge_id, code),
         )
+    login_mail.dispatch_soon(challenge_id)
     log.info("login_code_issued", challenge_id=str(challenge_id), locale=chosen_locale)
     return challenge_id
+
+
+def _closed(challenge: challenge_repo.ChallengeRow | None, policy: SignInPolicy) -> bool:
+    return (
+        challenge is None
+        or challenge.expired
+        or challenge.consumed_at is not None
+        or challenge.failed_attempts >= policy.max_attempts
+    )
 
 
 async def confirm_email_code(
@@ -112,41 +135,46 @@ async def confirm_email_code(
     client_public_key: str,
     time_zone: str,
 ) -> uuid.UUID:
-    """Check the code and open a device session bound to the public key; the session id."""
+    """Check the code and open a device session bound to the public key; the session id.
+
+    Three steps, none holding a lock across a call to account: read and verify
+    (a wrong code is counted atomically); ensure the account; then lock the
+    challenge, re-check it, consume it and create the session.
+    """
     public_key = parse_public_key(client_public_key)
     zone = parse_time_zone(time_zone)
     parsed_id = parse_uuid(challenge_id)
     if parsed_id is None:
         raise InvalidArgument(CHALLENGE_CLOSED)
-    wrong_code_message: str | None = None
     async with transaction(sessions) as session:
-        challenge = await challenge_repo.get_for_update(session, parsed_id)
-        if (
-            challenge is None
-            or challenge.expired
-            or challenge.consumed_at is not None
-            or challenge.failed_attempts >= policy.max_attempts
-        ):
+        challenge = await challenge_repo.get(session, parsed_id)
+    if _closed(challenge, policy):
+        raise InvalidArgument(CHALLENGE_CLOSED)
+    if not codes.matches(policy.code_key, parsed_id, challenge.code_hash, code):
+        async with transaction(sessions) as session:
+            attempts = await challenge_repo.record_failed_attempt(
+                session, parsed_id, max_attempts=policy.max_attempts
+            )
+        if attempts is None:  # closed by a concurrent confirmation meanwhile
             raise InvalidArgument(CHALLENGE_CLOSED)
-        if not codes.matches(policy.code_key, parsed_id, challenge.code_hash, code):
-            attempts = await challenge_repo.record_failed_attempt(session, parsed_id)
-            wrong_code_message = WRONG_CODE_LAST if attempts >= policy.max_attempts else WRONG_CODE
-        else:
-            user_id = await _user_for_sign_in(
-                accounts, email=challenge.email, preferred_language=challenge.locale, time_zone=zone,
-            )
-            await challenge_repo.mark_consumed(session, parsed_id)
-            device_session = await session_repo.insert(
-                session,
-                device_session_id=uuid.uuid4(),
-                user_id=user_id,
-                client_public_key=public_key,
-                time_zone=zone,
-                challenge_id=parsed_id,
-            )
-    if wrong_code_message is not None:  # raised after the commit, so the failed attempt counts
         log.info("login_code_rejected", challenge_id=str(parsed_id))
-        raise InvalidArgument(wrong_code_message)
+        raise InvalidArgument(WRONG_CODE_LAST if attempts >= policy.max_attempts else WRONG_CODE)
+    user_id = await _user_for_sign_in(
+        accounts, email=challenge.email, preferred_language=challenge.locale, time_zone=zone,
+    )
+    async with transaction(sessions) as session:
+        # Concurrent confirmations of this challenge queue here; the first consumes it.
+        if _closed(await challenge_repo.get(session, parsed_id, for_update=True), policy):
+            raise InvalidArgument(CHALLENGE_CLOSED)
+        await challenge_repo.mark_consumed(session, parsed_id)
+        device_session = await session_repo.insert(
+            session,
+            device_session_id=uuid.uuid4(),
+            user_id=user_id,
+            client_public_key=public_key,
+            time_zone=zone,
+            challenge_id=parsed_id,
+        )
     log.info("device_session_created", device_session_id=str(device_session.device_session_id),
              user_id=str(user_id))
     return device_session.device_session_id
@@ -160,7 +188,9 @@ async def _user_for_sign_in(
     time_zone: str,
 ) -> uuid.UUID:
     """The user id account gives the address (created on first sign-in); a blocked address is refused."""
-    ensured = await accounts.ensure_by_email(email=email, preferred_language=preferred_language, time_zone=time_zone)
+    ensured = await accounts.ensure_by_email(
+        email=email, preferred_language=preferred_language, time_zone=time_zone
+    )
     if ensured.outcome == "blocked":
         raise InvalidArgument(BLOCKED)
     if ensured.outcome not in ("created", "existing") or parse_uuid(ensured.user_id) is None:

@@ -1,44 +1,32 @@
-"""Checks on what clients send: e-mail addresses, Ed25519 public keys, IANA time zones, ids."""
+"""Checks on what clients send: e-mail addresses, Ed25519 public keys, IANA time zones, ids.
+
+The shapes every service shares (e-mail, UUID, time zone) come from
+galaxy_kit.validation; this module only chooses auth's errors and messages.
+"""
 
 from __future__ import annotations
 
 import base64
-import re
 import uuid
-from dataclasses import dataclass
-from functools import lru_cache
-from zoneinfo import available_timezones
 
 import nacl.exceptions
+from galaxy_kit import validation
 from galaxy_kit.errors import InvalidArgument
+from galaxy_kit.validation import EmailAddress, parse_uuid
 from nacl.bindings import crypto_core_ed25519_is_valid_point
 from nacl.signing import VerifyKey
 
+__all__ = ["EmailAddress", "parse_email", "parse_public_key", "parse_time_zone", "parse_user_id", "parse_uuid"]
+
 ED25519_PUBLIC_KEY_BYTES = 32
-MAX_EMAIL_LENGTH = 254
-
-# A pragmatic address shape: a local part without spaces or delimiters, and a
-# domain of LDH labels (IDNs arrive as punycode). A single label is allowed, as
-# the mail service allows it (`me@localhost` on a developer machine).
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"^[^@\s\x00-\x1f\x7f<>()\[\],;:\"\\]{{1,64}}@{_LABEL}(?:\.{_LABEL})*$")
-
-
-@dataclass(frozen=True)
-class EmailAddress:
-    #: As delivered to: trimmed, domain lower-cased.
-    address: str
-    #: Fully lower-cased: the key of rate limits.
-    key: str
 
 
 def parse_email(value: str) -> EmailAddress:
-    value = value.strip()
-    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL.match(value):
+    """Trimmed, domain lower-cased; `key` fully lower-cased (the rate-limit key)."""
+    address = validation.parse_email(value)
+    if address is None:
         raise InvalidArgument("email is not a valid e-mail address")
-    local, _, domain = value.rpartition("@")
-    address = f"{local}@{domain.lower()}"
-    return EmailAddress(address=address, key=address.lower())
+    return address
 
 
 def parse_public_key(value: str) -> str:
@@ -59,23 +47,10 @@ def parse_public_key(value: str) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 def parse_time_zone(value: str) -> str:
-    if value not in _time_zones():
+    if not validation.is_time_zone(value):
         raise InvalidArgument("time_zone must be an IANA time-zone name, for example Europe/Berlin")
     return value
-
-
-def parse_uuid(value: str) -> uuid.UUID | None:
-    """The UUID, or None when `value` is not one (callers choose the error)."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def parse_user_id(value: str) -> uuid.UUID:

@@ -70,27 +70,30 @@ async def insert(
     )
 
 
-async def get_for_update(session: AsyncSession, challenge_id: uuid.UUID) -> ChallengeRow | None:
-    """The challenge, row-locked until the transaction ends (concurrent confirms queue here)."""
-    row = (
-        await session.execute(
-            sa.select(login_challenges, (login_challenges.c.expires_at <= sa.func.now()).label("expired"))
-            .where(login_challenges.c.challenge_id == challenge_id)
-            .with_for_update()
-        )
-    ).mappings().first()
+async def get(session: AsyncSession, challenge_id: uuid.UUID, *, for_update: bool = False) -> ChallengeRow | None:
+    """The challenge; with `for_update`, row-locked until the transaction ends (concurrent confirms queue)."""
+    query = sa.select(
+        login_challenges, (login_challenges.c.expires_at <= sa.func.now()).label("expired")
+    ).where(login_challenges.c.challenge_id == challenge_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).mappings().first()
     return None if row is None else ChallengeRow(**{k: row[k] for k in ChallengeRow.__dataclass_fields__})
 
 
-async def record_failed_attempt(session: AsyncSession, challenge_id: uuid.UUID) -> int:
+async def record_failed_attempt(session: AsyncSession, challenge_id: uuid.UUID, *, max_attempts: int) -> int | None:
+    """Count a wrong code on a still open challenge; its failed attempts now, None when it is closed."""
     return (
         await session.execute(
             sa.update(login_challenges)
             .where(login_challenges.c.challenge_id == challenge_id)
+            .where(login_challenges.c.consumed_at.is_(None))
+            .where(login_challenges.c.expires_at > sa.func.now())
+            .where(login_challenges.c.failed_attempts < max_attempts)
             .values(failed_attempts=login_challenges.c.failed_attempts + 1)
             .returning(login_challenges.c.failed_attempts)
         )
-    ).scalar_one()
+    ).scalar_one_or_none()
 
 
 async def mark_consumed(session: AsyncSession, challenge_id: uuid.UUID) -> None:

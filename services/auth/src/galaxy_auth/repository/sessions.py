@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from galaxy_kit.db import Query, Reads
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_auth.repository.tables import device_sessions, session_revocations
@@ -63,6 +64,19 @@ async def get(
         query = query.with_for_update()
     row = (await session.execute(query)).mappings().first()
     return None if row is None else _row(row)
+
+
+_BY_ID = Query.compile(
+    sa.select(*(device_sessions.c[name] for name in DeviceSessionRow.__dataclass_fields__)).where(
+        device_sessions.c.device_session_id == sa.bindparam("device_session_id")
+    )
+)
+
+
+async def read(reads: Reads, device_session_id: uuid.UUID) -> DeviceSessionRow | None:
+    """The session as stored, in one statement outside any transaction (the gateway's hot lookup)."""
+    record = await reads.fetchrow(_BY_ID, device_session_id=device_session_id)
+    return None if record is None else DeviceSessionRow(*record)
 
 
 async def list_active(session: AsyncSession, user_id: uuid.UUID) -> list[DeviceSessionRow]:

@@ -46,6 +46,40 @@ login_challenges = sa.Table(
     sa.Index("login_challenges_expires_at", "expires_at"),
 )
 
+# An admin credential check that needed bcrypt and failed (or is still running), per throttling key.
+admin_check_attempts = sa.Table(
+    "admin_check_attempts",
+    metadata,
+    sa.Column("attempt_id", UUID(as_uuid=True), primary_key=True),
+    # username or address
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("scope IN ('username', 'address')", name="admin_check_attempts_scope"),
+    sa.Index("admin_check_attempts_scope_key_at", "scope", "key", "attempted_at"),
+    sa.Index("admin_check_attempts_at", "attempted_at"),
+)
+
+# A login code still to be handed to mail (sealed, never in clear); deleted once mail accepted it.
+login_code_mail = sa.Table(
+    "login_code_mail",
+    metadata,
+    sa.Column(
+        "challenge_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("auth.login_challenges.challenge_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("locale", sa.Text, nullable=False),
+    sa.Column("sealed_code", sa.LargeBinary, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("login_code_mail_next_attempt_at", "next_attempt_at"),
+)
+
 device_sessions = sa.Table(
     "device_sessions",
     metadata,

@@ -315,6 +315,16 @@ async def memberships(deps: Deps, *, game_id: str) -> list[Row]:
     return rows
 
 
+async def active_member(deps: Deps, *, game_id: str, user_id: str) -> Row:
+    """The user's active membership of the game (runtime's engine proxy asks); NotFound for anyone else."""
+    game, user = validation.parse_uuid(game_id, "game_id"), validation.parse_uuid(user_id, "user_id")
+    async with autocommit(deps.engine) as connection:
+        membership = await repo.active_membership(connection, game, user)
+    if membership is None:
+        raise NotFound("no active membership of this user in this game")
+    return membership
+
+
 async def remove(deps: Deps, *, user_id: str, game_id: str, membership_id: str, now: datetime) -> Row:
     caller = validation.parse_uuid(user_id, "user_id")
     return await _end(deps, game_id, membership_id, MembershipStatus.REMOVED, Actor.user(caller), None, now,

@@ -144,6 +144,14 @@ async def memberships_of_game(db: Executor, game_id: uuid.UUID) -> list[Row]:
     return list((await db.execute(query)).all())
 
 
+async def active_membership(db: Executor, game_id: uuid.UUID, user_id: uuid.UUID) -> Row | None:
+    query = sa.select(memberships).where(
+        memberships.c.game_id == game_id, memberships.c.user_id == user_id,
+        memberships.c.status == MembershipStatus.ACTIVE,
+    )
+    return (await db.execute(query)).first()
+
+
 async def active_roster(session: AsyncSession, game_id: uuid.UUID) -> list[Row]:
     query = sa.select(memberships.c.user_id, memberships.c.race_name).where(
         memberships.c.game_id == game_id, memberships.c.status == MembershipStatus.ACTIVE

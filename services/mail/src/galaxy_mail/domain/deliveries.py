@@ -16,7 +16,7 @@ from galaxy_kit.errors import Conflict, InvalidArgument, NotFound
 from galaxy_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from galaxy_mail.domain.templates import TemplateCatalog
+from galaxy_mail.domain.templates import TemplateCatalog, TemplateError
 from galaxy_mail.repository import deliveries as repo
 from galaxy_mail.repository.deliveries import AttemptView, DeadLetterView, DeliveryView
 
@@ -155,16 +155,41 @@ async def list_dead_letters(
     return Page(items, page, page_size, total)
 
 
+async def _check_resendable(session: AsyncSession, catalog: TemplateCatalog, view: DeliveryView) -> None:
+    """A dead letter keeps what a resend needs unless its template has secret variables."""
+    try:
+        secrets = catalog.secret_variables(view.template_id)
+    except TemplateError:
+        # Dead-lettering erased all of its variables, and there is nothing to render them with.
+        raise Conflict("mail delivery's template is no longer shipped; it cannot be resent") from None
+    if secrets and not await repo.has_variables(session, view.delivery_id, secrets):
+        raise Conflict(
+            "mail delivery was dead-lettered and its secret variables (such as a login code) "
+            "were erased; it cannot be resent, the sender has to request a new one"
+        )
+
+
 async def resend(
-    sessions: async_sessionmaker[AsyncSession], *, delivery_id: uuid.UUID, admin_username: str = ""
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    catalog: TemplateCatalog,
+    delivery_id: uuid.UUID,
+    admin_username: str = "",
 ) -> DeliveryView:
-    """pending | retrying | dead_lettered → pending, due now, a new attempt cycle; sent → Conflict."""
+    """pending | retrying | dead_lettered → pending, due now, a new cycle; sent → Conflict.
+
+    A dead letter whose secret variables (a login code) were erased cannot be rendered again:
+    Conflict. Its sender makes a new one if it is still wanted (a player asks for a new code;
+    the old one has expired by then anyway).
+    """
     async with transaction(sessions) as session:
         view = await repo.get_view(session, delivery_id, for_update=True)
         if view is None:
             raise NotFound("mail delivery not found")
         if view.status == "sent":
             raise Conflict("mail delivery was already sent; it is not sent twice")
+        if view.status == "dead_lettered":
+            await _check_resendable(session, catalog, view)
         await repo.rearm(session, delivery_id)
         await repo.notify_workers(session)
         view = await repo.get_view(session, delivery_id)

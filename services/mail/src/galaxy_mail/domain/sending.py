@@ -12,6 +12,11 @@ out, the next claim marks the attempt `abandoned` and takes the delivery over.
 Finish (one transaction): record the outcome and apply the transition
 (docs/mail.md). Only the lease holder moves a delivery on, except that a
 success is always recorded as `sent`.
+
+Secrets: the transaction that marks a delivery sent erases its variables, and
+the one that dead-letters it erases the template's secret variables (all of
+them if the template is gone), so a login code is never readable in a
+finished delivery.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from galaxy_kit.db import transaction
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_mail.domain.retry import RetryPolicy
+from galaxy_mail.domain.templates import TemplateCatalog, TemplateError
 from galaxy_mail.repository import deliveries as repo
 from galaxy_mail.smtp import SendResult
 
@@ -48,9 +54,18 @@ class Claim:
         return f"Claim(delivery_id={self.delivery_id}, attempt_no={self.attempt_no})"
 
 
+def secrets_of(catalog: TemplateCatalog, template_id: str) -> frozenset[str] | None:
+    """What a dead letter of `template_id` must not keep; None (all) for an unknown template."""
+    try:
+        return catalog.secret_variables(template_id)
+    except TemplateError:
+        return None
+
+
 async def claim_due(
     sessions: async_sessionmaker[AsyncSession],
     *,
+    catalog: TemplateCatalog,
     worker: str,
     policy: RetryPolicy,
     lease: timedelta,
@@ -64,7 +79,10 @@ async def claim_due(
             if policy.exhausted(due.cycle_attempts):
                 last = ABANDONED if due.claim_attempt_id is not None else "attempt limit reached"
                 await repo.dead_letter(
-                    session, due.delivery_id, reason=f"gave up after {due.cycle_attempts} attempts: {last}"
+                    session,
+                    due.delivery_id,
+                    reason=f"gave up after {due.cycle_attempts} attempts: {last}",
+                    erase=secrets_of(catalog, due.template_id),
                 )
                 continue
             attempt_id = uuid.uuid4()
@@ -94,6 +112,7 @@ async def claim_due(
 async def finish(
     sessions: async_sessionmaker[AsyncSession],
     *,
+    catalog: TemplateCatalog,
     claim: Claim,
     result: SendResult,
     policy: RetryPolicy,
@@ -117,14 +136,18 @@ async def finish(
             await repo.mark_due_in(session, claim.delivery_id, status="pending", delay=timedelta(0),
                                    error=result.error)
             return "pending"
+        secrets = secrets_of(catalog, claim.template_id)
         if result.outcome == "rejected":
-            await repo.dead_letter(session, claim.delivery_id, reason=f"rejected: {result.error}")
+            await repo.dead_letter(
+                session, claim.delivery_id, reason=f"rejected: {result.error}", erase=secrets
+            )
             return "dead_lettered"
         if policy.exhausted(state.cycle_attempts):
             await repo.dead_letter(
                 session,
                 claim.delivery_id,
                 reason=f"gave up after {state.cycle_attempts} attempts; last error: {result.error}",
+                erase=secrets,
             )
             return "dead_lettered"
         await repo.mark_due_in(

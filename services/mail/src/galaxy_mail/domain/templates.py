@@ -1,8 +1,10 @@
 """Mail templates: `galaxy_mail/templates/<template_id>/<locale>.toml`, each a subject and a text body.
 
 A template file has two keys, `subject` and `body`, written with
-`string.Template` placeholders (`${code}`). Every template ships `en`; a
-requested locale that is not shipped falls back to its primary language
+`string.Template` placeholders (`${code}`), and may list `secret_variables`
+(a login code): variables that are erased from the delivery as soon as it is
+sent or dead-lettered, so a dead letter of such a template cannot be resent.
+Every template ships `en`; a requested locale that is not shipped falls back to its primary language
 (`de-AT` → `de`) and then to `en`. Every placeholder is a required variable:
 a delivery missing one is refused at enqueue time, so the worker never meets a
 message it cannot render. Extra variables are ignored. No HTML, no escaping:
@@ -21,10 +23,10 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 from galaxy_kit.errors import InvalidArgument
+from galaxy_kit.validation import choose_locale
 
 DEFAULT_LOCALE = "en"
 TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
-LOCALE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
 
 
 class TemplateError(InvalidArgument):
@@ -36,6 +38,7 @@ class LocalizedTemplate:
     locale: str
     subject: string.Template
     body: string.Template
+    secret: frozenset[str] = frozenset()
 
     @property
     def variables(self) -> frozenset[str]:
@@ -62,6 +65,14 @@ class TemplateCatalog:
                     if not part.is_valid():
                         raise ValueError(f"mail template {template_id}/{template.locale} has a bad placeholder")
         self._templates = templates
+        for template_id in templates:
+            # A misspelt name would leave the real secret stored: refuse to start instead.
+            unknown = self.secret_variables(template_id) - self.required_variables(template_id)
+            if unknown:
+                raise ValueError(
+                    f"mail template {template_id!r} declares secret_variables it does not use: "
+                    f"{', '.join(sorted(unknown))}"
+                )
 
     @classmethod
     def load(cls, root: Traversable | None = None) -> TemplateCatalog:
@@ -80,6 +91,7 @@ class TemplateCatalog:
                     locale=locale,
                     subject=string.Template(str(data["subject"]).strip()),
                     body=string.Template(str(data["body"]).lstrip("\n")),
+                    secret=frozenset(str(name) for name in data.get("secret_variables", [])),
                 )
             if locales:
                 templates[directory.name] = locales
@@ -101,18 +113,21 @@ class TemplateCatalog:
     def resolve_locale(self, template_id: str, requested: str) -> str:
         """The shipped locale that best fits `requested` (a BCP 47 tag or an Accept-Language value)."""
         shipped = self._locales_of(template_id)
-        for tag in _preferred_tags(requested):
-            subtags = tag.split("-")
-            for n in range(len(subtags), 0, -1):
-                candidate = "-".join(subtags[:n])
-                if candidate in shipped:
-                    return candidate
-        return DEFAULT_LOCALE
+        # The suite's one negotiation (galaxy_kit.validation): q-values, truncation, primary language.
+        supported = [DEFAULT_LOCALE, *sorted(locale for locale in shipped if locale != DEFAULT_LOCALE)]
+        return choose_locale(explicit=None, accept_language=requested, supported=supported)
 
     def required_variables(self, template_id: str) -> frozenset[str]:
         names: frozenset[str] = frozenset()
         for template in self._locales_of(template_id).values():
             names |= template.variables
+        return names
+
+    def secret_variables(self, template_id: str) -> frozenset[str]:
+        """Variables erased once the delivery is sent or dead-lettered (declared in any locale)."""
+        names: frozenset[str] = frozenset()
+        for template in self._locales_of(template_id).values():
+            names |= template.secret
         return names
 
     def check(self, template_id: str, variables: dict[str, str]) -> None:
@@ -132,23 +147,3 @@ class TemplateCatalog:
             subject=" ".join(template.subject.substitute(variables).split()),
             body=template.body.substitute(variables),
         )
-
-
-def _preferred_tags(requested: str) -> list[str]:
-    """Tags of `requested` best first: `de-AT` → [de-at]; `fr;q=0.5, de` → [de, fr]."""
-    weighted: list[tuple[float, int, str]] = []
-    for index, item in enumerate(requested.split(",")):
-        tag, _, params = item.strip().partition(";")
-        tag = tag.strip().lower().replace("_", "-")
-        if not LOCALE_TAG.match(tag):
-            continue
-        quality = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                quality = 0.0
-        if quality > 0:
-            weighted.append((-quality, index, tag))
-    return [tag for _, _, tag in sorted(weighted)]

@@ -8,12 +8,13 @@ claim and nowhere else. Every timestamp comes from the database clock.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_mail.repository.tables import SENDABLE, attempts, dead_letters, deliveries
@@ -179,6 +180,15 @@ async def count_open_dead_letters(session: AsyncSession) -> int:
     ).scalar_one()
 
 
+async def has_variables(
+    session: AsyncSession, delivery_id: uuid.UUID, names: Collection[str]
+) -> bool:
+    """Whether the delivery still stores every one of `names` (never reads a value)."""
+    stored = deliveries.c.variables.has_all(sa.literal(sorted(names), ARRAY(sa.Text)))
+    query = sa.select(sa.func.coalesce(stored, False)).where(deliveries.c.delivery_id == delivery_id)
+    return bool((await session.execute(query)).scalar())
+
+
 async def rearm(session: AsyncSession, delivery_id: uuid.UUID) -> None:
     """Pending, due now, a fresh attempt cycle. A lease in force is kept: an attempt in flight
     finishes first (see `finish`), so a resend never makes two workers send at once."""
@@ -327,11 +337,19 @@ async def mark_due_in(
     )
 
 
-async def dead_letter(session: AsyncSession, delivery_id: uuid.UUID, *, reason: str) -> uuid.UUID:
+async def dead_letter(
+    session: AsyncSession, delivery_id: uuid.UUID, *, reason: str, erase: Collection[str] | None
+) -> uuid.UUID:
+    """Dead-lettered, with the variables in `erase` removed (None: all of them) in this same
+    transaction: a secret such as a login code is never kept in a dead letter."""
+    variables: Any = None
+    if erase is not None:
+        variables = deliveries.c.variables.op("-")(sa.literal(sorted(erase), ARRAY(sa.Text)))
     await session.execute(
         sa.update(deliveries)
         .where(deliveries.c.delivery_id == delivery_id)
-        .values(status="dead_lettered", next_attempt_at=None, last_error=_clip(reason), **_RELEASE)
+        .values(status="dead_lettered", next_attempt_at=None, last_error=_clip(reason),
+                variables=variables, **_RELEASE)
     )
     dead_letter_id = uuid.uuid4()
     await session.execute(

@@ -1,4 +1,4 @@
-"""Mail's tables, all in the `mail` schema (created by migrations 0001 and 0002)."""
+"""Mail's tables, all in the `mail` schema (created by migrations 0001 to 0003)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ metadata = sa.MetaData(schema=SCHEMA)
 STATUSES = ("pending", "retrying", "sent", "dead_lettered")
 #: Statuses a worker may claim (when due and not leased).
 SENDABLE = ("pending", "retrying")
+#: Final statuses: retention deletes such deliveries once they are old enough.
+FINISHED = ("sent", "dead_lettered")
 #: The closed set of MailAttempt.outcome; NULL while the attempt is in flight.
 OUTCOMES = ("sent", "failed", "rejected", "abandoned")
 
@@ -52,6 +54,11 @@ deliveries = sa.Table(
         "deliveries_due",
         "next_attempt_at",
         postgresql_where=sa.text(_in("status", SENDABLE)),
+    ),
+    sa.Index(
+        "deliveries_finished",
+        "updated_at",
+        postgresql_where=sa.text(_in("status", FINISHED)),
     ),
 )
 

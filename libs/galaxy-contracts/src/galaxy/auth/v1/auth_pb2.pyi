@@ -194,12 +194,14 @@ class UserSessionList(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[DeviceSession, _Mapping]]] = ...) -> None: ...
 
 class CheckAdminCredentialsRequest(_message.Message):
-    __slots__ = ("username", "password")
+    __slots__ = ("username", "password", "client_address")
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     username: str
     password: str
-    def __init__(self, username: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+    client_address: str
+    def __init__(self, username: _Optional[str] = ..., password: _Optional[str] = ..., client_address: _Optional[str] = ...) -> None: ...
 
 class AdminPrincipal(_message.Message):
     __slots__ = ("username",)

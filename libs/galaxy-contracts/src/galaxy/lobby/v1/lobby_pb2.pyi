@@ -600,3 +600,21 @@ class AdminGameBanMemberRequest(_message.Message):
     user_id: str
     reason: str
     def __init__(self, user_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class InternalGetActiveMemberRequest(_message.Message):
+    __slots__ = ("game_id", "user_id")
+    GAME_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    game_id: str
+    user_id: str
+    def __init__(self, game_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class ActiveMember(_message.Message):
+    __slots__ = ("game_id", "user_id", "race_name")
+    GAME_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RACE_NAME_FIELD_NUMBER: _ClassVar[int]
+    game_id: str
+    user_id: str
+    race_name: str
+    def __init__(self, game_id: _Optional[str] = ..., user_id: _Optional[str] = ..., race_name: _Optional[str] = ...) -> None: ...

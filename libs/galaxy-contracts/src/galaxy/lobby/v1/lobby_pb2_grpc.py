@@ -194,6 +194,11 @@ class LobbyServiceStub:
                 request_serializer=galaxy_dot_lobby_dot_v1_dot_lobby__pb2.AdminGamesBanMemberRequest.SerializeToString,
                 response_deserializer=galaxy_dot_lobby_dot_v1_dot_lobby__pb2.LobbyMembershipDetail.FromString,
                 _registered_method=True)
+        self.InternalGetActiveMember = channel.unary_unary(
+                '/galaxy.lobby.v1.LobbyService/InternalGetActiveMember',
+                request_serializer=galaxy_dot_lobby_dot_v1_dot_lobby__pb2.InternalGetActiveMemberRequest.SerializeToString,
+                response_deserializer=galaxy_dot_lobby_dot_v1_dot_lobby__pb2.ActiveMember.FromString,
+                _registered_method=True)
 
 
 class LobbyServiceServicer:
@@ -423,6 +428,16 @@ class LobbyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InternalGetActiveMember(self, request, context):
+        """---- Internal RPCs (not exposed over REST) ----
+
+        Called by runtime's engine proxy: the race of an active member of a game. NOT_FOUND when the
+        user holds no active membership in it (or the game does not exist).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LobbyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -585,6 +600,11 @@ def add_LobbyServiceServicer_to_server(servicer, server):
                     servicer.AdminGamesBanMember,
                     request_deserializer=galaxy_dot_lobby_dot_v1_dot_lobby__pb2.AdminGamesBanMemberRequest.FromString,
                     response_serializer=galaxy_dot_lobby_dot_v1_dot_lobby__pb2.LobbyMembershipDetail.SerializeToString,
+            ),
+            'InternalGetActiveMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.InternalGetActiveMember,
+                    request_deserializer=galaxy_dot_lobby_dot_v1_dot_lobby__pb2.InternalGetActiveMemberRequest.FromString,
+                    response_serializer=galaxy_dot_lobby_dot_v1_dot_lobby__pb2.ActiveMember.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1451,6 +1471,33 @@ class LobbyService:
             '/galaxy.lobby.v1.LobbyService/AdminGamesBanMember',
             galaxy_dot_lobby_dot_v1_dot_lobby__pb2.AdminGamesBanMemberRequest.SerializeToString,
             galaxy_dot_lobby_dot_v1_dot_lobby__pb2.LobbyMembershipDetail.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InternalGetActiveMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/galaxy.lobby.v1.LobbyService/InternalGetActiveMember',
+            galaxy_dot_lobby_dot_v1_dot_lobby__pb2.InternalGetActiveMemberRequest.SerializeToString,
+            galaxy_dot_lobby_dot_v1_dot_lobby__pb2.ActiveMember.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,63 +22,63 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from galaxy.common.v1 import json_pb2 as galaxy_dot_common_dot_v1_dot_json__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fgalaxy/runtime/v1/runtime.proto\x12\x11galaxy.runtime.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"c\n\x18UserGamesCommandsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12%\n\x04\x62ody\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"a\n\x16UserGamesOrdersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12%\n\x04\x62ody\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"H\n\x16UserGamesReportRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12\x0c\n\x04turn\x18\x03 \x01(\x05\"B\n\x17\x41\x64minRuntimesGetRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\"F\n\x1b\x41\x64minRuntimesRestartRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\"z\n\x19\x41\x64minRuntimesPatchRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12\x34\n\x04\x62ody\x18\x03 \x01(\x0b\x32&.galaxy.runtime.v1.RuntimePatchRequest\"L\n!AdminRuntimesForceNextTurnRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\"8\n\x1e\x41\x64minEngineVersionsListRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\"w\n AdminEngineVersionsCreateRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12;\n\x04\x62ody\x18\x02 \x01(\x0b\x32-.galaxy.runtime.v1.EngineVersionCreateRequest\"\x83\x01\n AdminEngineVersionsUpdateRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12;\n\x04\x62ody\x18\x03 \x01(\x0b\x32-.galaxy.runtime.v1.EngineVersionUpdateRequest\"G\n!AdminEngineVersionsDisableRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\xf8\x01\n\rRuntimeRecord\x12\x0f\n\x07game_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12!\n\x14\x63urrent_container_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x16\n\timage_ref\x18\x04 \x01(\tH\x01\x88\x01\x01\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_observed_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x17\n\x15_current_container_idB\x0c\n\n_image_ref\"\xd4\x01\n\x10RuntimeOperation\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12\n\n\x02op\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05\x65rror\x18\x07 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_error\"-\n\x13RuntimePatchRequest\x12\x16\n\x0etarget_version\x18\x01 \x01(\t\"t\n\rEngineVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x11\n\timage_ref\x18\x02 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x03 \x01(\x08\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x11\x45ngineVersionList\x12/\n\x05items\x18\x01 \x03(\x0b\x32 .galaxy.runtime.v1.EngineVersion\"b\n\x1a\x45ngineVersionCreateRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x11\n\timage_ref\x18\x02 \x01(\t\x12\x14\n\x07\x65nabled\x18\x03 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_enabled\"d\n\x1a\x45ngineVersionUpdateRequest\x12\x16\n\timage_ref\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07\x65nabled\x18\x02 \x01(\x08H\x01\x88\x01\x01\x42\x0c\n\n_image_refB\n\n\x08_enabled\"2\n\x0cRosterMember\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\trace_name\x18\x02 \x01(\t\"\x86\x01\n\x13StartRuntimeRequest\x12\x0f\n\x07game_id\x18\x01 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x02 \x01(\t\x12/\n\x06roster\x18\x03 \x03(\x0b\x32\x1f.galaxy.runtime.v1.RosterMember\x12\x15\n\rturn_schedule\x18\x04 \x01(\t\"5\n\x12StopRuntimeRequest\x12\x0f\n\x07game_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"&\n\x13PauseRuntimeRequest\x12\x0f\n\x07game_id\x18\x01 \x01(\t\"\'\n\x14ResumeRuntimeRequest\x12\x0f\n\x07game_id\x18\x01 \x01(\t2\x90\x0c\n\x0eRuntimeService\x12Y\n\x11UserGamesCommands\x12+.galaxy.runtime.v1.UserGamesCommandsRequest\x1a\x17.google.protobuf.Struct\x12U\n\x0fUserGamesOrders\x12).galaxy.runtime.v1.UserGamesOrdersRequest\x1a\x17.google.protobuf.Struct\x12U\n\x0fUserGamesReport\x12).galaxy.runtime.v1.UserGamesReportRequest\x1a\x17.google.protobuf.Struct\x12`\n\x10\x41\x64minRuntimesGet\x12*.galaxy.runtime.v1.AdminRuntimesGetRequest\x1a .galaxy.runtime.v1.RuntimeRecord\x12k\n\x14\x41\x64minRuntimesRestart\x12..galaxy.runtime.v1.AdminRuntimesRestartRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12g\n\x12\x41\x64minRuntimesPatch\x12,.galaxy.runtime.v1.AdminRuntimesPatchRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12w\n\x1a\x41\x64minRuntimesForceNextTurn\x12\x34.galaxy.runtime.v1.AdminRuntimesForceNextTurnRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12r\n\x17\x41\x64minEngineVersionsList\x12\x31.galaxy.runtime.v1.AdminEngineVersionsListRequest\x1a$.galaxy.runtime.v1.EngineVersionList\x12r\n\x19\x41\x64minEngineVersionsCreate\x12\x33.galaxy.runtime.v1.AdminEngineVersionsCreateRequest\x1a .galaxy.runtime.v1.EngineVersion\x12r\n\x19\x41\x64minEngineVersionsUpdate\x12\x33.galaxy.runtime.v1.AdminEngineVersionsUpdateRequest\x1a .galaxy.runtime.v1.EngineVersion\x12t\n\x1a\x41\x64minEngineVersionsDisable\x12\x34.galaxy.runtime.v1.AdminEngineVersionsDisableRequest\x1a .galaxy.runtime.v1.EngineVersion\x12[\n\x0cStartRuntime\x12&.galaxy.runtime.v1.StartRuntimeRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12Y\n\x0bStopRuntime\x12%.galaxy.runtime.v1.StopRuntimeRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12[\n\x0cPauseRuntime\x12&.galaxy.runtime.v1.PauseRuntimeRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12]\n\rResumeRuntime\x12\'.galaxy.runtime.v1.ResumeRuntimeRequest\x1a#.galaxy.runtime.v1.RuntimeOperationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fgalaxy/runtime/v1/runtime.proto\x12\x11galaxy.runtime.v1\x1a\x1bgalaxy/common/v1/json.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"e\n\x18UserGamesCommandsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12\'\n\x04\x62ody\x18\x03 \x01(\x0b\x32\x19.galaxy.common.v1.RawJson\"c\n\x16UserGamesOrdersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12\'\n\x04\x62ody\x18\x03 \x01(\x0b\x32\x19.galaxy.common.v1.RawJson\"H\n\x16UserGamesReportRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12\x0c\n\x04turn\x18\x03 \x01(\x05\"B\n\x17\x41\x64minRuntimesGetRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\"F\n\x1b\x41\x64minRuntimesRestartRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\"z\n\x19\x41\x64minRuntimesPatchRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12\x34\n\x04\x62ody\x18\x03 \x01(\x0b\x32&.galaxy.runtime.v1.RuntimePatchRequest\"L\n!AdminRuntimesForceNextTurnRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\"8\n\x1e\x41\x64minEngineVersionsListRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\"w\n AdminEngineVersionsCreateRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12;\n\x04\x62ody\x18\x02 \x01(\x0b\x32-.galaxy.runtime.v1.EngineVersionCreateRequest\"\x83\x01\n AdminEngineVersionsUpdateRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12;\n\x04\x62ody\x18\x03 \x01(\x0b\x32-.galaxy.runtime.v1.EngineVersionUpdateRequest\"G\n!AdminEngineVersionsDisableRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\xf8\x01\n\rRuntimeRecord\x12\x0f\n\x07game_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12!\n\x14\x63urrent_container_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x16\n\timage_ref\x18\x04 \x01(\tH\x01\x88\x01\x01\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_observed_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x17\n\x15_current_container_idB\x0c\n\n_image_ref\"\xd4\x01\n\x10RuntimeOperation\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\x0f\n\x07game_id\x18\x02 \x01(\t\x12\n\n\x02op\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05\x65rror\x18\x07 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_error\"-\n\x13RuntimePatchRequest\x12\x16\n\x0etarget_version\x18\x01 \x01(\t\"t\n\rEngineVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x11\n\timage_ref\x18\x02 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x03 \x01(\x08\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x11\x45ngineVersionList\x12/\n\x05items\x18\x01 \x03(\x0b\x32 .galaxy.runtime.v1.EngineVersion\"b\n\x1a\x45ngineVersionCreateRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x11\n\timage_ref\x18\x02 \x01(\t\x12\x14\n\x07\x65nabled\x18\x03 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_enabled\"d\n\x1a\x45ngineVersionUpdateRequest\x12\x16\n\timage_ref\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07\x65nabled\x18\x02 \x01(\x08H\x01\x88\x01\x01\x42\x0c\n\n_image_refB\n\n\x08_enabled\"2\n\x0cRosterMember\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\trace_name\x18\x02 \x01(\t\"\x94\x01\n\x13StartRuntimeRequest\x12\x0f\n\x07game_id\x18\x01 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x02 \x01(\t\x12/\n\x06roster\x18\x03 \x03(\x0b\x32\x1f.galaxy.runtime.v1.RosterMember\x12\x15\n\rturn_schedule\x18\x04 \x01(\t\x12\x0c\n\x04seed\x18\x05 \x01(\x04\"5\n\x12StopRuntimeRequest\x12\x0f\n\x07game_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"&\n\x13PauseRuntimeRequest\x12\x0f\n\x07game_id\x18\x01 \x01(\t\"\'\n\x14ResumeRuntimeRequest\x12\x0f\n\x07game_id\x18\x01 \x01(\t2\x96\x0c\n\x0eRuntimeService\x12[\n\x11UserGamesCommands\x12+.galaxy.runtime.v1.UserGamesCommandsRequest\x1a\x19.galaxy.common.v1.RawJson\x12W\n\x0fUserGamesOrders\x12).galaxy.runtime.v1.UserGamesOrdersRequest\x1a\x19.galaxy.common.v1.RawJson\x12W\n\x0fUserGamesReport\x12).galaxy.runtime.v1.UserGamesReportRequest\x1a\x19.galaxy.common.v1.RawJson\x12`\n\x10\x41\x64minRuntimesGet\x12*.galaxy.runtime.v1.AdminRuntimesGetRequest\x1a .galaxy.runtime.v1.RuntimeRecord\x12k\n\x14\x41\x64minRuntimesRestart\x12..galaxy.runtime.v1.AdminRuntimesRestartRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12g\n\x12\x41\x64minRuntimesPatch\x12,.galaxy.runtime.v1.AdminRuntimesPatchRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12w\n\x1a\x41\x64minRuntimesForceNextTurn\x12\x34.galaxy.runtime.v1.AdminRuntimesForceNextTurnRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12r\n\x17\x41\x64minEngineVersionsList\x12\x31.galaxy.runtime.v1.AdminEngineVersionsListRequest\x1a$.galaxy.runtime.v1.EngineVersionList\x12r\n\x19\x41\x64minEngineVersionsCreate\x12\x33.galaxy.runtime.v1.AdminEngineVersionsCreateRequest\x1a .galaxy.runtime.v1.EngineVersion\x12r\n\x19\x41\x64minEngineVersionsUpdate\x12\x33.galaxy.runtime.v1.AdminEngineVersionsUpdateRequest\x1a .galaxy.runtime.v1.EngineVersion\x12t\n\x1a\x41\x64minEngineVersionsDisable\x12\x34.galaxy.runtime.v1.AdminEngineVersionsDisableRequest\x1a .galaxy.runtime.v1.EngineVersion\x12[\n\x0cStartRuntime\x12&.galaxy.runtime.v1.StartRuntimeRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12Y\n\x0bStopRuntime\x12%.galaxy.runtime.v1.StopRuntimeRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12[\n\x0cPauseRuntime\x12&.galaxy.runtime.v1.PauseRuntimeRequest\x1a#.galaxy.runtime.v1.RuntimeOperation\x12]\n\rResumeRuntime\x12\'.galaxy.runtime.v1.ResumeRuntimeRequest\x1a#.galaxy.runtime.v1.RuntimeOperationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'galaxy.runtime.v1.runtime_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_USERGAMESCOMMANDSREQUEST']._serialized_start=117
-  _globals['_USERGAMESCOMMANDSREQUEST']._serialized_end=216
-  _globals['_USERGAMESORDERSREQUEST']._serialized_start=218
-  _globals['_USERGAMESORDERSREQUEST']._serialized_end=315
-  _globals['_USERGAMESREPORTREQUEST']._serialized_start=317
-  _globals['_USERGAMESREPORTREQUEST']._serialized_end=389
-  _globals['_ADMINRUNTIMESGETREQUEST']._serialized_start=391
-  _globals['_ADMINRUNTIMESGETREQUEST']._serialized_end=457
-  _globals['_ADMINRUNTIMESRESTARTREQUEST']._serialized_start=459
-  _globals['_ADMINRUNTIMESRESTARTREQUEST']._serialized_end=529
-  _globals['_ADMINRUNTIMESPATCHREQUEST']._serialized_start=531
-  _globals['_ADMINRUNTIMESPATCHREQUEST']._serialized_end=653
-  _globals['_ADMINRUNTIMESFORCENEXTTURNREQUEST']._serialized_start=655
-  _globals['_ADMINRUNTIMESFORCENEXTTURNREQUEST']._serialized_end=731
-  _globals['_ADMINENGINEVERSIONSLISTREQUEST']._serialized_start=733
-  _globals['_ADMINENGINEVERSIONSLISTREQUEST']._serialized_end=789
-  _globals['_ADMINENGINEVERSIONSCREATEREQUEST']._serialized_start=791
-  _globals['_ADMINENGINEVERSIONSCREATEREQUEST']._serialized_end=910
-  _globals['_ADMINENGINEVERSIONSUPDATEREQUEST']._serialized_start=913
-  _globals['_ADMINENGINEVERSIONSUPDATEREQUEST']._serialized_end=1044
-  _globals['_ADMINENGINEVERSIONSDISABLEREQUEST']._serialized_start=1046
-  _globals['_ADMINENGINEVERSIONSDISABLEREQUEST']._serialized_end=1117
-  _globals['_RUNTIMERECORD']._serialized_start=1120
-  _globals['_RUNTIMERECORD']._serialized_end=1368
-  _globals['_RUNTIMEOPERATION']._serialized_start=1371
-  _globals['_RUNTIMEOPERATION']._serialized_end=1583
-  _globals['_RUNTIMEPATCHREQUEST']._serialized_start=1585
-  _globals['_RUNTIMEPATCHREQUEST']._serialized_end=1630
-  _globals['_ENGINEVERSION']._serialized_start=1632
-  _globals['_ENGINEVERSION']._serialized_end=1748
-  _globals['_ENGINEVERSIONLIST']._serialized_start=1750
-  _globals['_ENGINEVERSIONLIST']._serialized_end=1818
-  _globals['_ENGINEVERSIONCREATEREQUEST']._serialized_start=1820
-  _globals['_ENGINEVERSIONCREATEREQUEST']._serialized_end=1918
-  _globals['_ENGINEVERSIONUPDATEREQUEST']._serialized_start=1920
-  _globals['_ENGINEVERSIONUPDATEREQUEST']._serialized_end=2020
-  _globals['_ROSTERMEMBER']._serialized_start=2022
-  _globals['_ROSTERMEMBER']._serialized_end=2072
-  _globals['_STARTRUNTIMEREQUEST']._serialized_start=2075
-  _globals['_STARTRUNTIMEREQUEST']._serialized_end=2209
-  _globals['_STOPRUNTIMEREQUEST']._serialized_start=2211
-  _globals['_STOPRUNTIMEREQUEST']._serialized_end=2264
-  _globals['_PAUSERUNTIMEREQUEST']._serialized_start=2266
-  _globals['_PAUSERUNTIMEREQUEST']._serialized_end=2304
-  _globals['_RESUMERUNTIMEREQUEST']._serialized_start=2306
-  _globals['_RESUMERUNTIMEREQUEST']._serialized_end=2345
-  _globals['_RUNTIMESERVICE']._serialized_start=2348
-  _globals['_RUNTIMESERVICE']._serialized_end=3900
+  _globals['_USERGAMESCOMMANDSREQUEST']._serialized_start=116
+  _globals['_USERGAMESCOMMANDSREQUEST']._serialized_end=217
+  _globals['_USERGAMESORDERSREQUEST']._serialized_start=219
+  _globals['_USERGAMESORDERSREQUEST']._serialized_end=318
+  _globals['_USERGAMESREPORTREQUEST']._serialized_start=320
+  _globals['_USERGAMESREPORTREQUEST']._serialized_end=392
+  _globals['_ADMINRUNTIMESGETREQUEST']._serialized_start=394
+  _globals['_ADMINRUNTIMESGETREQUEST']._serialized_end=460
+  _globals['_ADMINRUNTIMESRESTARTREQUEST']._serialized_start=462
+  _globals['_ADMINRUNTIMESRESTARTREQUEST']._serialized_end=532
+  _globals['_ADMINRUNTIMESPATCHREQUEST']._serialized_start=534
+  _globals['_ADMINRUNTIMESPATCHREQUEST']._serialized_end=656
+  _globals['_ADMINRUNTIMESFORCENEXTTURNREQUEST']._serialized_start=658
+  _globals['_ADMINRUNTIMESFORCENEXTTURNREQUEST']._serialized_end=734
+  _globals['_ADMINENGINEVERSIONSLISTREQUEST']._serialized_start=736
+  _globals['_ADMINENGINEVERSIONSLISTREQUEST']._serialized_end=792
+  _globals['_ADMINENGINEVERSIONSCREATEREQUEST']._serialized_start=794
+  _globals['_ADMINENGINEVERSIONSCREATEREQUEST']._serialized_end=913
+  _globals['_ADMINENGINEVERSIONSUPDATEREQUEST']._serialized_start=916
+  _globals['_ADMINENGINEVERSIONSUPDATEREQUEST']._serialized_end=1047
+  _globals['_ADMINENGINEVERSIONSDISABLEREQUEST']._serialized_start=1049
+  _globals['_ADMINENGINEVERSIONSDISABLEREQUEST']._serialized_end=1120
+  _globals['_RUNTIMERECORD']._serialized_start=1123
+  _globals['_RUNTIMERECORD']._serialized_end=1371
+  _globals['_RUNTIMEOPERATION']._serialized_start=1374
+  _globals['_RUNTIMEOPERATION']._serialized_end=1586
+  _globals['_RUNTIMEPATCHREQUEST']._serialized_start=1588
+  _globals['_RUNTIMEPATCHREQUEST']._serialized_end=1633
+  _globals['_ENGINEVERSION']._serialized_start=1635
+  _globals['_ENGINEVERSION']._serialized_end=1751
+  _globals['_ENGINEVERSIONLIST']._serialized_start=1753
+  _globals['_ENGINEVERSIONLIST']._serialized_end=1821
+  _globals['_ENGINEVERSIONCREATEREQUEST']._serialized_start=1823
+  _globals['_ENGINEVERSIONCREATEREQUEST']._serialized_end=1921
+  _globals['_ENGINEVERSIONUPDATEREQUEST']._serialized_start=1923
+  _globals['_ENGINEVERSIONUPDATEREQUEST']._serialized_end=2023
+  _globals['_ROSTERMEMBER']._serialized_start=2025
+  _globals['_ROSTERMEMBER']._serialized_end=2075
+  _globals['_STARTRUNTIMEREQUEST']._serialized_start=2078
+  _globals['_STARTRUNTIMEREQUEST']._serialized_end=2226
+  _globals['_STOPRUNTIMEREQUEST']._serialized_start=2228
+  _globals['_STOPRUNTIMEREQUEST']._serialized_end=2281
+  _globals['_PAUSERUNTIMEREQUEST']._serialized_start=2283
+  _globals['_PAUSERUNTIMEREQUEST']._serialized_end=2321
+  _globals['_RESUMERUNTIMEREQUEST']._serialized_start=2323
+  _globals['_RESUMERUNTIMEREQUEST']._serialized_end=2362
+  _globals['_RUNTIMESERVICE']._serialized_start=2365
+  _globals['_RUNTIMESERVICE']._serialized_end=3923
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,6 @@
 import datetime
 
-from google.protobuf import struct_pb2 as _struct_pb2
+from galaxy.common.v1 import json_pb2 as _json_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -17,8 +17,8 @@ class UserGamesCommandsRequest(_message.Message):
     BODY_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     game_id: str
-    body: _struct_pb2.Struct
-    def __init__(self, user_id: _Optional[str] = ..., game_id: _Optional[str] = ..., body: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    body: _json_pb2.RawJson
+    def __init__(self, user_id: _Optional[str] = ..., game_id: _Optional[str] = ..., body: _Optional[_Union[_json_pb2.RawJson, _Mapping]] = ...) -> None: ...
 
 class UserGamesOrdersRequest(_message.Message):
     __slots__ = ("user_id", "game_id", "body")
@@ -27,8 +27,8 @@ class UserGamesOrdersRequest(_message.Message):
     BODY_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     game_id: str
-    body: _struct_pb2.Struct
-    def __init__(self, user_id: _Optional[str] = ..., game_id: _Optional[str] = ..., body: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    body: _json_pb2.RawJson
+    def __init__(self, user_id: _Optional[str] = ..., game_id: _Optional[str] = ..., body: _Optional[_Union[_json_pb2.RawJson, _Mapping]] = ...) -> None: ...
 
 class UserGamesReportRequest(_message.Message):
     __slots__ = ("user_id", "game_id", "turn")
@@ -191,16 +191,18 @@ class RosterMember(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., race_name: _Optional[str] = ...) -> None: ...
 
 class StartRuntimeRequest(_message.Message):
-    __slots__ = ("game_id", "engine_version", "roster", "turn_schedule")
+    __slots__ = ("game_id", "engine_version", "roster", "turn_schedule", "seed")
     GAME_ID_FIELD_NUMBER: _ClassVar[int]
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
     ROSTER_FIELD_NUMBER: _ClassVar[int]
     TURN_SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
     game_id: str
     engine_version: str
     roster: _containers.RepeatedCompositeFieldContainer[RosterMember]
     turn_schedule: str
-    def __init__(self, game_id: _Optional[str] = ..., engine_version: _Optional[str] = ..., roster: _Optional[_Iterable[_Union[RosterMember, _Mapping]]] = ..., turn_schedule: _Optional[str] = ...) -> None: ...
+    seed: int
+    def __init__(self, game_id: _Optional[str] = ..., engine_version: _Optional[str] = ..., roster: _Optional[_Iterable[_Union[RosterMember, _Mapping]]] = ..., turn_schedule: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class StopRuntimeRequest(_message.Message):
     __slots__ = ("game_id", "reason")

@@ -3,8 +3,8 @@
 import grpc
 import warnings
 
+from galaxy.common.v1 import json_pb2 as galaxy_dot_common_dot_v1_dot_json__pb2
 from galaxy.runtime.v1 import runtime_pb2 as galaxy_dot_runtime_dot_v1_dot_runtime__pb2
-from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -38,17 +38,17 @@ class RuntimeServiceStub:
         self.UserGamesCommands = channel.unary_unary(
                 '/galaxy.runtime.v1.RuntimeService/UserGamesCommands',
                 request_serializer=galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesCommandsRequest.SerializeToString,
-                response_deserializer=google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+                response_deserializer=galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.FromString,
                 _registered_method=True)
         self.UserGamesOrders = channel.unary_unary(
                 '/galaxy.runtime.v1.RuntimeService/UserGamesOrders',
                 request_serializer=galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesOrdersRequest.SerializeToString,
-                response_deserializer=google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+                response_deserializer=galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.FromString,
                 _registered_method=True)
         self.UserGamesReport = channel.unary_unary(
                 '/galaxy.runtime.v1.RuntimeService/UserGamesReport',
                 request_serializer=galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesReportRequest.SerializeToString,
-                response_deserializer=google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+                response_deserializer=galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.FromString,
                 _registered_method=True)
         self.AdminRuntimesGet = channel.unary_unary(
                 '/galaxy.runtime.v1.RuntimeService/AdminRuntimesGet',
@@ -229,17 +229,17 @@ def add_RuntimeServiceServicer_to_server(servicer, server):
             'UserGamesCommands': grpc.unary_unary_rpc_method_handler(
                     servicer.UserGamesCommands,
                     request_deserializer=galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesCommandsRequest.FromString,
-                    response_serializer=google_dot_protobuf_dot_struct__pb2.Struct.SerializeToString,
+                    response_serializer=galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.SerializeToString,
             ),
             'UserGamesOrders': grpc.unary_unary_rpc_method_handler(
                     servicer.UserGamesOrders,
                     request_deserializer=galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesOrdersRequest.FromString,
-                    response_serializer=google_dot_protobuf_dot_struct__pb2.Struct.SerializeToString,
+                    response_serializer=galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.SerializeToString,
             ),
             'UserGamesReport': grpc.unary_unary_rpc_method_handler(
                     servicer.UserGamesReport,
                     request_deserializer=galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesReportRequest.FromString,
-                    response_serializer=google_dot_protobuf_dot_struct__pb2.Struct.SerializeToString,
+                    response_serializer=galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.SerializeToString,
             ),
             'AdminRuntimesGet': grpc.unary_unary_rpc_method_handler(
                     servicer.AdminRuntimesGet,
@@ -328,7 +328,7 @@ class RuntimeService:
             target,
             '/galaxy.runtime.v1.RuntimeService/UserGamesCommands',
             galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesCommandsRequest.SerializeToString,
-            google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+            galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.FromString,
             options,
             channel_credentials,
             insecure,
@@ -355,7 +355,7 @@ class RuntimeService:
             target,
             '/galaxy.runtime.v1.RuntimeService/UserGamesOrders',
             galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesOrdersRequest.SerializeToString,
-            google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+            galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.FromString,
             options,
             channel_credentials,
             insecure,
@@ -382,7 +382,7 @@ class RuntimeService:
             target,
             '/galaxy.runtime.v1.RuntimeService/UserGamesReport',
             galaxy_dot_runtime_dot_v1_dot_runtime__pb2.UserGamesReportRequest.SerializeToString,
-            google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+            galaxy_dot_common_dot_v1_dot_json__pb2.RawJson.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,134 @@
+"""The login-mail queue: codes reach mail after the challenge is committed, never inside its transaction.
+
+send_email_code writes the challenge and its queue row (code sealed) in one
+transaction, then asks for an immediate dispatch, so a code normally leaves
+within milliseconds. A background worker on every replica drains whatever is
+still due: rows whose immediate dispatch failed (mail down, slow, refusing)
+or whose replica died. Each try leases the row first (repository/login_mail),
+calls mail's EnqueueDelivery with the challenge id as idempotency key, and
+deletes the row once mail accepted it; a failure schedules the next try with
+exponential backoff. A row whose challenge expired is dropped: its code can
+no longer be confirmed. So mail being slow or down never holds a database
+lock or connection, and never loses an accepted code request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import nacl.exceptions
+from galaxy_kit.db import transaction
+from galaxy_kit.logging import get_logger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from galaxy_auth.domain import codes
+from galaxy_auth.domain.ports import MailSender
+from galaxy_auth.repository import login_mail as repo
+
+log = get_logger(__name__)
+
+#: Rows leased per round of the worker.
+BATCH_SIZE = 50
+#: First retry delay; doubles per failed try up to the configured maximum.
+FIRST_BACKOFF_SECONDS = 0.5
+#: A lease outlives the mail call's deadline by this much.
+LEASE_MARGIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class LoginMailPolicy:
+    seal_key: bytes
+    #: The mail call's deadline (the lease is longer).
+    call_timeout: float
+    poll_interval: float
+    max_backoff: float
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.call_timeout + LEASE_MARGIN_SECONDS)
+
+    def backoff(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), self.max_backoff))
+
+
+class LoginMailDispatcher:
+    """Hands queued login codes to mail: at once after a commit, and from a worker loop (a BackgroundWorker)."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], mail: MailSender, policy: LoginMailPolicy
+    ) -> None:
+        self._sessions = sessions
+        self._mail = mail
+        self._policy = policy
+        self._stopped = asyncio.Event()
+        self._immediate: set[asyncio.Task] = set()
+
+    def dispatch_soon(self, challenge_id: uuid.UUID) -> None:
+        """Try to hand this challenge's code to mail now, without making the caller wait for mail."""
+        task = asyncio.create_task(self._dispatch_one(challenge_id))
+        self._immediate.add(task)
+        task.add_done_callback(self._immediate.discard)
+
+    async def _dispatch_one(self, challenge_id: uuid.UUID) -> None:
+        try:
+            async with transaction(self._sessions) as session:
+                rows = await repo.claim(session, lease=self._policy.lease, limit=1, challenge_id=challenge_id)
+            for row in rows:
+                await self._send(row)
+        except Exception:  # the worker retries it; a request already answered must not see this
+            log.exception("login_code_dispatch_failed", challenge_id=str(challenge_id))
+
+    async def drain_once(self) -> int:
+        """One round of the worker: drop expired rows, then send what is due; rows sent."""
+        async with transaction(self._sessions) as session:
+            expired = await repo.delete_expired(session)
+        for challenge_id in expired:
+            log.warning("login_code_mail_expired", challenge_id=str(challenge_id))
+        async with transaction(self._sessions) as session:
+            rows = await repo.claim(session, lease=self._policy.lease, limit=BATCH_SIZE)
+        results = await asyncio.gather(*(self._send(row) for row in rows))
+        return sum(results)
+
+    async def _send(self, row: repo.LoginMailRow) -> bool:
+        try:
+            code = codes.unseal(self._policy.seal_key, row.challenge_id, row.sealed_code)
+        except (nacl.exceptions.CryptoError, ValueError):
+            # Sealed under another pepper (rotated): nobody can read this code any more.
+            log.error("login_code_unreadable", challenge_id=str(row.challenge_id))
+            async with transaction(self._sessions) as session:
+                await repo.delete(session, row.challenge_id)
+            return False
+        try:
+            await self._mail.send_login_code(
+                idempotency_key=str(row.challenge_id), recipient=row.recipient, locale=row.locale, code=code
+            )
+        except Exception as error:  # noqa: BLE001 - mail down or refusing: retried until the code expires
+            delay = self._policy.backoff(row.attempts)
+            log.warning("login_code_mail_retry", challenge_id=str(row.challenge_id), attempts=row.attempts,
+                        retry_in_seconds=delay.total_seconds(), error=str(error))
+            async with transaction(self._sessions) as session:
+                await repo.retry_later(session, row.challenge_id, delay=delay, error=str(error))
+            return False
+        async with transaction(self._sessions) as session:
+            await repo.delete(session, row.challenge_id)
+        log.info("login_code_mailed", challenge_id=str(row.challenge_id), attempts=row.attempts)
+        return True
+
+    async def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                await self.drain_once()
+            except Exception:  # a database hiccup must not kill the service; try again next round
+                log.exception("login_mail_round_failed")
+            try:
+                await asyncio.wait_for(self._stopped.wait(), timeout=self._policy.poll_interval)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        if self._immediate:
+            await asyncio.wait(list(self._immediate), timeout=self._policy.call_timeout)

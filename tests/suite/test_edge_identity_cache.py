@@ -1,0 +1,278 @@
+"""The edge's identity cache across replicas: two real edge processes, the real account and
+auth services, the real broker (Tansu) and PostgreSQL.
+
+* A user both edges have cached, then blocked by an administrator through one
+  edge, or deleting their own account through the other, is refused by BOTH
+  edges within 1 s: each edge reads every `galaxy.account.lifecycle.v1` event
+  itself (no shared consumer group).
+* The steady state costs no RPC: account's own Prometheus counter of
+  `ResolveUserIdentity` calls moves by exactly one for a user an edge has not
+  seen, then not at all.
+* Without a healthy feed (an edge whose broker address is dead) the cache is
+  bypassed: every request costs a lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from galaxy.account.v1 import account_pb2, account_pb2_grpc
+from galaxy_devstack.testing import create_database
+from galaxy_kit.testing import free_port
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.suite
+
+ADMIN = ("cache-admin", f"cache-{uuid.uuid4().hex}")
+#: The promise of issue 8: a block or a deletion is refused by every edge within this.
+REFUSAL_SECONDS = 1.0
+#: Starting Python processes on a loaded two-core machine.
+STARTUP_TIMEOUT_SECONDS = 120.0
+RESOLVE = "/galaxy.account.v1.AccountService/ResolveUserIdentity"
+SERVICES = ("auth", "account", "lobby", "runtime", "mail", "notify", "geo")
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@dataclass
+class CacheStack:
+    account_target: str
+    metrics_url: str
+    edges: list[str]
+    blind_edge: str
+    processes: list[Process]
+
+    def resolve_calls(self) -> float:
+        """account's count of ResolveUserIdentity calls answered OK (its Prometheus counter)."""
+        text = httpx.get(self.metrics_url, timeout=10).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if (
+                    sample.name == "galaxy_grpc_requests_total"
+                    and sample.labels.get("method") == RESOLVE
+                    and sample.labels.get("code") == "OK"
+                ):
+                    return sample.value
+        return 0.0
+
+
+def spawn(name: str, module: str, env: dict[str, str], logs: Path) -> Process:
+    log_path = logs / f"{name}.log"
+    with log_path.open("wb") as log:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env={**os.environ, "GALAXY_LOG_FORMAT": "json", **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return Process(name, popen, log_path)
+
+
+def wait_until(predicate: Callable[[], bool], what: str, process: Process) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while True:
+        assert process.popen.poll() is None, f"{process.name} exited:\n{process.log()[-3000:]}"
+        try:
+            if predicate():
+                return
+        except (httpx.TransportError, grpc.RpcError):
+            pass
+        assert time.monotonic() < deadline, f"{what}:\n{process.log()[-3000:]}"
+        time.sleep(0.2)
+
+
+def serving(target: str) -> bool:
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
+    return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def edge_env(http_port: int, targets: dict[str, str], bootstrap: str) -> dict[str, str]:
+    return {
+        "BACKEND_HTTP_LISTEN_ADDR": f"127.0.0.1:{http_port}",
+        "BACKEND_GRPC_PUSH_LISTEN_ADDR": f"127.0.0.1:{free_port()}",
+        "GALAXY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        **{f"GALAXY_{s.upper()}_GRPC_TARGET": targets.get(s, "127.0.0.1:1") for s in SERVICES},
+    }
+
+
+@pytest.fixture(scope="module")
+def cache_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[CacheStack]:
+    logs = tmp_path_factory.mktemp("identity-cache")
+    dsn = create_database(postgres_cluster, f"cache_{uuid.uuid4().hex[:12]}")
+    bootstrap = kafka_broker.bootstrap_servers
+    account_target, auth_target = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    metrics_port = free_port()
+    service_env = {"GALAXY_DATABASE_URL": dsn, "GALAXY_KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    processes = []
+    try:
+        account = spawn("account", "galaxy_account", {
+            **service_env,
+            "GALAXY_GRPC_LISTEN_ADDR": account_target,
+            "GALAXY_METRICS_LISTEN_ADDR": f"127.0.0.1:{metrics_port}",
+        }, logs)
+        processes.append(account)
+        auth = spawn("auth", "galaxy_auth", {
+            **service_env,
+            "GALAXY_GRPC_LISTEN_ADDR": auth_target,
+            "GALAXY_ACCOUNT_GRPC_TARGET": account_target,
+            "GALAXY_ADMIN_USERNAME": ADMIN[0],
+            "GALAXY_ADMIN_PASSWORD": ADMIN[1],
+            "GALAXY_AUTH_CODE_PEPPER": uuid.uuid4().hex * 2,
+        }, logs)
+        processes.append(auth)
+        targets = {"account": account_target, "auth": auth_target}
+        ports = [free_port() for _ in range(3)]
+        edges = [
+            spawn(f"edge-{i}", "galaxy_edge", edge_env(port, targets, bootstrap), logs)
+            for i, port in enumerate(ports[:2])
+        ]
+        blind = spawn("edge-blind", "galaxy_edge", edge_env(ports[2], targets, "127.0.0.1:1"), logs)
+        processes += [*edges, blind]
+        wait_until(lambda: serving(account_target), "account did not serve", account)
+        wait_until(lambda: serving(auth_target), "auth did not serve", auth)
+        for process, port in zip([*edges, blind], ports, strict=True):
+            url = f"http://127.0.0.1:{port}/healthz"
+            wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200,
+                       "the edge did not answer", process)
+        for edge in edges:
+            wait_until(lambda e=edge: "identity feed caught up" in e.log(),
+                       "the edge's identity feed never caught up", edge)
+        yield CacheStack(
+            account_target=account_target,
+            metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+            edges=[f"http://127.0.0.1:{port}" for port in ports[:2]],
+            blind_edge=f"http://127.0.0.1:{ports[2]}",
+            processes=processes,
+        )
+    finally:
+        for process in processes:
+            process.popen.terminate()
+        for process in processes:
+            try:
+                process.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                process.popen.kill()
+
+
+def new_user(stack: CacheStack) -> str:
+    with grpc.insecure_channel(stack.account_target) as channel:
+        reply = account_pb2_grpc.AccountServiceStub(channel).EnsureAccountByEmail(
+            account_pb2.EnsureAccountByEmailRequest(
+                email=f"cache-{uuid.uuid4().hex[:10]}@example.com",
+                preferred_language="en",
+                time_zone="UTC",
+            ),
+            timeout=10,
+        )
+    assert reply.outcome == "created", reply
+    return reply.user_id
+
+
+def read_account(edge: str, user_id: str) -> httpx.Response:
+    return httpx.get(f"{edge}/api/v1/user/account", headers={"X-User-ID": user_id}, timeout=10)
+
+
+async def seconds_until_refused(edge: str, user_id: str, since: float, message: str) -> float:
+    """Poll one edge until it refuses the user; the time from `since` (monotonic)."""
+    async with httpx.AsyncClient(base_url=edge, timeout=10) as client:
+        while True:
+            response = await client.get("/api/v1/user/account", headers={"X-User-ID": user_id})
+            if response.status_code != 200:
+                elapsed = time.monotonic() - since
+                assert response.status_code == 400, response.text
+                assert response.json()["error"] == {"code": "invalid_request", "message": message}
+                return elapsed
+            if time.monotonic() - since > 10 * REFUSAL_SECONDS:
+                return time.monotonic() - since
+            await asyncio.sleep(0.01)
+
+
+def cache_on_both_edges(stack: CacheStack, user_id: str) -> None:
+    before = stack.resolve_calls()
+    for edge in stack.edges:
+        for _ in range(3):
+            assert read_account(edge, user_id).status_code == 200
+    assert stack.resolve_calls() - before == 2  # one lookup per edge, then the cache
+
+
+def test_an_unseen_user_costs_one_lookup_and_then_none(cache_stack) -> None:
+    user_id = new_user(cache_stack)
+    edge = cache_stack.edges[0]
+    before = cache_stack.resolve_calls()
+    assert read_account(edge, user_id).status_code == 200
+    assert cache_stack.resolve_calls() - before == 1
+    for _ in range(50):
+        assert read_account(edge, user_id).status_code == 200
+    assert cache_stack.resolve_calls() - before == 1
+
+
+def test_an_edge_without_its_feed_asks_account_every_time(cache_stack) -> None:
+    user_id = new_user(cache_stack)
+    before = cache_stack.resolve_calls()
+    for _ in range(5):
+        assert read_account(cache_stack.blind_edge, user_id).status_code == 200
+    assert cache_stack.resolve_calls() - before == 5
+
+
+async def test_a_block_through_one_edge_is_refused_by_both_within_a_second(cache_stack) -> None:
+    user_id = new_user(cache_stack)
+    cache_on_both_edges(cache_stack, user_id)
+    async with httpx.AsyncClient(base_url=cache_stack.edges[0], timeout=30) as client:
+        blocked = await client.post(
+            f"/api/v1/admin/users/{user_id}/sanctions",
+            auth=ADMIN,
+            json={
+                "sanction_code": "permanent_block",
+                "scope": "platform",
+                "reason_code": "abuse",
+                "actor": {"type": "admin", "id": ADMIN[0]},
+            },
+        )
+    since = time.monotonic()
+    assert blocked.status_code == 200, blocked.text
+    delays = await asyncio.gather(*(
+        seconds_until_refused(edge, user_id, since, "X-User-ID: the user account is blocked")
+        for edge in cache_stack.edges
+    ))
+    print(f"refused by the two edges after {[round(d, 3) for d in delays]} s")
+    assert max(delays) <= REFUSAL_SECONDS, delays
+
+
+async def test_a_deletion_through_one_edge_is_refused_by_both_within_a_second(cache_stack) -> None:
+    user_id = new_user(cache_stack)
+    cache_on_both_edges(cache_stack, user_id)
+    async with httpx.AsyncClient(base_url=cache_stack.edges[1], timeout=30) as client:
+        deleted = await client.post("/api/v1/user/account/delete", headers={"X-User-ID": user_id})
+        since = time.monotonic()
+        assert deleted.status_code == 204, deleted.text
+        # The edge that carried the deletion checks the user again at once.
+        again = await client.get("/api/v1/user/account", headers={"X-User-ID": user_id})
+        assert again.status_code == 400, again.text
+    delays = await asyncio.gather(*(
+        seconds_until_refused(edge, user_id, since, "X-User-ID: the user account is deleted")
+        for edge in cache_stack.edges
+    ))
+    print(f"refused by the two edges after {[round(d, 3) for d in delays]} s")
+    assert max(delays) <= REFUSAL_SECONDS, delays
