@@ -38,9 +38,12 @@ pytestmark = pytest.mark.suite
 ADMIN = ("cache-admin", f"cache-{uuid.uuid4().hex}")
 #: The promise of issue 8: a block or a deletion is refused by every edge within this.
 REFUSAL_SECONDS = 1.0
+#: Eight deletions at once on a loaded machine; an edge missing a partition never refuses.
+COVERAGE_WINDOW_SECONDS = 8.0
 #: Starting Python processes on a loaded two-core machine.
-STARTUP_TIMEOUT_SECONDS = 120.0
-LOBBY_PROBE = "/api/v1/user/lobby/games"
+STARTUP_TIMEOUT_SECONDS = 180.0
+#: A user route owned by auth (which runs here), so only the edge's gate judges the user.
+PROBE = "/api/v1/user/sessions"
 RESOLVE = "/galaxy.account.v1.AccountService/ResolveUserIdentity"
 SERVICES = ("auth", "account", "lobby", "runtime", "mail", "notify", "geo")
 
@@ -200,20 +203,20 @@ async def seconds_until_all_refused(
 ) -> float:
     """Poll one edge, user after user (one request at a time), until its gate refuses every one.
 
-    The probe is a lobby route: no lobby runs here, so a request the gate lets through
-    answers 503 and only the gate itself can answer the 400 (account's own checks on its
-    routes would hide a stale cache).
+    The probe is auth's session list, not an account route: account's own checks on its
+    routes would refuse a deleted user even through a stale cache, so only the gate's own
+    400 (with its message) counts.
     """
     waiting = list(users)
     async with httpx.AsyncClient(base_url=edge, timeout=10) as client:
         while waiting:
             for user_id in list(waiting):
-                response = await client.get(LOBBY_PROBE, headers={"X-User-ID": user_id})
-                if response.status_code != 503:
+                response = await client.get(PROBE, headers={"X-User-ID": user_id})
+                if response.status_code != 200:
                     assert response.status_code == 400, response.text
                     assert response.json()["error"]["message"] == message
                     waiting.remove(user_id)
-            if time.monotonic() - since > 10 * REFUSAL_SECONDS:
+            if time.monotonic() - since > 2 * COVERAGE_WINDOW_SECONDS:
                 break
             await asyncio.sleep(0.01)
     return time.monotonic() - since
@@ -310,4 +313,6 @@ async def test_every_edge_reads_every_partition(cache_stack) -> None:
         for edge in cache_stack.edges
     ))
     print(f"8 users refused by both edges after at most {max(delays):.3f} s")
-    assert max(delays) <= REFUSAL_SECONDS, delays
+    # Coverage, not speed (the two tests above hold the 1 s promise): an edge that missed a
+    # partition would never refuse its users, since nothing else evicts them.
+    assert max(delays) <= COVERAGE_WINDOW_SECONDS, delays
