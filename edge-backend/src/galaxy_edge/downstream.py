@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from galaxy_kit.grpc_client import insecure_channel
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
@@ -162,7 +163,7 @@ class Downstreams:
             ("grpc.http2.max_pings_without_data", 0),
         ]
         for service, target in self.targets.items():
-            channel = grpc.aio.insecure_channel(target, options=options)
+            channel = insecure_channel(target, options=options)
             self._channels[service] = channel
             self._health[service] = channel.unary_unary(
                 HEALTH_CHECK_METHOD,
