@@ -107,10 +107,15 @@ async def main(games: int, minutes: int, concurrency: int) -> None:
                     "WHERE slot_at >= $1 AND slot_at < $1 + make_interval(mins => $2)", first_slot, minutes)
             finally:
                 await conn.close()
+            report(games, minutes, failed, latencies, ticks)
+    except TimeoutError:
+        print("(runtime took longer than 30 s to stop its engines)")
     finally:
         cluster.stop()
         shutil.rmtree(state, ignore_errors=True)
 
+
+def report(games: int, minutes: int, failed: list, latencies: list[float], ticks: list) -> None:
     precision = [t["started_at"].timestamp() - t["slot_at"].timestamp() for t in ticks if t["started_at"]]
     per_slot = {}
     for t in ticks:

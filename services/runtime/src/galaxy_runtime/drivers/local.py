@@ -127,7 +127,6 @@ class LocalProcessDriver:
         adopted, and engines of a runtime that was killed, stay and are adopted next time."""
         if not self._stop_on_exit:
             return
-        for game_dir in list(self._root.iterdir()) if self._root.is_dir() else []:
-            record = self._record(game_dir.name)
-            if record is not None and int(record["pid"]) in self._children:
-                await self.remove(game_dir.name)
+        mine = [d.name for d in (self._root.iterdir() if self._root.is_dir() else [])
+                if (record := self._record(d.name)) is not None and int(record["pid"]) in self._children]
+        await asyncio.gather(*(self.remove(game_id) for game_id in mine))
