@@ -53,8 +53,8 @@ async def next_slots(deps: Deps) -> set[datetime]:
         return set((await connection.execute(sa.select(runtimes.c.next_slot_at))).scalars())
 
 
-async def test_two_replicas_never_claim_one_slot_twice(runtime):
-    a, b = replica(runtime.database_url, "a"), replica(runtime.database_url, "b")
+async def test_two_replicas_never_claim_one_slot_twice(quiet_runtime):
+    a, b = replica(quiet_runtime.database_url, "a"), replica(quiet_runtime.database_url, "b")
     try:
         games = await arrange(a, 60)
         now = T0 + timedelta(seconds=30)
@@ -78,8 +78,8 @@ async def test_two_replicas_never_claim_one_slot_twice(runtime):
         await b.engine.dispose()
 
 
-async def test_after_downtime_one_catch_up_tick_not_a_burst(runtime):
-    deps = replica(runtime.database_url, "a")
+async def test_after_downtime_one_catch_up_tick_not_a_burst(quiet_runtime):
+    deps = replica(quiet_runtime.database_url, "a")
     try:
         (_game,) = await arrange(deps, 1)
         await turns.claim_due_slots(deps, now=T0, limit=10)
@@ -101,8 +101,8 @@ async def test_after_downtime_one_catch_up_tick_not_a_burst(runtime):
         await deps.engine.dispose()
 
 
-async def test_an_early_turn_takes_the_next_slot_which_then_does_not_run(runtime):
-    deps = replica(runtime.database_url, "a")
+async def test_an_early_turn_takes_the_next_slot_which_then_does_not_run(quiet_runtime):
+    deps = replica(quiet_runtime.database_url, "a")
     try:
         (game,) = await arrange(deps, 1)
         early = await turns.claim_early(deps, game_id=game, now=T0 - timedelta(minutes=2))

@@ -134,11 +134,14 @@ async def claim_retries(deps: Deps, *, now: datetime, limit: int) -> list[Row]:
         return await repo.claim_retries(session, now, limit, deps.replica, stale_before=now - STALE_CLAIM)
 
 
-async def run_tick(deps: Deps, tick: Row, *, clock, endpoint: str | None = None) -> TurnOutcome | None:
+async def run_tick(deps: Deps, tick: Row, *, clock, endpoint: str | None = None,
+                   gate: asyncio.Semaphore | None = None) -> TurnOutcome | None:
     """Ask the engine to run the tick's turn, then record it; a missed engine schedules a retry.
 
     No database work happens before the engine call (the claim read the endpoint): `started` is the
-    moment the turn was asked for, what tick precision measures."""
+    moment the turn was asked for, what tick precision measures. `gate` bounds how many outcomes are
+    recorded at once (each needs a pooled connection), never the engine calls themselves."""
+    gate = gate or asyncio.Semaphore(1)
     if endpoint is None:
         endpoint = (await repo.get_fresh(deps, tick.game_id)).endpoint
     started = clock()
@@ -147,17 +150,20 @@ async def run_tick(deps: Deps, tick: Row, *, clock, endpoint: str | None = None)
             raise EngineDown("the game has no engine")
         reply = await deps.engines.call(endpoint, "POST", f"/v1/turns/{tick.turn}")
     except EngineDown as down:
-        await _tick_failed(deps, tick, str(down), started=started, now=clock(),
-                           retry=tick.attempts + 1 < TICK_MAX_ATTEMPTS)
+        async with gate:
+            await _tick_failed(deps, tick, str(down), started=started, now=clock(),
+                               retry=tick.attempts + 1 < TICK_MAX_ATTEMPTS)
         return None
     if reply.status != 200:
-        await _tick_failed(deps, tick, f"engine answered {reply.status}: {reply.body[:300]!r}", started=started,
-                           now=clock(), retry=False)
+        async with gate:
+            await _tick_failed(deps, tick, f"engine answered {reply.status}: {reply.body[:300]!r}",
+                               started=started, now=clock(), retry=False)
         return None
     answer = reply.json()
     outcome = TurnOutcome(int(answer["turn"]), bool(answer["ran"]),
                           (answer.get("game") or {}).get("status") == "finished")
-    await _tick_done(deps, tick, outcome, started=started, now=clock())
+    async with gate:
+        await _tick_done(deps, tick, outcome, started=started, now=clock())
     return outcome
 
 
@@ -201,9 +207,9 @@ class TurnRunner:
         self._deps = deps
         self._clock = clock
         self._tasks: set[asyncio.Task] = set()
-        #: Turns in flight in this replica: bounded so a minute with many due games cannot exhaust the
-        #: database pool (each finished turn needs a connection for its transaction).
-        self._slots = asyncio.Semaphore(concurrency)
+        #: Every due turn is asked for at once; recording the outcomes is bounded so a minute with
+        #: many due games cannot exhaust the database pool (each needs a connection for its transaction).
+        self._gate = asyncio.Semaphore(concurrency)
 
     def spawn(self, tick: Row, endpoint: str | None = None) -> None:
         task = asyncio.create_task(self._run(tick, endpoint), name=f"tick-{tick.game_id}-{tick.turn}")
@@ -212,8 +218,7 @@ class TurnRunner:
 
     async def _run(self, tick: Row, endpoint: str | None) -> None:
         try:
-            async with self._slots:
-                await run_tick(self._deps, tick, clock=self._clock, endpoint=endpoint)
+            await run_tick(self._deps, tick, clock=self._clock, endpoint=endpoint, gate=self._gate)
         except Exception as error:
             log.exception("tick_crashed", game_id=str(tick.game_id), error=repr(error))
 
