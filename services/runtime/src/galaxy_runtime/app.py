@@ -46,7 +46,7 @@ def build(context: ServiceContext) -> None:
         replica=settings.runtime_replica_id or f"{socket.gethostname()}:{os.getpid()}",
     )
     clock = system_clock
-    runner = TurnRunner(deps, clock)
+    runner = TurnRunner(deps, clock, concurrency=settings.runtime_tick_concurrency)
 
     async def close() -> None:
         await lobby_channel.close()
