@@ -53,7 +53,8 @@ def notify_factory(fresh_database_dsn, kafka_bootstrap) -> Callable:
             ]
             running = Notify([notify_pb2_grpc.NotifyServiceStub(n.channel) for n in notifies],
                              account_pb2_grpc.AccountServiceStub(account.channel),
-                             mail_pb2_grpc.MailServiceStub(mail.channel), kafka_bootstrap)
+                             mail_pb2_grpc.MailServiceStub(mail.channel), kafka_bootstrap,
+                             fresh_database_dsn)
             try:
                 yield running
             finally:

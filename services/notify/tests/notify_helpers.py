@@ -72,6 +72,7 @@ class Notify:
     account: account_pb2_grpc.AccountServiceStub
     mail: mail_pb2_grpc.MailServiceStub
     kafka: str
+    dsn: str
     streams: list[Stream] = field(default_factory=list)
 
     @property

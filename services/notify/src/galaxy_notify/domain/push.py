@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -122,15 +123,16 @@ class PushHub:
         resume_after = _event_uuid(last_event_id)
         connection = await self.engine.connect()
         self.streams += 1
+        progress = _Progress()
         try:
             await self._hold(connection, consumer_id)
-            cursor = await self._start(connection, consumer_id, resume_after)
-            log.info("push_stream_open", consumer_id=consumer_id, cursor=cursor)
-            async for event in self._send_from(connection, consumer_id, cursor):
+            progress.saved = progress.sent = await self._start(connection, consumer_id, resume_after)
+            log.info("push_stream_open", consumer_id=consumer_id, cursor=progress.sent)
+            async for event in self._send_from(connection, consumer_id, progress):
                 yield event
         finally:
             self.streams -= 1
-            await asyncio.shield(self._close(connection, consumer_id))
+            await asyncio.shield(self._close(connection, consumer_id, progress))
 
     async def _hold(self, connection: AsyncConnection, consumer_id: str) -> None:
         """Wait until this stream holds the consumer (standby while another stream does)."""
@@ -165,53 +167,63 @@ class PushHub:
         return cursor
 
     async def _send_from(self, connection: AsyncConnection, consumer_id: str,
-                         cursor: int) -> AsyncIterator[notify_pb2.PushEvent]:
+                         progress: _Progress) -> AsyncIterator[notify_pb2.PushEvent]:
         renewed_at = asyncio.get_running_loop().time()
         while True:
             wakeup = self._wakeup  # taken before reading, so a NOTIFY during the read is not lost
             async with connection.begin():
-                rows = await queries.after(connection, cursor, BATCH)
+                rows = await queries.after(connection, progress.sent, BATCH)
             for row in rows:
+                # Handed to gRPC at the yield: counted as sent even if the stream ends right there.
+                progress.sent = row.seq
+                if row.status == queries.PENDING:
+                    progress.unmarked.append(row.seq)
                 yield push_event(row)
+            if progress.sent != progress.saved or \
+                    asyncio.get_running_loop().time() - renewed_at >= self.heartbeat:
+                await self._save(connection, consumer_id, progress)
+                renewed_at = asyncio.get_running_loop().time()
             if rows:
-                cursor = rows[-1].seq
-                pending = [row.seq for row in rows if row.status == queries.PENDING]
-                await self._save(connection, consumer_id, cursor, delivered=pending)
-                renewed_at = asyncio.get_running_loop().time()
                 continue
-            if asyncio.get_running_loop().time() - renewed_at >= self.heartbeat:
-                await self._save(connection, consumer_id, cursor, delivered=[])
-                renewed_at = asyncio.get_running_loop().time()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), min(self.poll_interval, self.heartbeat))
 
-    async def _save(self, connection: AsyncConnection, consumer_id: str, cursor: int, *,
-                    delivered: list[int]) -> None:
+    async def _save(self, connection: AsyncConnection, consumer_id: str, progress: _Progress, *,
+                    connected: bool = True) -> None:
+        """Mark what was sent delivered and save the cursor (and renew the lease, or end it)."""
         now = _now()
+        sent, delivered = progress.sent, list(progress.unmarked)
         async with connection.begin():
             if delivered:
                 await queries.mark_delivered(connection, delivered, now)
-            await queries.save_consumer(connection, consumer_id, last_seq=cursor,
-                                        connected_until=now + self.lease, now=now)
+            await queries.save_consumer(connection, consumer_id, last_seq=sent,
+                                        connected_until=now + self.lease if connected else None, now=now)
+        progress.saved = sent
+        del progress.unmarked[:len(delivered)]
 
-    async def _close(self, connection: AsyncConnection, consumer_id: str) -> None:
-        """End the lease, then drop the connection: closing it releases the consumer's lock."""
+    async def _close(self, connection: AsyncConnection, consumer_id: str, progress: _Progress) -> None:
+        """Save what was sent and end the lease, then drop the connection (releasing the lock)."""
         try:
             if connection.in_transaction():
                 await connection.rollback()
-            async with connection.begin():
-                await connection.execute(
-                    sa.update(queries.push_consumers)
-                    .where(queries.push_consumers.c.consumer_id == consumer_id)
-                    .values(connected_until=None)
-                )
+            if progress.sent is not None:  # None: never held the consumer, nothing of ours to save
+                await self._save(connection, consumer_id, progress, connected=False)
         except Exception as error:  # noqa: BLE001 - the lease then simply runs out
             log.warning("push_stream_close_failed", consumer_id=consumer_id, error=repr(error)[:200])
         with contextlib.suppress(Exception):
             await connection.invalidate()
         with contextlib.suppress(Exception):
             await connection.close()
-        log.info("push_stream_closed", consumer_id=consumer_id)
+        log.info("push_stream_closed", consumer_id=consumer_id, cursor=progress.sent)
+
+
+@dataclass
+class _Progress:
+    """How far one stream got: handed to gRPC (`sent`), saved in push_consumers (`saved`)."""
+
+    sent: int | None = None
+    saved: int | None = None
+    unmarked: list[int] = field(default_factory=list)
 
 
 def _event_uuid(value: str) -> uuid.UUID | None:
