@@ -35,7 +35,7 @@ INTENTS_TOPIC = "galaxy.notify.intents.v1"
 INTENTS_GROUP = "intents"
 LIFECYCLE_TOPIC = "galaxy.account.lifecycle.v1"
 LIFECYCLE_GROUP = "account-lifecycle"
-#: Lifecycle kinds that drop the user's pending notifications (a block keeps them: it may be lifted).
+#: Lifecycle kinds that drop the user's undelivered notifications (a block keeps them: it may be lifted).
 DROPPING_KINDS = frozenset({"soft_deleted"})
 
 
@@ -101,5 +101,5 @@ async def on_account_lifecycle(session: AsyncSession, envelope: EventEnvelope, r
         user_id = uuid.UUID(event.user_id)
     except ValueError as error:
         raise MalformedEvent(f"user_id is not a UUID: {event.user_id!r}") from error
-    dropped = await queries.drop_pending_of(session, user_id)
-    log.info("pending_notifications_dropped", user_id=event.user_id, dropped=dropped, kind=event.kind)
+    dropped = await queries.drop_undelivered_of(session, user_id)
+    log.info("undelivered_notifications_dropped", user_id=event.user_id, dropped=dropped, kind=event.kind)

@@ -82,9 +82,11 @@ async def add_malformed(session: AsyncSession, *, malformed_id: uuid.UUID, paylo
     )
 
 
-async def drop_pending_of(session: AsyncSession, user_id: uuid.UUID) -> int:
+async def drop_undelivered_of(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """Delete the user's notifications no stream took: pending ones and dead letters (cascading)."""
     result = await session.execute(
-        sa.delete(notifications).where(notifications.c.user_id == user_id, notifications.c.status == PENDING)
+        sa.delete(notifications).where(notifications.c.user_id == user_id,
+                                       notifications.c.status.in_([PENDING, DEAD]))
     )
     return result.rowcount or 0
 
