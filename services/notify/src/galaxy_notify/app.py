@@ -30,17 +30,18 @@ def build(context: ServiceContext) -> None:
         NotifyServicer(admin=Admin(context.engine), hub=hub), context.server)
 
     if settings.notify_consumers_enabled:
+        intents = intake.Intake(first_attempt_after=timedelta(seconds=settings.notify_push_retry_base_seconds))
         handlers = (
-            (intake.INTENTS_TOPIC, intake.INTENTS_GROUP,
-             intake.Intake(first_attempt_after=timedelta(seconds=settings.notify_push_retry_base_seconds)).on_intent,
-             intake.on_malformed),
-            (intake.LIFECYCLE_TOPIC, intake.LIFECYCLE_GROUP, intake.on_account_lifecycle, None),
+            (intake.INTENTS_TOPIC, intake.INTENTS_GROUP, intents.on_intent, intake.on_malformed,
+             {"fetch_max_wait_ms": settings.notify_intents_fetch_max_wait_ms}),
+            (intake.LIFECYCLE_TOPIC, intake.LIFECYCLE_GROUP, intake.on_account_lifecycle, None, {}),
         )
-        for topic, group, handler, on_malformed in handlers:
+        for topic, group, handler, on_malformed, options in handlers:
             context.workers.append(IdempotentConsumer(
                 topic, group_id=f"{settings.notify_consumer_group_prefix}.{group}",
                 bootstrap_servers=settings.kafka_bootstrap_servers, sessions=context.sessions, inbox=inbox,
-                handler=handler, on_malformed=on_malformed, consumer_options=settings.consumer_options(),
+                handler=handler, on_malformed=on_malformed,
+                consumer_options={**settings.consumer_options(), **options},
             ))
 
     if settings.notify_retry_worker_enabled:

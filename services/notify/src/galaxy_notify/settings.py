@@ -17,6 +17,9 @@ PUSH_POLL_INTERVAL_SECONDS = 1.0
 #: Deadline of each call to account and mail.
 DOWNSTREAM_TIMEOUT_SECONDS = 5.0
 CONSUMER_SESSION_TIMEOUT_MS = 10_000
+#: The longest a fetch of the intents topic waits at the broker for new records: the floor of the
+#: intent-to-push latency when the broker holds a fetch for its whole wait (aiokafka's default: 500).
+INTENTS_FETCH_MAX_WAIT_MS = 50
 
 
 class NotifySettings(ServiceSettings):
@@ -36,6 +39,7 @@ class NotifySettings(ServiceSettings):
     #: Consumer groups are `<prefix>.intents` and `<prefix>.account-lifecycle`.
     notify_consumer_group_prefix: str = "notify"
     notify_consumer_session_timeout_ms: int = Field(CONSUMER_SESSION_TIMEOUT_MS, ge=1000)
+    notify_intents_fetch_max_wait_ms: int = Field(INTENTS_FETCH_MAX_WAIT_MS, ge=1, le=500)
     #: false: this process never counts push attempts nor sends e-mail (another replica does).
     notify_retry_worker_enabled: bool = True
 
