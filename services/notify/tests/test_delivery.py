@@ -112,3 +112,32 @@ async def test_an_account_deletion_drops_its_pending_notifications_once(notify_f
         await _stored(notify, gone, later.intent_id)
         await asyncio.sleep(2.0)  # the redelivered event is consumed by now; it must not drop `later`
         assert {n.idempotency_key for n in await notify.of_user(gone)} == {delivered.intent_id, later.intent_id}
+
+
+async def test_retention_deletes_old_finished_notifications_and_keeps_pending_ones(notify_factory):
+    import sqlalchemy as sa
+    from galaxy_kit.db import create_engine
+
+    async with notify_factory(retention_interval_seconds=0.5, notify_push_max_attempts=1000) as notify:
+        user = await notify.user()
+        delivered, pending = intent(user), intent(user)
+        stream = notify.subscribe(f"gateway-{uuid.uuid4().hex[:6]}")
+        await notify.publish(delivered)
+        delivered_id = await _stored(notify, user, delivered.intent_id)
+        await wait_until(lambda: delivered_id in stream.ids, timeout=15, what="the push")
+        await stream.close()
+        await notify.publish(pending)
+        await _stored(notify, user, pending.intent_id)
+
+        engine = create_engine(notify.dsn)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(sa.text(
+                    "UPDATE notify.notifications SET created_at = now() - interval '31 days' WHERE user_id = :u"),
+                    {"u": uuid.UUID(user)})
+        finally:
+            await engine.dispose()
+
+        async def pruned() -> bool:
+            return [n.idempotency_key for n in await notify.of_user(user)] == [pending.intent_id]
+        await wait_until(pruned, timeout=30, what="the delivered notification pruned, the pending one kept")

@@ -8,6 +8,7 @@ import grpc
 from galaxy.notify.v1 import notify_pb2_grpc
 from galaxy_kit.events import IdempotentConsumer
 from galaxy_kit.grpc_server import CHANNEL_OPTIONS
+from galaxy_kit.retention import RetentionRule
 from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_notify.clients import Mailer
@@ -15,7 +16,8 @@ from galaxy_notify.domain import intake
 from galaxy_notify.domain.admin import Admin
 from galaxy_notify.domain.push import PushHub
 from galaxy_notify.domain.retries import RetryPolicy, RetryWorker
-from galaxy_notify.repository.tables import inbox
+from galaxy_notify.repository import queries
+from galaxy_notify.repository.tables import inbox, malformed_intents, notifications
 from galaxy_notify.servicer import NotifyServicer
 from galaxy_notify.settings import NotifySettings
 
@@ -43,6 +45,14 @@ def build(context: ServiceContext) -> None:
                 handler=handler, on_malformed=on_malformed,
                 consumer_options={**settings.consumer_options(), **options},
             ))
+
+    # Pending notifications are never pruned: a gateway may still be sent them.
+    keep_for = timedelta(seconds=settings.notify_retention_seconds)
+    context.retention.extend([
+        RetentionRule(notifications, notifications.c.created_at, keep_for,
+                      finished=notifications.c.status.in_([queries.DELIVERED, queries.DEAD])),
+        RetentionRule(malformed_intents, malformed_intents.c.received_at, keep_for),
+    ])
 
     if settings.notify_retry_worker_enabled:
         account_channel = grpc.aio.insecure_channel(settings.account_grpc_target, options=CHANNEL_OPTIONS)

@@ -40,6 +40,9 @@ class NotifySettings(ServiceSettings):
     notify_consumer_group_prefix: str = "notify"
     notify_consumer_session_timeout_ms: int = Field(CONSUMER_SESSION_TIMEOUT_MS, ge=1000)
     notify_intents_fetch_max_wait_ms: int = Field(INTENTS_FETCH_MAX_WAIT_MS, ge=1, le=500)
+    #: Delivered and dead-lettered notifications, and malformed intents, are deleted this long after
+    #: they were stored (a gateway cannot resume from a deleted one's id).
+    notify_retention_seconds: int = Field(30 * 24 * 3600, ge=86_400)
     #: false: this process never counts push attempts nor sends e-mail (another replica does).
     notify_retry_worker_enabled: bool = True
 
