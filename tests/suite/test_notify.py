@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -28,6 +30,7 @@ import httpx
 import pytest
 from galaxy.edge.v1 import push_pb2, push_pb2_grpc
 from galaxy.events.v1.notify_pb2 import NotificationIntent
+from galaxy_devstack.stack import EDGE, free_port
 from galaxy_devstack.testing import create_database, launch_suite
 from galaxy_kit.events import new_envelope, pack
 from galaxy_kit.events.testing import produce_raw
@@ -151,8 +154,10 @@ def notifications_of(http, suite, user: str) -> list[dict]:
     return [n for n in admin_list(http, suite)["items"] if n.get("user_id") == user]
 
 
-def publish(suite, *records: bytes) -> None:
-    asyncio.run(produce_raw(suite.broker.bootstrap_servers, INTENTS, [(None, r) for r in records]))
+def publish(suite, *records: bytes, key: str | None = None) -> None:
+    """Records keyed by `key` go to one partition, so notify stores them in this order."""
+    asyncio.run(produce_raw(suite.broker.bootstrap_servers, INTENTS,
+                            [(key.encode() if key else None, r) for r in records]))
 
 
 def intent_record(user: str, *, intent_id: str | None = None, params: dict | None = None) -> bytes:
@@ -248,6 +253,83 @@ def test_the_same_intent_twice_is_one_notification(http, notify_suite, gateways)
     stored = notifications_of(http, notify_suite, user)
     assert sorted(n["idempotency_key"] for n in stored) == sorted([intent_id, marker])
     assert len(gateway.of(user)) == 2
+
+
+@pytest.fixture
+def second_edge(notify_suite) -> Iterator[str]:
+    """Another edge process in front of the same services: its push target."""
+    push = f"127.0.0.1:{free_port()}"
+    env = {**notify_suite.stack._child_env(EDGE), "BACKEND_HTTP_LISTEN_ADDR": f"127.0.0.1:{free_port()}",
+           "BACKEND_GRPC_PUSH_LISTEN_ADDR": push}
+    log = open(notify_suite.stack.logs_dir / "edge-2.log", "ab")  # noqa: SIM115 - closed below
+    process = subprocess.Popen([sys.executable, "-m", "galaxy_edge"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        def serving() -> bool:
+            with grpc.insecure_channel(push) as channel:
+                try:
+                    grpc.channel_ready_future(channel).result(timeout=1)
+                    return True
+                except grpc.FutureTimeoutError:
+                    return False
+        wait_until(serving, "the second edge's push listener", timeout=120, interval=0.5)
+        yield push
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
+
+
+def test_two_edges_each_gateway_gets_each_event_once(http, notify_suite, gateways, second_edge):
+    [(user, _)] = users(http, notify_suite, 1, "edges")
+    a_name, b_name = f"gw-a-{uuid.uuid4().hex[:6]}", f"gw-b-{uuid.uuid4().hex[:6]}"
+    # Gateway A is connected through both edges (one stream sends, the other stands by); B through the second.
+    a_first = gateways(a_name)
+    wait_until(lambda: a_first.error is None and _holding(notify_suite, a_name), "A's stream held", timeout=60)
+    a_second = Gateway(second_edge, a_name)
+    b = Gateway(second_edge, b_name)
+    try:
+        ids = [str(uuid.uuid4()) for _ in range(6)]
+        publish(notify_suite, *(intent_record(user, intent_id=i) for i in ids), key=user)
+        wait_until(lambda: len(a_first.of(user)) == 6 and len(b.of(user)) == 6, "six pushes each", timeout=60)
+        keys = _keys(http, notify_suite, user)
+        assert [keys[e.event_id] for e in b.of(user)] == ids  # one key, one partition: publishing order
+        assert [keys[e.event_id] for e in a_first.of(user)] == ids and a_second.of(user) == []
+
+        a_first.close()  # the first edge's stream goes; the standby behind the second edge takes over
+        more = [str(uuid.uuid4()) for _ in range(3)]
+        publish(notify_suite, *(intent_record(user, intent_id=i) for i in more), key=user)
+        wait_until(lambda: len(b.of(user)) == 9, "three more for B", timeout=60)
+        wait_until(lambda: {keys.get(e.event_id) for e in a_second.of(user)} >= set(more) or
+                   _refresh(keys, http, notify_suite, user), "the standby taking over", timeout=60)
+        # The standby subscribed without a last event id: it resumes from what A was sent.
+        assert [keys[e.event_id] for e in a_second.of(user)] == more
+        assert [keys[e.event_id] for e in b.of(user)] == ids + more
+    finally:
+        a_second.close()
+        b.close()
+
+
+def _keys(http, suite, user: str) -> dict[str, str]:
+    return {n["notification_id"]: n["idempotency_key"] for n in notifications_of(http, suite, user)}
+
+
+def _refresh(keys: dict[str, str], http, suite, user: str) -> bool:
+    keys.update(_keys(http, suite, user))
+    return False
+
+
+def _holding(suite, consumer: str) -> bool:
+    async def run() -> bool:
+        import asyncpg
+        conn = await asyncpg.connect(suite.database_url)
+        try:
+            until = await conn.fetchval(
+                "SELECT connected_until FROM notify.push_consumers WHERE consumer_id = $1", consumer)
+            return until is not None
+        finally:
+            await conn.close()
+    return asyncio.run(run())
 
 
 def test_admin_routes(http, notify_suite):
