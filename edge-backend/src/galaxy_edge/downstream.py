@@ -173,6 +173,10 @@ class Downstreams:
         self._health.clear()
         await asyncio.gather(*(c.close(grace) for c in channels.values()), return_exceptions=True)
 
+    def channel(self, service: str) -> grpc.aio.Channel:
+        """The open channel of a service (for the calls that are not unary: the push relay)."""
+        return self._channels[service]
+
     def callable_for(self, rpc: Rpc) -> UnaryCall:
         """The multi-callable of an RPC on its service's channel (built once, then cached)."""
         call = self._calls.get(rpc.full_method)
