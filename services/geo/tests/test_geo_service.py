@@ -20,7 +20,9 @@ US = ("8.8.8.8", "2001:4860:4860::8888")
 WAIT_SECONDS = 60.0
 
 
-def seen(user_id: str, address: str, at: datetime | None = None) -> geo_pb2.ClientAddressObservation:
+def seen(
+    user_id: str, address: str, at: datetime | None = None
+) -> geo_pb2.ClientAddressObservation:
     message = geo_pb2.ClientAddressObservation(user_id=user_id, client_address=address)
     if at is not None:
         message.observed_at.CopyFrom(timestamp(at))
@@ -28,12 +30,15 @@ def seen(user_id: str, address: str, at: datetime | None = None) -> geo_pb2.Clie
 
 
 async def observe(geo, *observations) -> geo_pb2.ObserveClientAddressesResponse:
-    return await geo.stub.ObserveClientAddresses(geo_pb2.ObserveClientAddressesRequest(observations=observations))
+    return await geo.stub.ObserveClientAddresses(
+        geo_pb2.ObserveClientAddressesRequest(observations=observations)
+    )
 
 
 async def countries(geo, user_id: str) -> dict[str, int]:
     reply = await geo.stub.AdminGeoListUserCountries(
-        geo_pb2.AdminGeoListUserCountriesRequest(admin_username="root", user_id=user_id))
+        geo_pb2.AdminGeoListUserCountriesRequest(admin_username="root", user_id=user_id)
+    )
     return {item.country: item.count for item in reply.items}
 
 
@@ -42,12 +47,17 @@ async def test_a_batch_counts_each_user_per_country(geo):
     early, late = datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)
     reply = await observe(
         geo,
-        seen(ann, DE[0], early), seen(ann, DE[1], late), seen(ann, DE[2], early), seen(ann, GB[0], early),
-        seen(bob, US[0]), seen(bob, f" {US[1]} "),
+        seen(ann, DE[0], early),
+        seen(ann, DE[1], late),
+        seen(ann, DE[2], early),
+        seen(ann, GB[0], early),
+        seen(bob, US[0]),
+        seen(bob, f" {US[1]} "),
     )
     assert (reply.counted, reply.unresolved, reply.rejected) == (6, 0, 0)
     listed = await geo.stub.AdminGeoListUserCountries(
-        geo_pb2.AdminGeoListUserCountriesRequest(admin_username="root", user_id=ann))
+        geo_pb2.AdminGeoListUserCountriesRequest(admin_username="root", user_id=ann)
+    )
     assert listed.user_id == ann
     assert [(i.country, i.count) for i in listed.items] == [("DE", 3), ("GB", 1)]  # most seen first
     assert listed.items[0].last_seen_at.ToDatetime(tzinfo=UTC) == late
@@ -58,7 +68,9 @@ async def test_a_batch_counts_each_user_per_country(geo):
 
 async def test_the_single_observation_rpc_counts_too(geo):
     ann = await geo.user("ann")
-    await geo.stub.ObserveClientAddress(geo_pb2.ObserveClientAddressRequest(user_id=ann, client_address=GB[0]))
+    await geo.stub.ObserveClientAddress(
+        geo_pb2.ObserveClientAddressRequest(user_id=ann, client_address=GB[0])
+    )
     assert await countries(geo, ann) == {"GB": 1}
 
 
@@ -66,8 +78,12 @@ async def test_addresses_without_a_country_and_malformed_input_count_nothing(geo
     ann = await geo.user("ann")
     reply = await observe(
         geo,
-        seen(ann, "10.0.0.1"), seen(ann, "::1"), seen(ann, "203.0.113.5"),  # private, loopback, documentation
-        seen(ann, "not-an-address"), seen(ann, ""), seen("not-a-uuid", DE[0]),
+        seen(ann, "10.0.0.1"),
+        seen(ann, "::1"),
+        seen(ann, "203.0.113.5"),  # private, loopback, documentation
+        seen(ann, "not-an-address"),
+        seen(ann, ""),
+        seen("not-a-uuid", DE[0]),
     )
     assert (reply.counted, reply.unresolved, reply.rejected) == (0, 3, 3)
     assert await countries(geo, ann) == {}  # a known user never seen anywhere: 200, empty
@@ -76,8 +92,12 @@ async def test_addresses_without_a_country_and_malformed_input_count_nothing(geo
 
 async def test_proxy_forms_of_an_address_count_as_the_address(geo):
     ann = await geo.user("ann")
-    reply = await observe(geo, seen(ann, "[2a01:4f8::1]:443"), seen(ann, "81.2.69.142:5000"),
-                          seen(ann, "::ffff:8.8.8.8"))
+    reply = await observe(
+        geo,
+        seen(ann, "[2a01:4f8::1]:443"),
+        seen(ann, "81.2.69.142:5000"),
+        seen(ann, "::ffff:8.8.8.8"),
+    )
     assert reply.counted == 3
     assert await countries(geo, ann) == {"DE": 1, "GB": 1, "US": 1}
 
@@ -129,7 +149,9 @@ async def test_a_user_seen_mostly_elsewhere_is_reported_to_account(start_geo):
         assert await geo.declared_country(ann) == "DE"
         await observe(geo, seen(ann, GB[0]))  # 15 of 25 = 60 %
         assert await geo.declared_country(ann) == "GB"
-        assert [tuple(r) for r in await geo.sql("SELECT reported_country FROM geo.users")] == [("GB",)]
+        assert [tuple(r) for r in await geo.sql("SELECT reported_country FROM geo.users")] == [
+            ("GB",)
+        ]
 
 
 async def test_countries_not_seen_within_the_window_do_not_decide(start_geo):
@@ -148,13 +170,17 @@ async def test_deletion_drops_the_counters_and_later_sightings_count_nothing(sta
         await observe(geo, seen(ann, DE[0]), seen(ann, GB[0]), seen(bob, US[0]))
         await geo.account.UserAccountDelete(account_pb2.UserAccountDeleteRequest(user_id=ann))
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-        while await geo.sql("SELECT 1 FROM geo.country_counters WHERE user_id = :u", u=uuid.UUID(ann)):
+        while await geo.sql(
+            "SELECT 1 FROM geo.country_counters WHERE user_id = :u", u=uuid.UUID(ann)
+        ):
             assert asyncio.get_running_loop().time() < deadline, "the deletion never reached geo"
             await asyncio.sleep(0.1)
         with pytest.raises(grpc.aio.AioRpcError) as gone:
             await countries(geo, ann)
         assert gone.value.code() == grpc.StatusCode.NOT_FOUND
-        late = await observe(geo, seen(ann, DE[0]), seen(bob, US[1]))  # still queued at an edge, say
+        late = await observe(
+            geo, seen(ann, DE[0]), seen(bob, US[1])
+        )  # still queued at an edge, say
         assert (late.counted, late.rejected) == (1, 1)
         with pytest.raises(grpc.aio.AioRpcError):
             await countries(geo, ann)

@@ -1,4 +1,4 @@
-"""Wiring of the geo service: its servicer, account client, lifecycle consumer, tombstone retention."""
+"""Wiring of geo: its servicer, account client, lifecycle consumer, tombstone retention."""
 
 from __future__ import annotations
 
@@ -22,13 +22,17 @@ from galaxy_geo.settings import GeoSettings
 def build(context: ServiceContext) -> None:
     settings = context.settings
     assert isinstance(settings, GeoSettings)
-    account_channel = grpc.aio.insecure_channel(settings.account_grpc_target, options=CHANNEL_OPTIONS)
+    account_channel = grpc.aio.insecure_channel(
+        settings.account_grpc_target, options=CHANNEL_OPTIONS
+    )
 
     async def close_channel() -> None:
         await account_channel.close()
 
     context.on_shutdown.append(close_channel)
-    accounts = GrpcAccountDirectory(account_channel, timeout=settings.geo_downstream_timeout_seconds)
+    accounts = GrpcAccountDirectory(
+        account_channel, timeout=settings.geo_downstream_timeout_seconds
+    )
     counting = Counting(
         context.sessions,
         accounts,
@@ -42,10 +46,13 @@ def build(context: ServiceContext) -> None:
     geo_pb2_grpc.add_GeoServiceServicer_to_server(
         GeoServicer(counting=counting, reads=context.reads, accounts=accounts), context.server
     )
-    # A tombstone only has to outlive the sightings still queued at an edge when the user was deleted.
+    # A tombstone only has to outlive the sightings queued at an edge when the user was deleted.
     context.retention.append(
-        RetentionRule(users, users.c.forgotten_at,
-                      timedelta(seconds=settings.geo_forgotten_user_retention_seconds))
+        RetentionRule(
+            users,
+            users.c.forgotten_at,
+            timedelta(seconds=settings.geo_forgotten_user_retention_seconds),
+        )
     )
     if settings.geo_lifecycle_consumer_enabled:
         context.workers.append(

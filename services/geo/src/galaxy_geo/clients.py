@@ -22,13 +22,24 @@ class DownstreamError(RuntimeError):
 
 
 def _failure(method: str, error: grpc.aio.AioRpcError) -> Exception:
-    if error.code() in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.UNAVAILABLE,
-                        grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        grpc.StatusCode.CANCELLED):
-        log.warning("downstream_unavailable", service="account", method=method, code=error.code().name)
+    if error.code() in (
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.CANCELLED,
+    ):
+        log.warning(
+            "downstream_unavailable", service="account", method=method, code=error.code().name
+        )
         return Unavailable("the account service is unavailable, try again later")
-    log.error("downstream_failed", service="account", method=method, code=error.code().name,
-              details=error.details())
+    log.error(
+        "downstream_failed",
+        service="account",
+        method=method,
+        code=error.code().name,
+        details=error.details(),
+    )
     return DownstreamError(f"account.{method} answered {error.code().name}")
 
 

@@ -31,9 +31,16 @@ async def handle(session: AsyncSession, envelope: EventEnvelope, record: Consume
     try:
         user_id = uuid.UUID(event.user_id)
     except ValueError:
-        raise MalformedEvent(f"AccountLifecycleEvent without a user id: {event.user_id!r}") from None
+        raise MalformedEvent(
+            f"AccountLifecycleEvent without a user id: {event.user_id!r}"
+        ) from None
     if event.kind not in FORGETTING_KINDS:
         return
     deleted = await repo.forget(session, user_id, datetime.now(UTC))
-    log.info("account_lifecycle_applied", user_id=str(user_id), kind=event.kind, event_id=envelope.event_id,
-             counters_deleted=deleted)
+    log.info(
+        "account_lifecycle_applied",
+        user_id=str(user_id),
+        kind=event.kind,
+        event_id=envelope.event_id,
+        counters_deleted=deleted,
+    )

@@ -95,7 +95,9 @@ class Counting:
             parsed.append((user_id, address, seen))
         deltas: dict[tuple[uuid.UUID, str], list] = {}
         unresolved = 0
-        for (user_id, _, seen), country in zip(parsed, countries([a for _, a, _ in parsed]), strict=True):
+        for (user_id, _, seen), country in zip(
+            parsed, countries([a for _, a, _ in parsed]), strict=True
+        ):
             if country is None:
                 unresolved += 1
                 continue
@@ -123,7 +125,9 @@ class Counting:
             await self._report(to_report)
         return Outcome(counted=total, unresolved=unresolved, rejected=rejected)
 
-    async def _to_report(self, session: AsyncSession, user_ids: set[uuid.UUID], now: datetime) -> dict[uuid.UUID, str]:
+    async def _to_report(
+        self, session: AsyncSession, user_ids: set[uuid.UUID], now: datetime
+    ) -> dict[uuid.UUID, str]:
         if not user_ids:
             return {}
         found = await repo.recent_counts(session, user_ids, since=now - self._rule.window)
@@ -142,8 +146,12 @@ class Counting:
                 try:
                     known = await self._accounts.sync_declared_country(str(user_id), country)
                 except DomainError as error:
-                    log.warning("declared_country_not_synced", user_id=str(user_id), country=country,
-                                reason=str(error))
+                    log.warning(
+                        "declared_country_not_synced",
+                        user_id=str(user_id),
+                        country=country,
+                        reason=str(error),
+                    )
                     return
             if not known:
                 log.info("declared_country_user_gone", user_id=str(user_id), country=country)

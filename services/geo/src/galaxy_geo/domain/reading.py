@@ -20,7 +20,9 @@ class UserCountries:
     counters: list[repo.Counter]
 
 
-async def list_countries(*, reads: Reads, accounts: AccountDirectory, user_id: str) -> UserCountries:
+async def list_countries(
+    *, reads: Reads, accounts: AccountDirectory, user_id: str
+) -> UserCountries:
     """The user's counters, most seen first.
 
     404 when geo forgot the user (the account was deleted), or when geo has no counter and
@@ -33,7 +35,11 @@ async def list_countries(*, reads: Reads, accounts: AccountDirectory, user_id: s
     rows = await reads.fetch(repo.LIST_COUNTERS, user_id=parsed)
     if rows and rows[0]["forgotten_at"] is not None:
         raise NotFound(UNKNOWN_USER)
-    counters = [repo.Counter(r["country"], r["count"], r["last_seen_at"]) for r in rows if r["country"] is not None]
+    counters = [
+        repo.Counter(r["country"], r["count"], r["last_seen_at"])
+        for r in rows
+        if r["country"] is not None
+    ]
     if not counters and await accounts.identity(str(parsed)) not in (ACTIVE, BLOCKED):
         raise NotFound(UNKNOWN_USER)
     return UserCountries(str(parsed), counters)

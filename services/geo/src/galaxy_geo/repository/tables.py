@@ -17,7 +17,9 @@ users = sa.Table(
     "users",
     metadata,
     sa.Column("user_id", sa.Uuid, primary_key=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     # The country geo last reported to account's SyncDeclaredCountry (and when account took it).
     sa.Column("reported_country", sa.String(2)),
     sa.Column("reported_at", sa.DateTime(timezone=True)),
@@ -28,7 +30,9 @@ users = sa.Table(
 country_counters = sa.Table(
     "country_counters",
     metadata,
-    sa.Column("user_id", sa.Uuid, sa.ForeignKey(users.c.user_id, ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", sa.Uuid, sa.ForeignKey(users.c.user_id, ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("country", sa.String(2), primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False),
     sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),

@@ -15,15 +15,22 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("reported_country", sa.String(2), nullable=True),
         sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("forgotten_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("user_id"),
         schema="geo",
     )
-    op.create_index("users_forgotten_at", "users", ["forgotten_at"], schema="geo",
-                    postgresql_where=sa.text("forgotten_at IS NOT NULL"))
+    op.create_index(
+        "users_forgotten_at",
+        "users",
+        ["forgotten_at"],
+        schema="geo",
+        postgresql_where=sa.text("forgotten_at IS NOT NULL"),
+    )
     op.create_table(
         "country_counters",
         sa.Column("user_id", sa.Uuid(), nullable=False),
