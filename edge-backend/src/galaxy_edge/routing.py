@@ -123,7 +123,7 @@ class GrpcOperation:
             await self._gate.user(user_id)
             data[self._caller_field] = user_id
             if self._geo_observer is not None:  # docs/geo.md: queued, never awaited
-                self._geo_observer.observe(user_id, request.headers.get("x-forwarded-for"))
+                self._geo_observer.observe(user_id, request.scope["headers"])
         rpc = self.rpc
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
