@@ -59,6 +59,7 @@ GRPC_CALLS = {
     "edge": SERVICES,
     "auth": ["account", "mail"],
     "lobby": ["account", "runtime"],
+    "geo": ["account"],
 }
 #: gRPC callers each chart's NetworkPolicy must admit, per port name.
 EXPECTED_INGRESS = {
