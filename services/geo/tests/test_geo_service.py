@@ -187,3 +187,15 @@ async def test_deletion_drops_the_counters_and_later_sightings_count_nothing(sta
         assert await countries(geo, bob) == {"US": 2}
         applied = await geo.sql("SELECT count(*) FROM geo.inbox")
         assert applied[0][0] == 1
+
+
+async def test_a_full_batch_of_distinct_users_and_countries_counts_in_one_call(geo):
+    """The largest batch allowed, every sighting its own counter: one upsert within the driver's
+    bind-parameter limit."""
+    users = [str(uuid.uuid4()) for _ in range(geo.settings.geo_max_batch_observations // 2)]
+    batch = [seen(u, address) for u in users for address in (DE[0], US[0])]
+    assert len(batch) == geo.settings.geo_max_batch_observations
+    reply = await observe(geo, *batch)
+    assert reply.counted == len(batch)
+    rows = await geo.sql("SELECT count(*), sum(count) FROM geo.country_counters")
+    assert tuple(rows[0]) == (len(batch), len(batch))

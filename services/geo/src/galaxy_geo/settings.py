@@ -25,7 +25,7 @@ class GeoSettings(ServiceSettings):
     service_name: str = "geo"
     account_grpc_target: str = default_grpc_target("account")
     geo_downstream_timeout_seconds: float = Field(DOWNSTREAM_TIMEOUT_SECONDS, gt=0)
-    geo_max_batch_observations: int = Field(MAX_BATCH_OBSERVATIONS, ge=1, le=8_000)
+    geo_max_batch_observations: int = Field(MAX_BATCH_OBSERVATIONS, ge=1, le=5_000)
 
     geo_declared_min_observations: int = Field(DECLARED_MIN_OBSERVATIONS, ge=1)
     geo_declared_min_share: float = Field(DECLARED_MIN_SHARE, gt=0.5, le=1.0)
