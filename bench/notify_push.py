@@ -1,6 +1,6 @@
 """Benchmark: intent-to-push latency, from a notification intent published to the push a gateway gets.
 
-    uv run --frozen python bench/notify_push.py [--intents 300] [--interval 0.02] [--gateways 2]
+    uv run --frozen python bench/notify_push.py [--intents 300] [--interval 0.05] [--gateways 2]
 
 Starts the whole embedded stack (private PostgreSQL, embedded broker, every service and the
 edge as processes, on free ports) in a temporary directory, subscribes `--gateways` gateways to
@@ -98,7 +98,7 @@ async def publish(bootstrap: str, count: int, interval: float) -> dict[str, floa
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--intents", type=int, default=300)
-    parser.add_argument("--interval", type=float, default=0.02, help="seconds between two intents")
+    parser.add_argument("--interval", type=float, default=0.05, help="seconds between two intents")
     parser.add_argument("--gateways", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the state directory (logs)")
     args = parser.parse_args()
