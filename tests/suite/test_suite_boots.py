@@ -18,10 +18,6 @@ pytestmark = pytest.mark.suite
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 EXPECTED_OPERATIONS = 78
-#: An operation no issue has built yet (notify's admin list; geo's counters are built); its service
-#: answers UNIMPLEMENTED. When notify builds it, pick another unbuilt one here, or retire the test
-#: if none is left.
-NOT_BUILT = ("GET", "/api/v1/admin/notifications")
 UNKNOWN_ROUTE_MESSAGE = "no route matches the request path"
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -138,12 +134,6 @@ def _envelope_code(response: httpx.Response) -> str | None:
     if not isinstance(body, dict) or set(body) != {"error"}:
         return None
     return body["error"].get("code")
-
-
-def test_an_operation_not_built_yet_answers_501(http, suite):
-    method, path = NOT_BUILT
-    response = http.request(method, path, auth=suite.admin_auth)
-    assert_envelope(response, 501, "not_implemented")
 
 
 def test_unknown_body_field_is_invalid_request(http, user_headers):
