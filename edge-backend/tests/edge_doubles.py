@@ -9,6 +9,7 @@ passes a `...ServicerDouble`, a small subclass recording what reached it.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 from collections.abc import AsyncIterator
@@ -18,7 +19,6 @@ from typing import Any
 
 import grpc
 import httpx
-from starlette.applications import Starlette
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
 from galaxy.common.v1.json_pb2 import RawJson
@@ -32,6 +32,7 @@ from galaxy_edge.spec import Contract, load_contract
 from google.protobuf import empty_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from starlette.applications import Starlette
 
 ADMIN_USER = "root"
 ADMIN_PASSWORD = "s3cret-pass"
@@ -169,6 +170,27 @@ class RecordingNotifyServicerDouble(notify_pb2_grpc.NotifyServiceServicer, Recor
     async def AdminNotificationsGet(self, request, context):
         self.record("AdminNotificationsGet", request)
         await context.abort(grpc.StatusCode.NOT_FOUND, "notification was not found")
+
+
+class StreamingNotifyServicerDouble(notify_pb2_grpc.NotifyServiceServicer, Recorder):
+    """Test double of notify's push stream: `events` events e-1, e-2, ..., then `then` or an open wait."""
+
+    def __init__(self, events: int, then: grpc.StatusCode | None = None) -> None:
+        Recorder.__init__(self)
+        self.events = events
+        self.then = then
+        self.ended = asyncio.Event()
+
+    async def SubscribePush(self, request, context):
+        self.record("SubscribePush", request)
+        try:
+            for n in range(1, self.events + 1):
+                yield notify_pb2.PushEvent(event_id=f"e-{n}", user_id="u-1", kind="lobby.game.paused")
+            if self.then is not None:
+                await context.abort(self.then, "scripted end")
+            await asyncio.Event().wait()  # open until the caller goes
+        finally:
+            self.ended.set()
 
 
 class RecordingRuntimeServicerDouble(runtime_pb2_grpc.RuntimeServiceServicer, Recorder):

@@ -38,7 +38,7 @@ from galaxy_edge.errors import (
 from galaxy_edge.geo_observer import build_geo_observer
 from galaxy_edge.identity import IdentityGate
 from galaxy_edge.identity_cache import IdentityCache, LifecycleFeed
-from galaxy_edge.push import PushListener
+from galaxy_edge.push import PushListener, PushServicer
 from galaxy_edge.routing import ContractRoute, GrpcOperation, Handler, json_response, ordered
 from galaxy_edge.settings import EdgeSettings
 from galaxy_edge.spec import Contract, Operation, load_contract
@@ -58,7 +58,9 @@ class Edge:
         self.downstreams = Downstreams(
             settings.grpc_targets(), timeout=settings.rpc_timeout_seconds
         )
-        self.push = PushListener(settings.push_listen_addr)
+        self.push = PushListener(
+            settings.push_listen_addr, PushServicer(lambda: self.downstreams.channel("notify"))
+        )
         self.active_users: IdentityCache | None = None
         self.identity_feed: LifecycleFeed | None = None
         if settings.identity_cache_max_users > 0:
@@ -157,6 +159,10 @@ class Edge:
 
     async def readyz(self, _request: Request) -> Response:
         """Readiness: every downstream's health is SERVING and the push listener is bound.
+
+        Notify's health is also the push feed's: notify serves `SubscribePush` from the
+        moment it reports SERVING, so an edge that cannot reach notify is not ready to relay
+        a gateway's subscription (docs/notify.md, "Readiness").
 
         The contract's 503 is `ServiceUnavailableError`, the error envelope, so a
         not-ready edge answers the envelope (not `ReadyzResponse {"status":"starting"}`).

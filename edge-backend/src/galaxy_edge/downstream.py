@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from galaxy_kit.grpc_client import insecure_channel
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
-from galaxy_kit.grpc_server import CHANNEL_OPTIONS
 from grpc_health.v1 import health_pb2
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class Downstreams:
     async def open(self) -> None:
         """Create the channels (lazy: they connect on first use)."""
         for service, target in self.targets.items():
-            channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+            channel = insecure_channel(target)
             self._channels[service] = channel
             self._health[service] = channel.unary_unary(
                 HEALTH_CHECK_METHOD,
@@ -172,6 +172,10 @@ class Downstreams:
         self._calls.clear()
         self._health.clear()
         await asyncio.gather(*(c.close(grace) for c in channels.values()), return_exceptions=True)
+
+    def channel(self, service: str) -> grpc.aio.Channel:
+        """The open channel of a service (for the calls that are not unary: the push relay)."""
+        return self._channels[service]
 
     def callable_for(self, rpc: Rpc) -> UnaryCall:
         """The multi-callable of an RPC on its service's channel (built once, then cached)."""

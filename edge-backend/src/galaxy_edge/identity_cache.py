@@ -228,7 +228,7 @@ class LifecycleFeed:
                 continue
             for records in batches.values():
                 for record in records:
-                    self._apply(record.value)
+                    self._apply(record.value, record.timestamp)
             if self._clock() >= next_heartbeat:
                 next_heartbeat = self._clock() + self.heartbeat_seconds
                 asked_at = self._clock()
@@ -291,7 +291,7 @@ class LifecycleFeed:
                 return len(entry["partitions"])
         return None
 
-    def _apply(self, value: bytes | None) -> None:
+    def _apply(self, value: bytes | None, published_ms: int) -> None:
         try:
             event = unpack_payload(unpack(value), AccountLifecycleEvent)
         except MalformedEvent as exc:
@@ -302,6 +302,13 @@ class LifecycleFeed:
             return
         self.cache.evict(event.user_id.lower())
         self.applied += 1
+        # Rare (one per deletion or block) and the figure that explains a slow refusal.
+        log.info(
+            "identity feed: %s %s evicted %.3fs after the broker's timestamp",
+            event.kind,
+            event.user_id,
+            time.time() - published_ms / 1000,
+        )
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -2,37 +2,68 @@
 
 It serves `galaxy.edge.v1.PushService` and `grpc.health.v1.Health` in the
 edge's own event loop. `Subscribe` is the server stream over which the gateway
-receives what users should be told right away; it is fed by the notify
-service's push delivery, which forwards the notifications it decides to push to
-this listener. Until that feed exists, `Subscribe` answers UNIMPLEMENTED and the
-listener only proves it is bound (one of the conditions of `/readyz`).
+receives what users should be told right away. The edge keeps nothing: each
+gateway subscription is relayed to one `NotifyService/SubscribePush` stream on
+the edge's notify channel (consumer id = the gateway id, the gateway's
+`last_event_id` passed on), and every event notify sends is written to the
+gateway as it comes. Notify decides what each consumer gets and keeps its
+position (docs/notify.md, "Push"); a stream that ends on either side ends the
+other, with notify's status passed through, and the gateway subscribes again
+with the last event id it saw.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 from galaxy.edge.v1 import push_pb2, push_pb2_grpc
+from galaxy.notify.v1 import notify_pb2, notify_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 log = logging.getLogger(__name__)
 
 PUSH_SERVICE = push_pb2.DESCRIPTOR.services_by_name["PushService"].full_name
 
+#: The longest gateway id relayed (it names a consumer at notify).
+MAX_GATEWAY_ID_LENGTH = 200
+
 
 class PushServicer(push_pb2_grpc.PushServiceServicer):
     """`galaxy.edge.v1.PushService` of the edge: the gateway's server stream of push events.
 
-    Fed by the notify service's push delivery (the `galaxy.notify.v1.PushEvent`s
-    it decides to push); answers UNIMPLEMENTED until that feed is wired to this
-    listener.
+    `notify_channel` returns the edge's channel to notify (opened with the other
+    downstream channels, so it exists only while the edge runs).
     """
+
+    def __init__(self, notify_channel: Callable[[], grpc.aio.Channel] | None = None) -> None:
+        self._notify_channel = notify_channel
 
     async def Subscribe(
         self, request: push_pb2.SubscribeRequest, context: grpc.aio.ServicerContext
-    ) -> None:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "push delivery is not implemented yet")
+    ) -> AsyncIterator[notify_pb2.PushEvent]:
+        if self._notify_channel is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "push delivery is not wired")
+        gateway_id = request.gateway_id.strip()
+        if not gateway_id or len(gateway_id) > MAX_GATEWAY_ID_LENGTH:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"gateway_id must be 1 to {MAX_GATEWAY_ID_LENGTH} characters",
+            )
+        stub = notify_pb2_grpc.NotifyServiceStub(self._notify_channel())
+        upstream = stub.SubscribePush(notify_pb2.SubscribePushRequest(
+            consumer_id=gateway_id, last_event_id=request.last_event_id,
+        ))
+        log.info("push subscription of gateway %s relayed to notify", gateway_id)
+        try:
+            async for event in upstream:
+                yield event
+        except grpc.aio.AioRpcError as error:
+            log.info("push stream of gateway %s ended by notify: %s", gateway_id, error.code().name)
+            await context.abort(error.code(), error.details() or "push stream ended")
+        finally:
+            upstream.cancel()  # the gateway left: end notify's stream too, releasing the consumer
 
 
 class PushListener:

@@ -6,9 +6,10 @@ are inherited from the generated base class and answer UNIMPLEMENTED.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -41,6 +42,10 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     A database that cannot be reached (galaxy_kit.db.is_unavailable) is UNAVAILABLE, not
     INTERNAL: the edge answers 503 and the client retries once PostgreSQL is back.
 
+    Unary and server-streaming methods are wrapped alike: a stream's error (raised before or
+    between its messages) is mapped the same way, and its latency is the life of the stream.
+    Client-streaming and bidirectional methods are passed through unwrapped (no service has any).
+
     The wrapped handler of a method is built once and reused: servicers are
     registered before the server starts and never change, and grpc.aio asks the
     interceptor on every call.
@@ -59,51 +64,121 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         if wrapped is not None:
             return wrapped
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
-        wrapped = self._wrapped[method] = _wrap(method, handler)
-        return wrapped
+        if handler.unary_unary is not None:
+            wrapped = self._wrapped[method] = _wrap(method, handler)
+            return wrapped
+        if handler.unary_stream is not None:
+            wrapped = self._wrapped[method] = _wrap_stream(method, handler)
+            return wrapped
+        return handler
+
+
+class _CallMetrics:
+    """Latency and outcome counters of one method, label children built once."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.seconds = RPC_SECONDS.labels(method)
+        self._totals: dict[str, Any] = {}
+
+    def record(self, started: float, code: Any) -> None:
+        self.seconds.observe(time.perf_counter() - started)
+        name = code.name if hasattr(code, "name") else str(code)
+        counter = self._totals.get(name)
+        if counter is None:
+            counter = self._totals[name] = RPC_TOTAL.labels(self.method, name)
+        counter.inc()
+
+
+async def _abort_for(error: BaseException, method: str, context: grpc.aio.ServicerContext) -> Any:
+    """Abort the call with the status `error` maps to; returns the code when it re-raises instead.
+
+    grpc's own abort (and any RpcError) is re-raised untouched; everything else ends in
+    `context.abort`, which raises.
+    """
+    if isinstance(error, DomainError):
+        await context.abort(error.status_code, error.message)
+    if isinstance(error, NotImplementedError):
+        # The generated base class sets UNIMPLEMENTED and raises this.
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
+    if isinstance(error, (grpc.aio.AbortError, grpc.RpcError)):
+        return context.code() or grpc.StatusCode.UNKNOWN
+    if is_unavailable(error):
+        # PostgreSQL down, restarting or out of connections: transient, the client retries.
+        log.warning("rpc_database_unavailable", method=method, error=repr(error)[:300])
+        await context.abort(grpc.StatusCode.UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE)
+    log.error("rpc_failed", method=method, exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_MESSAGE)
+    return grpc.StatusCode.INTERNAL  # not reached: abort raises
+
+
+def _code_of(error: BaseException, context: grpc.aio.ServicerContext) -> Any:
+    if isinstance(error, DomainError):
+        return error.status_code
+    if isinstance(error, NotImplementedError):
+        return grpc.StatusCode.UNIMPLEMENTED
+    if isinstance(error, (grpc.aio.AbortError, grpc.RpcError)):
+        return context.code() or grpc.StatusCode.UNKNOWN
+    if is_unavailable(error):
+        return grpc.StatusCode.UNAVAILABLE
+    return grpc.StatusCode.INTERNAL
 
 
 def _wrap(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     inner = handler.unary_unary
-    seconds = RPC_SECONDS.labels(method)
-    totals: dict[str, Any] = {}
+    metrics = _CallMetrics(method)
 
     async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
         started = time.perf_counter()
-        code = grpc.StatusCode.OK
+        code: Any = grpc.StatusCode.OK
         try:
             return await _call(inner, request, context)
-        except DomainError as error:
-            code = error.status_code
-            await context.abort(error.status_code, error.message)
-        except NotImplementedError:
-            # The generated base class sets UNIMPLEMENTED and raises this.
-            code = grpc.StatusCode.UNIMPLEMENTED
-            await context.abort(code, "method not implemented")
-        except (grpc.aio.AbortError, grpc.RpcError):
-            code = context.code() or grpc.StatusCode.UNKNOWN
-            raise
         except Exception as error:
-            if is_unavailable(error):
-                # PostgreSQL down, restarting or out of connections: transient, the client retries.
-                code = grpc.StatusCode.UNAVAILABLE
-                log.warning("rpc_database_unavailable", method=method, error=repr(error)[:300])
-                await context.abort(code, DATABASE_UNAVAILABLE_MESSAGE)
-            code = grpc.StatusCode.INTERNAL
-            log.exception("rpc_failed", method=method)
-            await context.abort(code, INTERNAL_ERROR_MESSAGE)
+            code = _code_of(error, context)
+            await _abort_for(error, method, context)
+            raise
         finally:
-            seconds.observe(time.perf_counter() - started)
-            name = code.name if hasattr(code, "name") else str(code)
-            counter = totals.get(name)
-            if counter is None:
-                counter = totals[name] = RPC_TOTAL.labels(method, name)
-            counter.inc()
+            metrics.record(started, code)
 
     return grpc.unary_unary_rpc_method_handler(
         unary_unary,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _wrap_stream(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """A server-streaming method: an async generator (or a coroutine writing with context.write)."""
+    inner = handler.unary_stream
+    metrics = _CallMetrics(method)
+
+    async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        started = time.perf_counter()
+        code: Any = grpc.StatusCode.OK
+        try:
+            result = inner(request, context)
+            if inspect.isasyncgen(result):
+                async for message in result:
+                    yield message
+            elif inspect.isawaitable(result):
+                await result
+            else:
+                for message in result or ():
+                    yield message
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED  # the client went away
+            raise
+        except Exception as error:
+            code = _code_of(error, context)
+            await _abort_for(error, method, context)
+            raise
+        finally:
+            metrics.record(started, code)
+
+    return grpc.unary_stream_rpc_method_handler(
+        unary_stream,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
@@ -121,15 +196,6 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.http2.max_pings_without_data", 0),
 ]
-
-#: Client-side channel settings shared by every caller of a Galaxy service.
-CHANNEL_OPTIONS: list[tuple[str, int]] = [
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.max_pings_without_data", 0),
-]
-
 
 def build_server(*, reuse_port: bool = False) -> grpc.aio.Server:
     return grpc.aio.server(

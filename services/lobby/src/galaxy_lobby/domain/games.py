@@ -321,6 +321,8 @@ async def _runtime_first(deps: Deps, user_id: str, game_id: str, to: GameStatus,
         raise Unavailable(refused.reason) from None
     async with transaction(deps.sessions) as session:
         game = await _owned_for_update(session, parsed, caller)
+        if game.status == to:  # runtime's own status event got there first: done, not a conflict
+            return _changed(game)
         game = await machine.move(session, game, to, actor=Actor.user(caller), reason=reason, now=now,
                                   only_from=only_from)
     return _changed(game)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from galaxy.notify.v1 import notify_pb2 as galaxy_dot_notify_dot_v1_dot_notify__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19galaxy/edge/v1/push.proto\x12\x0egalaxy.edge.v1\x1a\x1dgalaxy/notify/v1/notify.proto\"&\n\x10SubscribeRequest\x12\x12\n\ngateway_id\x18\x01 \x01(\t2[\n\x0bPushService\x12L\n\tSubscribe\x12 .galaxy.edge.v1.SubscribeRequest\x1a\x1b.galaxy.notify.v1.PushEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19galaxy/edge/v1/push.proto\x12\x0egalaxy.edge.v1\x1a\x1dgalaxy/notify/v1/notify.proto\"=\n\x10SubscribeRequest\x12\x12\n\ngateway_id\x18\x01 \x01(\t\x12\x15\n\rlast_event_id\x18\x02 \x01(\t2[\n\x0bPushService\x12L\n\tSubscribe\x12 .galaxy.edge.v1.SubscribeRequest\x1a\x1b.galaxy.notify.v1.PushEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,7 +33,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'galaxy.edge.v1.push_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SUBSCRIBEREQUEST']._serialized_start=76
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=114
-  _globals['_PUSHSERVICE']._serialized_start=116
-  _globals['_PUSHSERVICE']._serialized_end=207
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=137
+  _globals['_PUSHSERVICE']._serialized_start=139
+  _globals['_PUSHSERVICE']._serialized_end=230
 # @@protoc_insertion_point(module_scope)

@@ -46,7 +46,9 @@ class PushServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Subscribe(self, request, context):
-        """Server stream of every push event for the users connected to the gateway.
+        """Server stream of every push event for the users connected to the gateway, resumable:
+        a gateway that reconnects with the last event id it saw gets every later event again
+        (docs/notify.md, "Push").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

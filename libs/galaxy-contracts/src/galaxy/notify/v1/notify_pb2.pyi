@@ -125,10 +125,12 @@ class NotificationMalformedList(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[NotificationMalformed, _Mapping]]] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
 
 class SubscribePushRequest(_message.Message):
-    __slots__ = ("consumer_id",)
+    __slots__ = ("consumer_id", "last_event_id")
     CONSUMER_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     consumer_id: str
-    def __init__(self, consumer_id: _Optional[str] = ...) -> None: ...
+    last_event_id: str
+    def __init__(self, consumer_id: _Optional[str] = ..., last_event_id: _Optional[str] = ...) -> None: ...
 
 class PushEvent(_message.Message):
     __slots__ = ("event_id", "user_id", "kind", "occurred_at", "payload")
