@@ -9,39 +9,9 @@ from __future__ import annotations
 
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
-from galaxy_kit.errors import Unavailable
-from galaxy_kit.logging import get_logger
+from galaxy_kit.downstream import downstream_failure
 
 from galaxy_geo.domain.ports import UNKNOWN
-
-log = get_logger(__name__)
-
-
-class DownstreamError(RuntimeError):
-    """Account answered something geo cannot act on (a bug somewhere); becomes INTERNAL."""
-
-
-def _failure(method: str, error: grpc.aio.AioRpcError) -> Exception:
-    if error.code() in (
-        grpc.StatusCode.UNIMPLEMENTED,
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.CANCELLED,
-    ):
-        log.warning(
-            "downstream_unavailable", service="account", method=method, code=error.code().name
-        )
-        return Unavailable("the account service is unavailable, try again later")
-    log.error(
-        "downstream_failed",
-        service="account",
-        method=method,
-        code=error.code().name,
-        details=error.details(),
-    )
-    return DownstreamError(f"account.{method} answered {error.code().name}")
-
 
 class GrpcAccountDirectory:
     def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
@@ -56,7 +26,7 @@ class GrpcAccountDirectory:
         except grpc.aio.AioRpcError as error:
             if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 return UNKNOWN
-            raise _failure("ResolveUserIdentity", error) from None
+            raise downstream_failure("account", "ResolveUserIdentity", error) from None
         return reply.status
 
     async def sync_declared_country(self, user_id: str, country: str) -> bool:
@@ -68,5 +38,5 @@ class GrpcAccountDirectory:
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return False
-            raise _failure("SyncDeclaredCountry", error) from None
+            raise downstream_failure("account", "SyncDeclaredCountry", error) from None
         return True

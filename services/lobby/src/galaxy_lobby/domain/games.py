@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from galaxy_kit.db import advisory_xact_lock, autocommit, transaction
-from galaxy_kit.downstream import DependencyNotBuilt
 from galaxy_kit.errors import Conflict, NotFound, PermissionDenied, Unavailable
 from galaxy_kit.logging import get_logger
 from sqlalchemy.engine import Row
@@ -314,8 +313,6 @@ async def _runtime_first(deps: Deps, user_id: str, game_id: str, to: GameStatus,
     try:
         await call(str(parsed))
     except RuntimeRefused as refused:
-        if refused.kind == RuntimeRefused.UNIMPLEMENTED:
-            raise DependencyNotBuilt(refused.reason) from None
         if refused.kind == RuntimeRefused.REFUSED:
             raise Conflict(refused.reason) from None
         raise Unavailable(refused.reason) from None
