@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import grpc
 from galaxy.geo.v1 import geo_pb2_grpc
 from galaxy_kit.events import IdempotentConsumer
-from galaxy_kit.grpc_server import CHANNEL_OPTIONS
+from galaxy_kit.grpc_client import insecure_channel
 from galaxy_kit.retention import RetentionRule
 from galaxy_kit.service import ServiceContext, define_service
 
@@ -22,9 +21,7 @@ from galaxy_geo.settings import GeoSettings
 def build(context: ServiceContext) -> None:
     settings = context.settings
     assert isinstance(settings, GeoSettings)
-    account_channel = grpc.aio.insecure_channel(
-        settings.account_grpc_target, options=CHANNEL_OPTIONS
-    )
+    account_channel = insecure_channel(settings.account_grpc_target)
 
     async def close_channel() -> None:
         await account_channel.close()
