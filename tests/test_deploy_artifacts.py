@@ -60,6 +60,7 @@ GRPC_CALLS = {
     "auth": ["account", "mail"],
     "lobby": ["account", "runtime"],
     "notify": ["account", "mail"],
+    "geo": ["account"],
 }
 #: gRPC callers each chart's NetworkPolicy must admit, per port name.
 EXPECTED_INGRESS = {

@@ -1,4 +1,4 @@
-"""The lobby through the edge, every process real (runtime answers UNIMPLEMENTED until its issue lands).
+"""The lobby through the edge, every process real (runtime too: the reference engine 1.0.0 is registered).
 
 Covers the life of a private game with three players, every illegal transition (409, nothing
 changed), the last seat under 20 concurrent approvals and redeems, one canonical race name raced
@@ -16,12 +16,16 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
+from galaxy.events.v1.notify_pb2 import NotificationIntent
 from galaxy_edge.schema import compile_validator, to_json_schema
+from galaxy_kit.events import unpack, unpack_payload
 from suite_helpers import error_of, new_address, sign_in, user_of, wait_until
 
 pytestmark = pytest.mark.suite
 
 LOBBY = "/api/v1/user/lobby"
+#: What lobby records when runtime refuses to start an engine version it does not have.
+REFUSED_9_9_9 = "runtime refused StartRuntime: engine version 9.9.9 is not registered"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +116,9 @@ def status_of(suite, game_id: str) -> str:
 
 def test_the_life_of_a_private_game_with_three_players(http, suite, validate):
     owner, ann, bob, cid = users(http, suite, 4, "life")
-    game = create_game(http, owner, min_players=3, max_players=3)
+    # The reference engine the suite's runtime registers; a turn only on 1 January (none during the test).
+    game = create_game(http, owner, min_players=3, max_players=3, target_engine_version="1.0.0",
+                       turn_schedule="0 0 1 1 *")
     validate("LobbyGameDetail", game)
     assert (game["status"], game["owner_user_id"], game["game_type"]) == ("draft", owner, "private")
     game_id = game["game_id"]
@@ -120,13 +126,13 @@ def test_the_life_of_a_private_game_with_three_players(http, suite, validate):
     validate("LobbyGameStateChange", opened.json())
     assert opened.json()["status"] == "enrollment_open"
 
-    applied = apply(http, ann, game_id, "Star Lords")
+    applied = apply(http, ann, game_id, "Star_Lords")
     assert applied.status_code == 201, applied.text
     validate("LobbyApplicationDetail", applied.json())
     approved = approve(http, owner, game_id, applied.json()["application_id"])
     assert approved.json()["status"] == "approved"
     bound = http.post(f"{LOBBY}/games/{game_id}/invites", headers=as_user(owner),
-                      json={"invited_user_id": bob, "race_name": "Blue Suns"})
+                      json={"invited_user_id": bob, "race_name": "Blue_Suns"})
     assert bound.status_code == 201, bound.text
     validate("LobbyInviteDetail", bound.json())
     mine = http.get(f"{LOBBY}/my/invites", headers=as_user(bob))
@@ -134,25 +140,31 @@ def test_the_life_of_a_private_game_with_three_players(http, suite, validate):
     assert [i["invite_id"] for i in mine.json()["items"]] == [bound.json()["invite_id"]]
     redeemed = http.post(f"{LOBBY}/games/{game_id}/invites/{bound.json()['invite_id']}/redeem", headers=as_user(bob))
     assert redeemed.json()["status"] == "redeemed", redeemed.text
-    coded = http.post(f"{LOBBY}/games/{game_id}/invites", headers=as_user(owner), json={"race_name": "Iron Tide"})
+    coded = http.post(f"{LOBBY}/games/{game_id}/invites", headers=as_user(owner), json={"race_name": "Iron_Tide"})
     code = coded.json()["code"]
     assert http.post(f"{LOBBY}/games/{game_id}/invites/{code}/redeem", headers=as_user(cid)).status_code == 200
     members = http.get(f"{LOBBY}/games/{game_id}/memberships", headers=as_user(cid))
     validate("LobbyMembershipList", members.json())
     assert sorted((m["user_id"], m["race_name"], m["canonical_key"]) for m in members.json()["items"]) == sorted(
-        [(ann, "Star Lords", "starlords"), (bob, "Blue Suns", "bluesuns"), (cid, "Iron Tide", "lrontlde")])
+        [(ann, "Star_Lords", "starlords"), (bob, "Blue_Suns", "bluesuns"), (cid, "Iron_Tide", "lrontlde")])
 
     assert http.post(f"{LOBBY}/games/{game_id}/ready-to-start", headers=as_user(owner)).json()["status"] == \
         "ready_to_start"
     started = http.post(f"{LOBBY}/games/{game_id}/start", headers=as_user(owner))
     assert started.status_code == 202, started.text
     validate("LobbyGameStateChange", started.json())
-    assert started.json() == {"game_id": game_id, "status": "start_failed", "runtime_status": "start_failed"}
-    [(reason,)] = query(suite, "SELECT reason FROM lobby.game_transitions WHERE game_id = $1 AND to_status = "
-                               "'start_failed'", uuid.UUID(game_id))
-    assert reason == "runtime does not implement StartRuntime yet"
-    retried = http.post(f"{LOBBY}/games/{game_id}/retry-start", headers=as_user(owner))
-    assert (retried.status_code, retried.json()["status"]) == (202, "start_failed")
+    assert started.json() == {"game_id": game_id, "status": "starting", "runtime_status": "start_requested"}
+
+    def detail() -> dict:
+        got = http.get(f"{LOBBY}/games/{game_id}", headers=as_user(ann))
+        validate("LobbyGameDetail", got.json())
+        return got.json()
+
+    wait_until(lambda: status_of(suite, game_id) in ("running", "start_failed"), "runtime did not answer the start")
+    failed = query(suite, "SELECT reason FROM lobby.game_transitions WHERE game_id = $1 AND to_status = "
+                          "'start_failed'", uuid.UUID(game_id))
+    assert detail()["status"] == "running", failed
+    assert detail()["started_at"] is not None
     for player in (ann, bob, cid):
         listed = http.get(f"{LOBBY}/my/games", headers=as_user(player))
         validate("MyGamesListResponse", listed.json())
@@ -160,20 +172,29 @@ def test_the_life_of_a_private_game_with_three_players(http, suite, validate):
     names = http.get(f"{LOBBY}/my/race-names", headers=as_user(ann))
     validate("RaceNameList", names.json())
     assert [(n["name"], n["status"], n["game_id"]) for n in names.json()["items"]] == \
-        [("Star Lords", "reservation", game_id)]
-    cancelled = http.post(f"{LOBBY}/games/{game_id}/cancel", headers=as_user(owner))
-    assert cancelled.json()["status"] == "cancelled"
-    assert http.get(f"{LOBBY}/my/race-names", headers=as_user(ann)).json()["items"] == []
-    detail = http.get(f"{LOBBY}/games/{game_id}", headers=as_user(ann))
-    validate("LobbyGameDetail", detail.json())
-    assert detail.json()["status"] == "cancelled"
+        [("Star_Lords", "reservation", game_id)]
+    error_of(http.post(f"{LOBBY}/games/{game_id}/pause", headers=as_user(ann)), 403, "forbidden")
+    assert http.post(f"{LOBBY}/games/{game_id}/pause", headers=as_user(owner)).json()["status"] == "paused"
+    assert http.post(f"{LOBBY}/games/{game_id}/resume", headers=as_user(owner)).json()["status"] == "running"
+    stopped = http.post(f"/api/v1/admin/games/{game_id}/force-stop", auth=suite.admin_auth)
+    assert (stopped.status_code, stopped.json()["status"]) == (200, "finished"), stopped.text
+    assert detail()["finished_at"] is not None
+    names = http.get(f"{LOBBY}/my/race-names", headers=as_user(ann)).json()["items"]
+    assert [(n["name"], n["status"], n["source_game_id"]) for n in names] == \
+        [("Star_Lords", "pending_registration", game_id)]
+    registered = http.post(f"{LOBBY}/race-names/register", headers=as_user(ann), json={"name": "STAR_LORDS"})
+    assert (registered.status_code, registered.json()["status"]) == (200, "registered"), registered.text
     history = query(suite, "SELECT from_status, to_status FROM lobby.game_transitions WHERE game_id = $1 "
                            "ORDER BY transition_id", uuid.UUID(game_id))
     assert history == [(None, "draft"), ("draft", "enrollment_open"), ("enrollment_open", "ready_to_start"),
-                       ("ready_to_start", "starting"), ("starting", "start_failed"), ("start_failed", "starting"),
-                       ("starting", "start_failed"), ("start_failed", "cancelled")]
-    kinds = query(suite, "SELECT key, event_type FROM lobby.outbox ORDER BY id")
-    assert kinds and all(t == "galaxy.events.v1.NotificationIntent" for _, t in kinds)
+                       ("ready_to_start", "starting"), ("starting", "running"), ("running", "paused"),
+                       ("paused", "running"), ("running", "finished")]
+    told = query(suite, "SELECT key, payload FROM lobby.outbox ORDER BY id")
+    assert told
+    kinds = {(key, kind) for key, kind in
+             ((k, unpack_payload(unpack(bytes(p)), NotificationIntent).kind) for k, p in told)}
+    for kind in ("lobby.game.started", "lobby.game.paused", "lobby.game.resumed", "lobby.game.finished"):
+        assert {(u, kind) for u in (owner, ann, bob, cid)} <= kinds, kind
     wait_until(lambda: query(suite, "SELECT count(*) FROM lobby.outbox WHERE published_at IS NULL") == [(0,)],
                "lobby's relay did not publish its notification intents")
 
@@ -220,10 +241,10 @@ def test_the_last_seat_under_twenty_concurrent_approvals_and_redeems(http, suite
     owner, *players = users(http, suite, 21, "seat")
     game_id = open_game(http, owner, min_players=1, max_players=2)["game_id"]
     applicants, invitees = players[:10], players[10:]
-    applications = [apply(http, u, game_id, f"Applicant {i}").json()["application_id"]
+    applications = [apply(http, u, game_id, f"Applicant_{i}").json()["application_id"]
                     for i, u in enumerate(applicants)]
     invites = [http.post(f"{LOBBY}/games/{game_id}/invites", headers=as_user(owner),
-                         json={"invited_user_id": u, "race_name": f"Invitee {i}"}).json()["invite_id"]
+                         json={"invited_user_id": u, "race_name": f"Invitee_{i}"}).json()["invite_id"]
                for i, u in enumerate(invitees)]
 
     async def race() -> list[httpx.Response]:
@@ -249,7 +270,7 @@ def test_one_canonical_name_raced_by_two_users(http, suite):
         async with httpx.AsyncClient(base_url=suite.edge_url, timeout=60.0) as client:
             return await asyncio.gather(*(
                 client.post(f"{LOBBY}/games/{game_id}/applications", headers=as_user(u), json={"race_name": name})
-                for u, name in ((ann, "Night Hawks"), (bob, "NIGHT-HAWKЅ"))))
+                for u, name in ((ann, "Night_Hawks"), (bob, "N1GHT_HAWKS"))))
 
     answers = asyncio.run(race())
     assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
@@ -270,22 +291,22 @@ def finish_game_with(http, suite, owner: str, player: str, race_name: str) -> st
 
 def test_registering_over_the_allowance_is_409(http, suite, validate):
     owner, player = users(http, suite, 2, "register")
-    finish_game_with(http, suite, owner, player, "Star Wolves")
-    finish_game_with(http, suite, owner, player, "Sun Eaters")
-    first = http.post(f"{LOBBY}/race-names/register", headers=as_user(player), json={"name": "star wolves"})
+    finish_game_with(http, suite, owner, player, "Star_Wolves")
+    finish_game_with(http, suite, owner, player, "Sun_Eaters")
+    first = http.post(f"{LOBBY}/race-names/register", headers=as_user(player), json={"name": "star_wolves"})
     assert first.status_code == 200, first.text
     validate("RaceNameDetail", first.json())
-    assert (first.json()["status"], first.json()["name"]) == ("registered", "Star Wolves")
-    over = http.post(f"{LOBBY}/race-names/register", headers=as_user(player), json={"name": "Sun Eaters"})
+    assert (first.json()["status"], first.json()["name"]) == ("registered", "Star_Wolves")
+    over = http.post(f"{LOBBY}/race-names/register", headers=as_user(player), json={"name": "Sun_Eaters"})
     assert "allowance is 1" in error_of(over, 409, "conflict")["message"]
     assert query(suite, "SELECT name FROM lobby.race_names WHERE owner_user_id = $1 AND status = 'registered'",
-                 uuid.UUID(player)) == [("Star Wolves",)]
+                 uuid.UUID(player)) == [("Star_Wolves",)]
 
 
 def test_account_deletion_releases_names_and_seats(http, suite):
     owner, leaving, other = users(http, suite, 3, "deleting")
     game_id = open_game(http, owner)["game_id"]
-    join(http, owner, leaving, game_id, "Last Light")
+    join(http, owner, leaving, game_id, "Last_Light")
     own_game = create_game(http, leaving)["game_id"]
     deleted = http.post("/api/v1/user/account/delete", headers=as_user(leaving))
     assert deleted.status_code == 204, deleted.text
@@ -297,7 +318,7 @@ def test_account_deletion_releases_names_and_seats(http, suite):
     wait_until(released, "lobby did not release the deleted account's names and games")
     assert query(suite, "SELECT status, reason FROM lobby.memberships WHERE user_id = $1", uuid.UUID(leaving)) == \
         [("removed", "account_soft_deleted")]
-    taken = apply(http, other, game_id, "LAST-LIGHT")
+    taken = apply(http, other, game_id, "LAST_L1GHT")
     assert taken.status_code == 201, taken.text  # the name is free again
 
 
@@ -326,7 +347,9 @@ def test_bad_input_on_every_route_is_400_and_changes_nothing(http, suite):
           ("open-enrollment", "ready-to-start", "start", "pause", "resume", "cancel", "retry-start")],
         ("POST", f"{LOBBY}/games/{g}/applications", user, {"race_name": ""}),
         ("POST", f"{LOBBY}/games/{g}/applications", user, {"race_name": "<b>bold</b>"}),
-        ("POST", f"{LOBBY}/games/{g}/applications", user, {"race_name": "x" * 33}),
+        ("POST", f"{LOBBY}/games/{g}/applications", user, {"race_name": "x" * 21}),
+        ("POST", f"{LOBBY}/games/{g}/applications", user, {"race_name": "Star Lords"}),
+        ("POST", f"{LOBBY}/games/{g}/applications", user, {"race_name": "Ѕtarlords"}),
         ("POST", f"{LOBBY}/games/{g}/applications/not-a-uuid/approve", user, None),
         ("POST", f"{LOBBY}/games/{g}/applications/not-a-uuid/reject", user, None),
         ("POST", f"{LOBBY}/games/{g}/invites", user, {"race_name": "Fine", "invited_user_id": "nope"}),
@@ -352,6 +375,9 @@ def test_bad_input_on_every_route_is_400_and_changes_nothing(http, suite):
         ("POST", "/api/v1/admin/games/not-a-uuid/force-stop", admin, None),
         ("POST", f"/api/v1/admin/games/{g}/ban-member", admin, {"user_id": "nope", "reason": "x"}),
         ("POST", f"/api/v1/admin/games/{g}/ban-member", admin, {"user_id": some, "reason": ""}),
+        ("POST", f"/api/v1/admin/games/{g}/ban-member", admin, {"user_id": owner, "reason": "nul\u0000here"}),
+        ("POST", "/api/v1/admin/games", admin, {k: v for k, v in game_body(game_name="tab\tname").items()
+                                                if k != "visibility"}),
     ]
     snapshot = "SELECT (SELECT count(*) FROM lobby.games), (SELECT max(updated_at) FROM lobby.games), " \
                "(SELECT count(*) FROM lobby.applications), (SELECT count(*) FROM lobby.invites), " \
@@ -369,7 +395,8 @@ def test_bad_input_on_every_route_is_400_and_changes_nothing(http, suite):
 def test_a_public_game_from_creation_to_start(http, suite, validate):
     first, second = users(http, suite, 2, "public")
     created = http.post("/api/v1/admin/games", auth=suite.admin_auth, json={
-        k: v for k, v in game_body(game_name="Open Frontier", min_players=2, max_players=2).items()
+        k: v for k, v in game_body(game_name="Open Frontier", min_players=2, max_players=2,
+                                   target_engine_version="9.9.9").items()
         if k != "visibility"})
     assert created.status_code == 201, created.text
     validate("LobbyGameDetail", created.json())
@@ -381,19 +408,19 @@ def test_a_public_game_from_creation_to_start(http, suite, validate):
     admin_list = http.get("/api/v1/admin/games", auth=suite.admin_auth)
     validate("AdminGameList", admin_list.json())
     assert admin_list.json()["total"] >= listed.json()["total"]
-    for user, name in ((first, "Frontier One"), (second, "Frontier Two")):
+    for user, name in ((first, "Frontier_One"), (second, "Frontier_Two")):
         applied = apply(http, user, game["game_id"], name)
         assert (applied.status_code, applied.json()["status"]) == (201, "approved"), applied.text
-    full = apply(http, users(http, suite, 1, "late")[0], game["game_id"], "Too Late")
+    full = apply(http, users(http, suite, 1, "late")[0], game["game_id"], "Too_Late")
     assert "the game is full" in error_of(full, 409, "conflict")["message"]
-    # The scheduler (every 5 s) starts the full game; runtime cannot start it yet.
+    # The scheduler (every 5 s) starts the full game; runtime refuses an engine version it does not have.
     wait_until(lambda: status_of(suite, game["game_id"]) == "start_failed", "the public game did not start",
                timeout=60, interval=0.5)
     history = query(suite, "SELECT to_status, actor_kind, reason FROM lobby.game_transitions WHERE game_id = $1 "
                            "ORDER BY transition_id", uuid.UUID(game["game_id"]))
     assert history == [("enrollment_open", "admin", "created"), ("ready_to_start", "system", "quorum_reached"),
                        ("starting", "system", "full"),
-                       ("start_failed", "system", "runtime does not implement StartRuntime yet")]
+                       ("start_failed", "system", REFUSED_9_9_9)]
     detail = http.get(f"/api/v1/admin/games/{game['game_id']}", auth=suite.admin_auth)
     validate("LobbyGameDetail", detail.json())
     assert detail.json()["status"] == "start_failed"

@@ -1,7 +1,7 @@
 """A whole game through the edge under runtime's local-process driver, every process real:
 three players join, the game starts (a real engine process), orders and commands reach the engine
 with each player's race and integers survive the trip, a forced turn, each player's report for
-turn 1, a patch with the state kept, a killed engine answered with 503 and brought back, force-stop
+turn 1, an early turn once every player's orders are final, a patch with the state kept, a killed engine answered with 503 and brought back, force-stop
 and the engine is gone. A non-member gets 404 from the proxy."""
 
 from __future__ import annotations
@@ -117,8 +117,19 @@ def test_a_game_played_through_the_edge(http, suite):
     assert "Probe" not in reports[bob]["designs"]
     wait_until(lambda: query(suite, "SELECT current_turn FROM lobby.games WHERE game_id = $1",
                              uuid.UUID(game_id)) == [(1,)], "lobby did not learn of turn 1")
+
+    # Every player marks its orders final: the turn runs at once, in place of the next slot.
+    for user in races:
+        stored = ok(http.post(f"{games}/orders", headers=as_user(user), json={"orders": [], "final": True}))
+    assert stored["all_final"] is True
+    wait_until(lambda: http.get(f"{games}/reports/2", headers=as_user(ann)).status_code == 200,
+               "the early turn did not run")
+    assert query(suite, "SELECT kind, turn FROM runtime.turn_ticks WHERE game_id = $1 ORDER BY turn",
+                 uuid.UUID(game_id)) == [("forced", 1), ("early", 2)]
+    wait_until(lambda: query(suite, "SELECT current_turn FROM lobby.games WHERE game_id = $1",
+                             uuid.UUID(game_id)) == [(2,)], "lobby did not learn of turn 2")
     intents = query(suite, "SELECT key FROM runtime.outbox WHERE topic = 'galaxy.notify.intents.v1'")
-    assert sorted(k for (k,) in intents) == sorted(races)
+    assert sorted(k for (k,) in intents) == sorted([*races, *races])
 
     # Patch: another patch release of 1.0, the game as it was.
     ok(http.post("/api/v1/admin/engine-versions", auth=suite.admin_auth,
@@ -132,9 +143,9 @@ def test_a_game_played_through_the_edge(http, suite):
     wait_until(lambda: http.get(admin, auth=suite.admin_auth).json()["current_container_id"] != before,
                "the patch did not replace the engine")
     assert query(suite, "SELECT engine_version, current_turn FROM runtime.runtimes WHERE game_id = $1",
-                 uuid.UUID(game_id)) == [("1.0.1", 1)]
+                 uuid.UUID(game_id)) == [("1.0.1", 2)]
     assert ok(http.get(f"{games}/reports/1", headers=as_user(bob))) == reports[bob]
-    error_of(http.get(f"{games}/reports/2", headers=as_user(bob)), 404, "not_found")
+    error_of(http.get(f"{games}/reports/3", headers=as_user(bob)), 404, "not_found")
 
     # Kill the engine: the proxy answers 503 at once, the health watcher brings it back.
     killed = http.get(admin, auth=suite.admin_auth).json()["current_container_id"]

@@ -18,9 +18,6 @@ pytestmark = pytest.mark.suite
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 EXPECTED_OPERATIONS = 78
-#: An operation no issue has built yet (geo's per-country counters); its service answers
-#: UNIMPLEMENTED. When geo builds it, pick another unbuilt one here.
-NOT_BUILT = ("GET", "/api/v1/admin/geo/users/{user_id}/countries")
 UNKNOWN_ROUTE_MESSAGE = "no route matches the request path"
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -137,12 +134,6 @@ def _envelope_code(response: httpx.Response) -> str | None:
     if not isinstance(body, dict) or set(body) != {"error"}:
         return None
     return body["error"].get("code")
-
-
-def test_an_operation_not_built_yet_answers_501(http, suite):
-    method, path = NOT_BUILT
-    response = http.request(method, path.format(user_id=uuid.uuid4()), auth=suite.admin_auth)
-    assert_envelope(response, 501, "not_implemented")
 
 
 def test_unknown_body_field_is_invalid_request(http, user_headers):

@@ -35,6 +35,7 @@ from galaxy_edge.errors import (
     SERVICE_UNAVAILABLE,
     error_response,
 )
+from galaxy_edge.geo_observer import build_geo_observer
 from galaxy_edge.identity import IdentityGate
 from galaxy_edge.identity_cache import IdentityCache, LifecycleFeed
 from galaxy_edge.push import PushListener, PushServicer
@@ -78,6 +79,7 @@ class Edge:
             resolve_user=find_rpc(*ACCOUNT_RESOLVE_IDENTITY),
             active_users=self.active_users,
         )
+        self.geo_observer = build_geo_observer(settings, self.downstreams)
         self.openapi_bytes = self.contract.to_json_bytes()
         self.operation_handlers: dict[tuple[str, str], GrpcOperation] = {}
         self.routes = self._build_routes()
@@ -104,7 +106,8 @@ class Edge:
             self.contract.document["components"]["schemas"],
             max_body_bytes=self.settings.max_body_bytes,
         )
-        handler = GrpcOperation(op, validator, rpc, downstreams=self.downstreams, gate=self.gate)
+        handler = GrpcOperation(op, validator, rpc, downstreams=self.downstreams, gate=self.gate,
+                                geo_observer=self.geo_observer)
         self.operation_handlers[(op.method, op.path)] = handler
         return handler
 
@@ -121,6 +124,8 @@ class Edge:
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         """Open the channels, bind the push listener, follow the identity feed; undo on shutdown."""
         await self.downstreams.open()
+        if self.geo_observer is not None:
+            self.geo_observer.start()
         if self.identity_feed is not None:
             self.identity_feed.start()
         try:
@@ -142,6 +147,8 @@ class Edge:
         finally:
             if self.identity_feed is not None:
                 await self.identity_feed.stop()
+            if self.geo_observer is not None:  # after the last request, before the channels close
+                await self.geo_observer.stop(self.settings.shutdown_grace_seconds)
             await self.downstreams.close()
 
     # -- edge-owned endpoints ------------------------------------------------------------------

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from galaxy_kit.grpc_client import insecure_channel
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
-from galaxy_kit.grpc_server import CHANNEL_OPTIONS
 from grpc_health.v1 import health_pb2
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class Downstreams:
     async def open(self) -> None:
         """Create the channels (lazy: they connect on first use)."""
         for service, target in self.targets.items():
-            channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+            channel = insecure_channel(target)
             self._channels[service] = channel
             self._health[service] = channel.unary_unary(
                 HEALTH_CHECK_METHOD,

@@ -39,6 +39,7 @@ from galaxy_edge.translation import ReplyEncoder, request_message
 from galaxy_edge.validation import OperationValidator
 
 if TYPE_CHECKING:
+    from galaxy_edge.geo_observer import GeoObserver
     from galaxy_edge.identity import IdentityGate
 
 log = logging.getLogger(__name__)
@@ -80,12 +81,14 @@ class GrpcOperation:
         *,
         downstreams: Downstreams,
         gate: IdentityGate,
+        geo_observer: GeoObserver | None = None,
     ) -> None:
         self.operation = operation
         self.validator = validator
         self.rpc = rpc
         self._downstreams = downstreams
         self._gate = gate
+        self._geo_observer = geo_observer if operation.security == USER_SECURITY else None
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
         # A write to account about a user (the caller, or the path's user_id) may take the
@@ -119,6 +122,8 @@ class GrpcOperation:
             user_id = params.headers[USER_HEADER]
             await self._gate.user(user_id)
             data[self._caller_field] = user_id
+            if self._geo_observer is not None:  # docs/geo.md: queued, never awaited
+                self._geo_observer.observe(user_id, request.scope["headers"])
         rpc = self.rpc
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")

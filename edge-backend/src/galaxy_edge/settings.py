@@ -19,6 +19,9 @@ DEFAULT_SHUTDOWN_GRACE_SECONDS = 10.0
 DEFAULT_IDENTITY_CACHE_MAX_USERS = 20_000
 DEFAULT_IDENTITY_FEED_MAX_SILENCE_SECONDS = 3.0
 DEFAULT_IDENTITY_FEED_HEARTBEAT_SECONDS = 0.5
+DEFAULT_GEO_OBSERVE_QUEUE_MAX = 10_000
+DEFAULT_GEO_OBSERVE_BATCH_MAX = 500
+DEFAULT_GEO_OBSERVE_FLUSH_INTERVAL_SECONDS = 1.0
 
 
 class EdgeSettings(LoggingSettings):
@@ -85,6 +88,22 @@ class EdgeSettings(LoggingSettings):
         DEFAULT_IDENTITY_FEED_HEARTBEAT_SECONDS,
         gt=0,
         validation_alias="BACKEND_IDENTITY_FEED_HEARTBEAT_SECONDS",
+    )
+
+    #: Sightings of user requests waiting for geo (galaxy_edge.geo_observer); 0 counts nothing.
+    geo_observe_queue_max: int = Field(
+        DEFAULT_GEO_OBSERVE_QUEUE_MAX, ge=0, validation_alias="BACKEND_GEO_OBSERVE_QUEUE_MAX"
+    )
+    geo_observe_batch_max: int = Field(
+        DEFAULT_GEO_OBSERVE_BATCH_MAX,
+        ge=1,
+        le=5_000,
+        validation_alias="BACKEND_GEO_OBSERVE_BATCH_MAX",
+    )
+    geo_observe_flush_interval_seconds: float = Field(
+        DEFAULT_GEO_OBSERVE_FLUSH_INTERVAL_SECONDS,
+        gt=0,
+        validation_alias="BACKEND_GEO_OBSERVE_FLUSH_INTERVAL_SECONDS",
     )
 
     def grpc_targets(self) -> dict[str, str]:

@@ -458,3 +458,19 @@ def test_only_refusals_of_the_row_itself_count_against_the_cap(error, counts):
     row = OutboxRow(1, uuid.uuid4(), "t", "k", "x", b"")
     result.fail(row, error)
     assert (row.id in result.refused) is counts and row.id in result.failed
+
+
+def test_the_service_runner_gives_relays_the_configured_cap_unless_they_chose_one():
+    from galaxy_kit.db import create_engine
+    from galaxy_kit.events import DEFAULT_MAX_ATTEMPTS, outbox_table
+    from galaxy_kit.service import apply_event_settings
+    from galaxy_kit.settings import ServiceSettings
+
+    engine = create_engine("postgresql://nobody@127.0.0.1:1/none")  # never connected
+    outbox = outbox_table(sa.MetaData(schema="svc"))
+    left_to_settings = OutboxRelay(engine, outbox, bootstrap_servers="127.0.0.1:1")
+    chosen = OutboxRelay(engine, outbox, bootstrap_servers="127.0.0.1:1", max_attempts=9)
+    assert left_to_settings.max_attempts == DEFAULT_MAX_ATTEMPTS == 5
+
+    apply_event_settings([left_to_settings, chosen], ServiceSettings(outbox_max_attempts=2))
+    assert (left_to_settings.max_attempts, chosen.max_attempts) == (2, 9)

@@ -45,12 +45,12 @@ async def limit(lobby, user_id: str, code: str, value: int) -> None:
 async def test_apply_approve_reject_and_who_may_apply(lobby):
     owner, ann, bob = await lobby.user("owner"), await lobby.user("ann"), await lobby.user("bob")
     game = await create_private(lobby, owner)
-    early = await error_of(apply(lobby, ann, game.game_id, "Star Lords"))
+    early = await error_of(apply(lobby, ann, game.game_id, "Star_Lords"))
     assert early.code() == CONFLICT and "not enrolling (it is draft)" in early.details()
     await lobby.stub.UserLobbyGamesOpenEnrollment(pb.UserLobbyGamesOpenEnrollmentRequest(user_id=owner,
                                                                                          game_id=game.game_id))
-    submitted = await apply(lobby, ann, game.game_id, "  Star Lords ")
-    assert (submitted.status, submitted.race_name, submitted.applicant_user_id) == ("pending", "Star Lords", ann)
+    submitted = await apply(lobby, ann, game.game_id, "  Star_Lords ")
+    assert (submitted.status, submitted.race_name, submitted.applicant_user_id) == ("pending", "Star_Lords", ann)
     again = await error_of(apply(lobby, ann, game.game_id, "Other"))
     assert again.code() == CONFLICT and "pending application" in again.details()
     bad = await error_of(apply(lobby, bob, game.game_id, "<script>"))
@@ -61,20 +61,20 @@ async def test_apply_approve_reject_and_who_may_apply(lobby):
     assert approved.status == "approved" and approved.HasField("decided_at")
     twice = await error_of(approve(lobby, owner, game.game_id, submitted.application_id))
     assert twice.code() == CONFLICT and "already approved" in twice.details()
-    member = await error_of(apply(lobby, ann, game.game_id, "Star Lords"))
+    member = await error_of(apply(lobby, ann, game.game_id, "Star_Lords"))
     assert member.code() == CONFLICT and "already a member" in member.details()
 
-    rejected_one = await apply(lobby, bob, game.game_id, "Blue Suns")
+    rejected_one = await apply(lobby, bob, game.game_id, "Blue_Suns")
     rejected = await lobby.stub.UserLobbyApplicationsReject(pb.UserLobbyApplicationsRejectRequest(
         user_id=owner, game_id=game.game_id, application_id=rejected_one.application_id))
     assert rejected.status == "rejected"
     names = await rows(lobby, "SELECT name, canonical_key, status, owner_user_id::text AS owner "
                               "FROM lobby.race_names ORDER BY race_name_id")
-    assert names == [{"name": "Star Lords", "canonical_key": "starlords", "status": "reservation", "owner": ann}]
+    assert names == [{"name": "Star_Lords", "canonical_key": "starlords", "status": "reservation", "owner": ann}]
     members = await lobby.stub.UserLobbyMembershipsList(pb.UserLobbyMembershipsListRequest(user_id=bob,
                                                                                            game_id=game.game_id))
     assert [(m.user_id, m.race_name, m.canonical_key, m.status) for m in members.items] == \
-        [(ann, "Star Lords", "starlords", "active")]
+        [(ann, "Star_Lords", "starlords", "active")]
     mine = await lobby.stub.UserLobbyMyApplications(pb.UserLobbyMyApplicationsRequest(user_id=bob))
     assert [a.status for a in mine.items] == ["rejected"]
     assert await outbox_kinds(lobby) == [
@@ -88,8 +88,8 @@ async def test_the_last_seat_under_twenty_concurrent_approvals_and_redeems(lobby
     game = await open_game(lobby, owner, min_players=1, max_players=3)
     applicants = [await lobby.user(f"a{i}") for i in range(10)]
     invitees = [await lobby.user(f"i{i}") for i in range(10)]
-    applications = [await apply(lobby, user, game.game_id, f"Applicant {i}") for i, user in enumerate(applicants)]
-    invites = [await invite(lobby, owner, game.game_id, f"Invitee {i}", invited=user)
+    applications = [await apply(lobby, user, game.game_id, f"Applicant_{i}") for i, user in enumerate(applicants)]
+    invites = [await invite(lobby, owner, game.game_id, f"Invitee_{i}", invited=user)
                for i, user in enumerate(invitees)]
     calls = [approve(lobby, owner, game.game_id, a.application_id) for a in applications] + \
             [redeem(lobby, user, game.game_id, i.invite_id) for user, i in zip(invitees, invites, strict=True)]
@@ -104,8 +104,9 @@ async def test_the_last_seat_under_twenty_concurrent_approvals_and_redeems(lobby
 
 async def test_two_users_racing_one_canonical_name_leave_one_holder(lobby):
     owner = await lobby.user("owner")
-    spellings = [("Star Lords", "ЅТАR-LОRDS"), ("Nova Prime", "nova_prime"), ("Vega", "VEGA"),
-                 ("Iron Tide", "1ron.tide"), ("Zeta One", "ZETA 0NE")]
+    # Full-width forms, case, separators and ASCII look-alikes: one canonical key each pair.
+    spellings = [("Star_Lords", "ＳＴＡＲＬ０ＲＤＳ"), ("Nova_Prime", "novaprime"), ("Vega", "VEGA"),
+                 ("Iron_Tide", "1ron_tide"), ("Zeta_One", "ZETA_0NE")]
     for first, second in spellings:
         game = await open_game(lobby, owner)
         ann, bob = await lobby.user("ann"), await lobby.user("bob")
@@ -133,28 +134,28 @@ async def finish_with_member(lobby, owner: str, user: str, race_name: str) -> st
 
 async def test_register_promotes_a_pending_name_within_the_allowance(lobby):
     owner, player = await lobby.user("owner"), await lobby.user("player")
-    first_game = await finish_with_member(lobby, owner, player, "Star Lords")
-    await finish_with_member(lobby, owner, player, "Blue Suns")
+    first_game = await finish_with_member(lobby, owner, player, "Star_Lords")
+    await finish_with_member(lobby, owner, player, "Blue_Suns")
     names = await lobby.stub.UserLobbyMyRaceNames(pb.UserLobbyMyRaceNamesRequest(user_id=player))
     assert sorted((n.name, n.status, n.source_game_id == first_game) for n in names.items) == \
-        [("Blue Suns", "pending_registration", False), ("Star Lords", "pending_registration", True)]
+        [("Blue_Suns", "pending_registration", False), ("Star_Lords", "pending_registration", True)]
 
     def register(name: str):
         return lobby.stub.UserLobbyRaceNamesRegister(pb.UserLobbyRaceNamesRegisterRequest(
             user_id=player, body=pb.RaceNameRegisterRequest(name=name)))
 
-    registered = await register("star lords")
-    assert (registered.name, registered.status, registered.canonical) == ("Star Lords", "registered", "starlords")
-    over = await error_of(register("Blue Suns"))
+    registered = await register("star_lords")
+    assert (registered.name, registered.status, registered.canonical) == ("Star_Lords", "registered", "starlords")
+    over = await error_of(register("Blue_Suns"))
     assert over.code() == CONFLICT and "allowance is 1" in over.details()
-    assert (await error_of(register("Never Played"))).code() == NOT_FOUND
+    assert (await error_of(register("Never_Played"))).code() == NOT_FOUND
     await limit(lobby, player, "max_registered_race_names", 2)
-    assert (await register("Blue Suns")).status == "registered"
+    assert (await register("Blue_Suns")).status == "registered"
     other = await lobby.user("other")
     game = await open_game(lobby, owner)
-    taken = await error_of(apply(lobby, other, game.game_id, "STAR-LORDS"))
+    taken = await error_of(apply(lobby, other, game.game_id, "STARL0RDS"))
     assert taken.code() == CONFLICT and "held by another player" in taken.details()
-    own = await apply(lobby, player, game.game_id, "Star Lords")  # the holder may play it again
+    own = await apply(lobby, player, game.game_id, "Star_Lords")  # the holder may play it again
     assert own.status == "pending"
 
 
@@ -178,7 +179,7 @@ async def test_memberships_remove_block_and_ban(lobby):
     owner, ann, bob, cid = [await lobby.user(x) for x in ("owner", "ann", "bob", "cid")]
     game = await open_game(lobby, owner)
     seats = {}
-    for user, name in ((ann, "Ann Race"), (bob, "Bob Race"), (cid, "Cid Race")):
+    for user, name in ((ann, "Ann_Race"), (bob, "Bob_Race"), (cid, "Cid_Race")):
         application = await apply(lobby, user, game.game_id, name)
         await approve(lobby, owner, game.game_id, application.application_id)
     for m in (await lobby.stub.UserLobbyMembershipsList(pb.UserLobbyMembershipsListRequest(
@@ -196,8 +197,11 @@ async def test_memberships_remove_block_and_ban(lobby):
     assert (await error_of(call("UserLobbyMembershipsRemove", ann, seats[ann]))).code() == CONFLICT
     blocked = await call("UserLobbyMembershipsBlock", owner, seats[bob])
     assert blocked.status == "blocked"
-    again = await error_of(apply(lobby, bob, game.game_id, "Bob Race"))
+    again = await error_of(apply(lobby, bob, game.game_id, "Bob_Race"))
     assert again.code() == CONFLICT and "blocked" in again.details()
+    control = await error_of(lobby.stub.AdminGamesBanMember(pb.AdminGamesBanMemberRequest(
+        admin_username=ADMIN, game_id=game.game_id, body=pb.AdminGameBanMemberRequest(user_id=cid, reason="a\x00b"))))
+    assert control.code() == INVALID and "control characters" in control.details()
     banned = await lobby.stub.AdminGamesBanMember(pb.AdminGamesBanMemberRequest(
         admin_username=ADMIN, game_id=game.game_id, body=pb.AdminGameBanMemberRequest(user_id=cid, reason="cheating")))
     assert banned.status == "blocked"
@@ -217,7 +221,7 @@ async def test_memberships_remove_block_and_ban(lobby):
 async def test_invites_user_bound_and_code_based(lobby):
     owner, ann, bob, cid = [await lobby.user(x) for x in ("owner", "ann", "bob", "cid")]
     game = await open_game(lobby, owner)
-    bound = await invite(lobby, owner, game.game_id, "Ann Race", invited=ann)
+    bound = await invite(lobby, owner, game.game_id, "Ann_Race", invited=ann)
     assert (bound.status, bound.invited_user_id, bound.HasField("code")) == ("pending", ann, False)
     assert (await error_of(invite(lobby, ann, game.game_id, "X"))).code() == FORBIDDEN
     assert (await error_of(invite(lobby, owner, game.game_id, "X", invited=owner))).code() == INVALID
@@ -229,20 +233,20 @@ async def test_invites_user_bound_and_code_based(lobby):
     assert redeemed.status == "redeemed"
     assert (await error_of(redeem(lobby, ann, game.game_id, bound.invite_id))).code() == CONFLICT
 
-    coded = await invite(lobby, owner, game.game_id, "Open Seat")
+    coded = await invite(lobby, owner, game.game_id, "Open_Seat")
     assert coded.HasField("code") and not coded.HasField("invited_user_id")
     assert (await error_of(redeem(lobby, bob, game.game_id, coded.invite_id))).code() == NOT_FOUND
     assert (await redeem(lobby, bob, game.game_id, coded.code)).status == "redeemed"
     once = await error_of(redeem(lobby, cid, game.game_id, coded.code))
     assert once.code() == CONFLICT and "the invite is redeemed" in once.details()
 
-    declined_one = await invite(lobby, owner, game.game_id, "Cid Race", invited=cid)
+    declined_one = await invite(lobby, owner, game.game_id, "Cid_Race", invited=cid)
     assert (await error_of(lobby.stub.UserLobbyInvitesDecline(pb.UserLobbyInvitesDeclineRequest(
         user_id=bob, game_id=game.game_id, invite_id=declined_one.invite_id)))).code() == FORBIDDEN
     declined = await lobby.stub.UserLobbyInvitesDecline(pb.UserLobbyInvitesDeclineRequest(
         user_id=cid, game_id=game.game_id, invite_id=declined_one.invite_id))
     assert declined.status == "declined"
-    revoked_one = await invite(lobby, owner, game.game_id, "Cid Race", invited=cid)
+    revoked_one = await invite(lobby, owner, game.game_id, "Cid_Race", invited=cid)
     assert (await error_of(lobby.stub.UserLobbyInvitesRevoke(pb.UserLobbyInvitesRevokeRequest(
         user_id=cid, game_id=game.game_id, invite_id=revoked_one.invite_id)))).code() == FORBIDDEN
     revoked = await lobby.stub.UserLobbyInvitesRevoke(pb.UserLobbyInvitesRevokeRequest(
@@ -250,7 +254,7 @@ async def test_invites_user_bound_and_code_based(lobby):
     assert revoked.status == "revoked"
     assert (await error_of(redeem(lobby, cid, game.game_id, revoked_one.invite_id))).code() == CONFLICT
 
-    expiring = await invite(lobby, owner, game.game_id, "Cid Race", invited=cid)
+    expiring = await invite(lobby, owner, game.game_id, "Cid_Race", invited=cid)
     await rows(lobby, "UPDATE lobby.invites SET expires_at = now() - interval '1 second' WHERE invite_id = :i",
                i=uuid.UUID(expiring.invite_id))
     expired = await error_of(redeem(lobby, cid, game.game_id, expiring.invite_id))

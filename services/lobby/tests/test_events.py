@@ -114,12 +114,12 @@ async def test_a_deleted_account_lets_go_of_everything_once(lobby_with_consumers
     running = await create_private(lobby, leaving)
     await set_status(lobby, running.game_id, "running")
     joined = await open_game(lobby, owner)
-    application = await apply(lobby, leaving, joined.game_id, "Leaving Race")
+    application = await apply(lobby, leaving, joined.game_id, "Leaving_Race")
     await approve(lobby, owner, joined.game_id, application.application_id)
     pending_elsewhere = await open_game(lobby, other)
-    await apply(lobby, leaving, pending_elsewhere.game_id, "Second Race")
-    issued = await invite(lobby, leaving, draft.game_id, "For Other", invited=other)
-    received = await invite(lobby, other, pending_elsewhere.game_id, "For Leaving", invited=leaving)
+    await apply(lobby, leaving, pending_elsewhere.game_id, "Second_Race")
+    issued = await invite(lobby, leaving, draft.game_id, "For_Other", invited=other)
+    received = await invite(lobby, other, pending_elsewhere.game_id, "For_Leaving", invited=leaving)
     await rows(lobby, "INSERT INTO lobby.race_names (canonical_key, name, owner_user_id, status, registered_at) "
                       "VALUES ('oldglory', 'Old Glory', :u, 'registered', now())", u=uuid.UUID(leaving))
 

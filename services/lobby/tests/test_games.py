@@ -217,7 +217,7 @@ async def test_patch_rules(lobby):
         error = await error_of(patch(owner, **bad))
         assert error.code() == INVALID and message in error.details()
     for user in (await lobby.user(), await lobby.user(), await lobby.user()):
-        await add_member(lobby, game.game_id, user, f"Race {user[:6]}")
+        await add_member(lobby, game.game_id, user, f"Race_{user[:6]}")
     below = await error_of(patch(owner, max_players=2))
     assert below.code() == CONFLICT and "below the 3 active members" in below.details()
     await set_status(lobby, game.game_id, "running")

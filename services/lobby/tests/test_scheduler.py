@@ -57,7 +57,7 @@ async def test_start_gap_hours_and_players_and_the_enrollment_end(deps, lobby_wi
     by_end = await public_game(lobby, min_players=1, max_players=10, enrollment_ends_at=timestamp(now + timedelta(days=1)))
     nobody = await public_game(lobby, min_players=2, max_players=10, enrollment_ends_at=timestamp(now + timedelta(days=1)))
     for game in (by_hours, by_players, by_end):
-        await apply(lobby, await lobby.user(), game.game_id, f"First {game.game_id[:4]}")
+        await apply(lobby, await lobby.user(), game.game_id, f"First_{game.game_id[:4]}")
     await tick(deps, now=now)
     assert {(await game_row(lobby, g.game_id))["status"] for g in (by_hours, by_players, by_end)} == {"ready_to_start"}
     await tick(deps, now=now + timedelta(hours=1, minutes=59))
@@ -65,7 +65,7 @@ async def test_start_gap_hours_and_players_and_the_enrollment_end(deps, lobby_wi
     await tick(deps, now=now + timedelta(hours=2, minutes=1))
     assert (await moves(lobby, by_hours.game_id))[-1] == ("ready_to_start", "starting", "start_gap_hours_elapsed")
     for i in range(2):
-        await apply(lobby, await lobby.user(), by_players.game_id, f"Later {i}")
+        await apply(lobby, await lobby.user(), by_players.game_id, f"Later_{i}")
     await tick(deps, now=now + timedelta(hours=3))
     assert (await moves(lobby, by_players.game_id))[-1] == ("ready_to_start", "starting", "start_gap_players_reached")
     assert (await game_row(lobby, by_end.game_id))["status"] == "ready_to_start"
@@ -79,7 +79,7 @@ async def test_replicas_ticking_at_once_move_each_game_once(deps, lobby_with_run
     lobby = lobby_with_runtime
     games = [await public_game(lobby, min_players=1, max_players=1) for _ in range(6)]
     for game in games:
-        await apply(lobby, await lobby.user(), game.game_id, f"Solo {game.game_id[:6]}")
+        await apply(lobby, await lobby.user(), game.game_id, f"Solo_{game.game_id[:6]}")
     now = datetime.now(UTC)
     await asyncio.gather(*(tick(deps, now=now) for _ in range(4)))
     for game in games:

@@ -40,3 +40,12 @@ async def runtime(fresh_database_dsn, kafka_bootstrap, tmp_path) -> AsyncIterato
     settings = runtime_settings(fresh_database_dsn, kafka_bootstrap, str(tmp_path / "engines"))
     async with running_service(SERVICE, settings) as service:
         yield Runtime(runtime_pb2_grpc.RuntimeServiceStub(service.channel), fresh_database_dsn, settings)
+
+
+@pytest.fixture
+async def quiet_runtime(fresh_database_dsn, kafka_bootstrap, tmp_path) -> AsyncIterator[Runtime]:
+    """The service (migrations applied, gRPC up) with no worker of its own: the test drives the clock."""
+    settings = runtime_settings(fresh_database_dsn, kafka_bootstrap, str(tmp_path / "engines"),
+                                runtime_workers_enabled=False)
+    async with running_service(SERVICE, settings) as service:
+        yield Runtime(runtime_pb2_grpc.RuntimeServiceStub(service.channel), fresh_database_dsn, settings)

@@ -49,8 +49,9 @@ async def test_bad_input_is_refused_and_changes_nothing(runtime):
         error = await error_of(create(stub, version))
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, version
         assert "is not a semantic version" in error.details()
-    error = await error_of(create(stub, "1.0.0", image="has space"))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "image_ref" in error.details()
+    for image in ("has space", "nul\x00byte", "x" * 501, ""):
+        error = await error_of(create(stub, "1.0.0", image=image))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "image_ref" in error.details(), image
     missing = await error_of(stub.AdminEngineVersionsDisable(pb.AdminEngineVersionsDisableRequest(id="9.9.9")))
     assert missing.code() == grpc.StatusCode.NOT_FOUND
     assert list((await stub.AdminEngineVersionsList(pb.AdminEngineVersionsListRequest())).items) == []

@@ -53,15 +53,20 @@ async def next_slots(deps: Deps) -> set[datetime]:
         return set((await connection.execute(sa.select(runtimes.c.next_slot_at))).scalars())
 
 
-async def test_two_replicas_never_claim_one_slot_twice(runtime):
-    a, b = replica(runtime.database_url, "a"), replica(runtime.database_url, "b")
+async def test_two_replicas_never_claim_one_slot_twice(quiet_runtime):
+    a, b = replica(quiet_runtime.database_url, "a"), replica(quiet_runtime.database_url, "b")
     try:
         games = await arrange(a, 60)
         now = T0 + timedelta(seconds=30)
-        # Both replicas poll at the same moment, several times over, in small batches.
-        claimed = await asyncio.gather(*(turns.claim_due_slots(d, now=now, limit=7) for d in (a, b) * 6))
+        # Both replicas poll at the same moment, in small batches, until a round finds nothing due.
+        claimed: list = []
+        while True:
+            rounds = await asyncio.gather(*(turns.claim_due_slots(d, now=now, limit=7) for d in (a, b) * 3))
+            if not any(rounds):
+                break
+            claimed.extend(c for batch in rounds for c in batch)
         rows = await ticks(a)
-        assert len(rows) == len(games) == sum(len(c) for c in claimed)
+        assert len(rows) == len(games) == len(claimed)
         assert {r.game_id for r in rows} == set(games)
         assert {(r.slot_at, r.kind, r.turn) for r in rows} == {(T0, "scheduled", 1)}
         assert {r.claimed_by for r in rows} <= {"a", "b"}
@@ -73,16 +78,20 @@ async def test_two_replicas_never_claim_one_slot_twice(runtime):
         await b.engine.dispose()
 
 
-async def test_after_downtime_one_catch_up_tick_not_a_burst(runtime):
-    deps = replica(runtime.database_url, "a")
+async def test_after_downtime_one_catch_up_tick_not_a_burst(quiet_runtime):
+    deps = replica(quiet_runtime.database_url, "a")
     try:
         (_game,) = await arrange(deps, 1)
         await turns.claim_due_slots(deps, now=T0, limit=10)
         # While a tick of the game is open, a due slot waits instead of stacking a second tick.
         assert await turns.claim_due_slots(deps, now=T0 + timedelta(minutes=5), limit=10) == []
+        # A claim whose replica died (never finished) is taken over after STALE_CLAIM, once.
+        taken = await turns.claim_retries(deps, now=T0 + turns.STALE_CLAIM + timedelta(seconds=1), limit=10)
+        assert [(t.slot_at, t.status) for t in taken] == [(T0, "claimed")]
+        assert await turns.claim_retries(deps, now=T0 + turns.STALE_CLAIM + timedelta(seconds=2), limit=10) == []
         await finish_open_ticks(deps)
         back = T0 + timedelta(minutes=31)  # slots 00:05 … 00:30 were missed
-        (tick,) = await turns.claim_due_slots(deps, now=back, limit=10)
+        (tick,) = [c.tick for c in await turns.claim_due_slots(deps, now=back, limit=10)]
         assert (tick.slot_at, tick.kind) == (T0 + timedelta(minutes=5), "catch_up")
         assert await next_slots(deps) == {T0 + timedelta(minutes=35)}
         await finish_open_ticks(deps)
@@ -92,8 +101,8 @@ async def test_after_downtime_one_catch_up_tick_not_a_burst(runtime):
         await deps.engine.dispose()
 
 
-async def test_an_early_turn_takes_the_next_slot_which_then_does_not_run(runtime):
-    deps = replica(runtime.database_url, "a")
+async def test_an_early_turn_takes_the_next_slot_which_then_does_not_run(quiet_runtime):
+    deps = replica(quiet_runtime.database_url, "a")
     try:
         (game,) = await arrange(deps, 1)
         early = await turns.claim_early(deps, game_id=game, now=T0 - timedelta(minutes=2))
@@ -103,7 +112,7 @@ async def test_an_early_turn_takes_the_next_slot_which_then_does_not_run(runtime
         assert await turns.claim_early(deps, game_id=game, now=T0 - timedelta(minutes=1)) is None
         await finish_open_ticks(deps)
         assert await turns.claim_due_slots(deps, now=T0 + timedelta(seconds=1), limit=10) == []
-        (later,) = await turns.claim_due_slots(deps, now=T0 + timedelta(minutes=5), limit=10)
+        (later,) = [c.tick for c in await turns.claim_due_slots(deps, now=T0 + timedelta(minutes=5), limit=10)]
         assert (later.slot_at, later.kind) == (T0 + timedelta(minutes=5), "scheduled")
         assert [r.kind for r in await ticks(deps)] == ["early", "scheduled"]
     finally:

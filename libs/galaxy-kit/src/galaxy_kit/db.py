@@ -128,15 +128,12 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
-#: asyncpg's errors for "there is no usable server connection" (SQLSTATE class 08, the
-#: server shutting down or still recovering).
+#: Beyond a dropped connection: a crashed server's backends, a connection asyncpg already
+#: closed, a connect that timed out.
 _UNREACHABLE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
+    *CONNECTION_ERRORS,
     asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
-    OSError,
     TimeoutError,
 )
 

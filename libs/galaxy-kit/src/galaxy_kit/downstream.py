@@ -1,9 +1,10 @@
 """What a service answers when a gRPC call to another service fails.
 
-A downstream that is down or too slow becomes `Unavailable` (503 at the edge);
-one that does not implement the method yet becomes `DependencyNotBuilt` (501);
-anything else is a bug somewhere, logged and raised as `DownstreamError`
-(answered INTERNAL). Never let an AioRpcError escape into a servicer: the kit
+Fail closed: a downstream that is down, too slow, or does not implement the
+method (UNIMPLEMENTED: a deployment older than its caller) becomes `Unavailable`
+(503 at the edge), so a check that cannot be made refuses the request and never
+lets it through; anything else is a bug somewhere, logged and raised as
+`DownstreamError` (answered INTERNAL). Never let an AioRpcError escape into a servicer: the kit
 would report it as UNKNOWN.
 """
 
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import grpc
 
-from galaxy_kit.errors import DomainError, Unavailable
+from galaxy_kit.errors import Unavailable
 from galaxy_kit.logging import get_logger
 
 log = get_logger(__name__)
 
-TRANSIENT = frozenset({
+UNAVAILABLE = frozenset({
+    grpc.StatusCode.UNIMPLEMENTED,
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -28,18 +30,9 @@ class DownstreamError(RuntimeError):
     """A downstream answered something the caller cannot act on; becomes INTERNAL."""
 
 
-class DependencyNotBuilt(DomainError):
-    """The downstream does not implement the method yet: answered UNIMPLEMENTED (501 at the edge)."""
-
-    status_code = grpc.StatusCode.UNIMPLEMENTED
-
-
 def downstream_failure(service: str, method: str, error: grpc.aio.AioRpcError) -> Exception:
     """The exception to raise for a failed call of `service`.`method`."""
-    if error.code() == grpc.StatusCode.UNIMPLEMENTED:
-        log.warning("downstream_unimplemented", service=service, method=method)
-        return DependencyNotBuilt(f"the {service} service cannot do this yet")
-    if error.code() in TRANSIENT:
+    if error.code() in UNAVAILABLE:
         log.warning("downstream_unavailable", service=service, method=method, code=error.code().name)
         return Unavailable(f"the {service} service is unavailable, try again later")
     log.error("downstream_failed", service=service, method=method, code=error.code().name,

@@ -197,15 +197,6 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
     ("grpc.http2.max_pings_without_data", 0),
 ]
 
-#: Client-side channel settings shared by every caller of a Galaxy service.
-CHANNEL_OPTIONS: list[tuple[str, int]] = [
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.max_pings_without_data", 0),
-]
-
-
 def build_server(*, reuse_port: bool = False) -> grpc.aio.Server:
     return grpc.aio.server(
         interceptors=[DomainErrorInterceptor()],

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from galaxy_kit import db
 from galaxy_kit import logging as kit_logging
+from galaxy_kit.events.outbox import OutboxRelay
 from galaxy_kit.events.schema import inbox_table, outbox_table
 from galaxy_kit.grpc_server import HealthReporter, build_server
 from galaxy_kit.migrations import upgrade_in_child, upgrade_to_head
@@ -120,6 +121,13 @@ def default_retention(
     )
 
 
+def apply_event_settings(workers: list[BackgroundWorker], settings: ServiceSettings) -> None:
+    """Give the service's outbox relays the service-wide attempt cap, unless one chose its own."""
+    for worker in workers:
+        if isinstance(worker, OutboxRelay) and worker.cap_from_settings:
+            worker.max_attempts = settings.outbox_max_attempts
+
+
 async def serve(definition: ServiceDefinition, settings: ServiceSettings | None = None,
                 *, stop_event: asyncio.Event | None = None, migrate_in_child: bool = False) -> None:
     """Run the service until `stop_event` is set.
@@ -154,6 +162,7 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
         built = definition.build(context)
         if built is not None:
             await built
+        apply_event_settings(context.workers, settings)
         if context.retention:
             context.workers.append(
                 RetentionWorker(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import grpc
 from galaxy.auth.v1 import auth_pb2_grpc
 from galaxy_kit.events import IdempotentConsumer
+from galaxy_kit.grpc_client import insecure_channel
 from galaxy_kit.logging import get_logger
 from galaxy_kit.service import ServiceContext, define_service
 
@@ -39,8 +39,8 @@ async def build(context: ServiceContext) -> None:
         rounds=settings.admin_bcrypt_rounds,
     )
     bcrypt_pool = BcryptPool(workers=settings.admin_bcrypt_workers, rounds=settings.admin_bcrypt_rounds)
-    account_channel = grpc.aio.insecure_channel(settings.account_grpc_target)
-    mail_channel = grpc.aio.insecure_channel(settings.mail_grpc_target)
+    account_channel = insecure_channel(settings.account_grpc_target)
+    mail_channel = insecure_channel(settings.mail_grpc_target)
 
     async def close_channels() -> None:
         await account_channel.close()

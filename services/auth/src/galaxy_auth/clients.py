@@ -1,10 +1,7 @@
 """gRPC clients of account and mail, as the domain's ports (domain/ports.py).
 
-Fail closed: a downstream that is down, too slow, or does not implement the
-method (UNIMPLEMENTED) becomes Unavailable (503 at the edge) — a check that
-cannot be made refuses the request, never lets it through. Any other
-unexpected status is logged and answered INTERNAL. Never let an AioRpcError
-escape into the servicer: the kit would report it as UNKNOWN.
+Failures are mapped by galaxy_kit.downstream: fail closed (down, too slow or
+UNIMPLEMENTED → Unavailable, 503 at the edge), anything else INTERNAL.
 """
 
 from __future__ import annotations
@@ -12,36 +9,11 @@ from __future__ import annotations
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
-from galaxy_kit.errors import Unavailable
-from galaxy_kit.logging import get_logger
+from galaxy_kit.downstream import downstream_failure
 
 from galaxy_auth.domain.ports import EnsuredAccount
 
-log = get_logger(__name__)
-
 PERMANENT_BLOCK = "permanent_block"
-_UNAVAILABLE = {
-    grpc.StatusCode.UNIMPLEMENTED,
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.CANCELLED,
-}
-
-
-class DownstreamError(RuntimeError):
-    """A downstream answered something auth cannot act on (a bug somewhere); becomes INTERNAL."""
-
-
-def _failure(service: str, method: str, error: grpc.aio.AioRpcError) -> Exception:
-    if error.code() in _UNAVAILABLE:
-        log.warning("downstream_unavailable", service=service, method=method, code=error.code().name)
-        return Unavailable(f"the {service} service is unavailable, try again later")
-    log.error("downstream_failed", service=service, method=method, code=error.code().name,
-              details=error.details())
-    return DownstreamError(f"{service}.{method} answered {error.code().name}")
-
-
 class GrpcAccountDirectory:
     def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
         self._stub = account_pb2_grpc.AccountServiceStub(channel)
@@ -55,7 +27,7 @@ class GrpcAccountDirectory:
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:  # no account: nothing can block it
                 return False
-            raise _failure("account", "GetAccountByEmail", error) from None
+            raise downstream_failure("account", "GetAccountByEmail", error) from None
         return any(s.sanction_code == PERMANENT_BLOCK for s in reply.account.active_sanctions)
 
     async def ensure_by_email(
@@ -69,7 +41,7 @@ class GrpcAccountDirectory:
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
-            raise _failure("account", "EnsureAccountByEmail", error) from None
+            raise downstream_failure("account", "EnsureAccountByEmail", error) from None
         return EnsuredAccount(
             outcome=reply.outcome,
             user_id=reply.user_id,
@@ -96,4 +68,4 @@ class GrpcMailSender:
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
-            raise _failure("mail", "EnqueueDelivery", error) from None
+            raise downstream_failure("mail", "EnqueueDelivery", error) from None

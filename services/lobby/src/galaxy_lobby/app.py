@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import grpc
 from galaxy.lobby.v1 import lobby_pb2_grpc
 from galaxy_kit.events import IdempotentConsumer, OutboxRelay
+from galaxy_kit.grpc_client import insecure_channel
 from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_lobby.clients import AccountDirectory, Defaults, RuntimeControl
@@ -19,8 +19,8 @@ from galaxy_lobby.settings import LobbySettings
 def build(context: ServiceContext) -> None:
     settings = context.settings
     assert isinstance(settings, LobbySettings)
-    account_channel = grpc.aio.insecure_channel(settings.account_grpc_target)
-    runtime_channel = grpc.aio.insecure_channel(settings.runtime_grpc_target)
+    account_channel = insecure_channel(settings.account_grpc_target)
+    runtime_channel = insecure_channel(settings.runtime_grpc_target)
 
     async def close_channels() -> None:
         await account_channel.close()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import grpc
 from galaxy.notify.v1 import notify_pb2_grpc
 from galaxy_kit.events import IdempotentConsumer
-from galaxy_kit.grpc_server import CHANNEL_OPTIONS
+from galaxy_kit.grpc_client import insecure_channel
 from galaxy_kit.retention import RetentionRule
 from galaxy_kit.service import ServiceContext, define_service
 
@@ -55,8 +54,8 @@ def build(context: ServiceContext) -> None:
     ])
 
     if settings.notify_retry_worker_enabled:
-        account_channel = grpc.aio.insecure_channel(settings.account_grpc_target, options=CHANNEL_OPTIONS)
-        mail_channel = grpc.aio.insecure_channel(settings.mail_grpc_target, options=CHANNEL_OPTIONS)
+        account_channel = insecure_channel(settings.account_grpc_target)
+        mail_channel = insecure_channel(settings.mail_grpc_target)
 
         async def close_channels() -> None:
             await account_channel.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import socket
 
-import grpc
 from galaxy.runtime.v1 import runtime_pb2_grpc
 from galaxy_kit.events import OutboxRelay
+from galaxy_kit.grpc_client import insecure_channel
 from galaxy_kit.service import ServiceContext, define_service
 
 from galaxy_runtime.clients import EngineClient, MemberDirectory
@@ -37,7 +37,7 @@ def make_driver(settings: RuntimeSettings) -> Driver:
 def build(context: ServiceContext) -> None:
     settings = context.settings
     assert isinstance(settings, RuntimeSettings)
-    lobby_channel = grpc.aio.insecure_channel(settings.lobby_grpc_target)
+    lobby_channel = insecure_channel(settings.lobby_grpc_target)
     driver = make_driver(settings)
     engines = EngineClient(timeout=settings.runtime_engine_timeout_seconds)
     deps = Deps(
@@ -46,7 +46,7 @@ def build(context: ServiceContext) -> None:
         replica=settings.runtime_replica_id or f"{socket.gethostname()}:{os.getpid()}",
     )
     clock = system_clock
-    runner = TurnRunner(deps, clock)
+    runner = TurnRunner(deps, clock, concurrency=settings.runtime_tick_concurrency)
 
     async def close() -> None:
         await lobby_channel.close()

@@ -54,6 +54,8 @@ class RuntimeSettings(ServiceSettings):
     runtime_tick_interval_seconds: float = Field(0.25, gt=0)
     #: Games claimed per scheduler pass.
     runtime_tick_batch: int = Field(100, ge=1)
+    #: Turn outcomes one replica records at once (the engine calls themselves are not bounded).
+    runtime_tick_concurrency: int = Field(8, ge=1)
     runtime_operations_poll_seconds: float = Field(0.5, gt=0)
     #: How many operations (starts, restarts) one replica runs at once.
     runtime_operations_concurrency: int = Field(16, ge=1)

@@ -121,8 +121,8 @@ class TurnScheduler(_Loop):
         now = self._clock()
         while True:
             claimed = await turns.claim_due_slots(self._deps, now=now, limit=limit)
-            for tick in claimed:
-                self._runner.spawn(tick)
+            for item in claimed:
+                self._runner.spawn(item.tick, item.endpoint)
             if len(claimed) < limit:
                 break
         for tick in await turns.claim_retries(self._deps, now=now, limit=limit):

@@ -375,9 +375,11 @@ class OutboxRelay:
     sooner); `lock_retry_interval` between attempts of a non-leader to take the
     lock; `retry_backoff`..`max_retry_backoff` the exponential back-off after a
     round that published nothing or a lost database connection; `max_attempts`
-    (a count) the refusals after which a row is parked as a dead letter; `topics`
-    to create on start (topics seen in rows are created on first use too) with
-    `partitions` and `replication_factor`.
+    (a count) the refusals after which a row is parked as a dead letter (left
+    unset, it is `DEFAULT_MAX_ATTEMPTS`, and the service runner applies
+    `GALAXY_OUTBOX_MAX_ATTEMPTS`: `cap_from_settings`); `topics` to create on
+    start (topics seen in rows are created on first use too) with `partitions`
+    and `replication_factor`.
     """
 
     def __init__(
@@ -397,7 +399,7 @@ class OutboxRelay:
         lock_retry_interval: float = 1.0,
         retry_backoff: float = 0.2,
         max_retry_backoff: float = 5.0,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        max_attempts: int | None = None,
         listen: bool = True,
         name: str | None = None,
     ) -> None:
@@ -405,7 +407,7 @@ class OutboxRelay:
             raise ValueError("OutboxRelay needs bootstrap_servers or a producer_factory")
         if create_topics and bootstrap_servers is None:
             raise ValueError("creating topics needs bootstrap_servers (or pass create_topics=False)")
-        if max_attempts < 1:
+        if max_attempts is not None and max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.engine = engine
         self.table = table
@@ -421,7 +423,9 @@ class OutboxRelay:
         self.lock_retry_interval = lock_retry_interval
         self.retry_backoff = retry_backoff
         self.max_retry_backoff = max_retry_backoff
-        self.max_attempts = max_attempts
+        #: True when the caller left the cap to the service's settings (galaxy_kit.service).
+        self.cap_from_settings = max_attempts is None
+        self.max_attempts = DEFAULT_MAX_ATTEMPTS if max_attempts is None else max_attempts
         self.listen = listen
         self.name = name or _qualified_name(table)
         self.lock_key = relay_lock_key(table)

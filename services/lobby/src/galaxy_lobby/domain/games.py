@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from galaxy_kit.db import advisory_xact_lock, autocommit, transaction
-from galaxy_kit.downstream import DependencyNotBuilt
 from galaxy_kit.errors import Conflict, NotFound, PermissionDenied, Unavailable
 from galaxy_kit.logging import get_logger
 from sqlalchemy.engine import Row
@@ -314,13 +313,13 @@ async def _runtime_first(deps: Deps, user_id: str, game_id: str, to: GameStatus,
     try:
         await call(str(parsed))
     except RuntimeRefused as refused:
-        if refused.kind == RuntimeRefused.UNIMPLEMENTED:
-            raise DependencyNotBuilt(refused.reason) from None
         if refused.kind == RuntimeRefused.REFUSED:
             raise Conflict(refused.reason) from None
         raise Unavailable(refused.reason) from None
     async with transaction(deps.sessions) as session:
         game = await _owned_for_update(session, parsed, caller)
+        if game.status == to:  # runtime's own status event got there first: done, not a conflict
+            return _changed(game)
         game = await machine.move(session, game, to, actor=Actor.user(caller), reason=reason, now=now,
                                   only_from=only_from)
     return _changed(game)

@@ -13,23 +13,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from galaxy_kit.errors import Conflict
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_lobby.domain import notify
 from galaxy_lobby.domain.actors import Actor
-from galaxy_lobby.domain.vocabulary import (
-    ApplicationStatus,
-    GameStatus,
-    InviteStatus,
-    MembershipStatus,
-    NotifyKind,
-    RaceNameStatus,
-)
+from galaxy_lobby.domain.vocabulary import ApplicationStatus, GameStatus, NotifyKind
+from galaxy_lobby.repository import enrolment as enrolment_repo
 from galaxy_lobby.repository import games as games_repo
-from galaxy_lobby.repository.tables import applications, invites, memberships, race_names
+from galaxy_lobby.repository import race_names as race_names_repo
 
 S = GameStatus
 
@@ -121,10 +114,7 @@ async def record_creation(session: AsyncSession, game_id: uuid.UUID, status: Gam
 
 async def _people(session: AsyncSession, game: Row) -> list[uuid.UUID]:
     """Who hears about the game: its owner and its active members."""
-    query = sa.select(memberships.c.user_id).where(
-        memberships.c.game_id == game.game_id, memberships.c.status == MembershipStatus.ACTIVE
-    )
-    members = list((await session.execute(query)).scalars())
+    members = await enrolment_repo.active_member_ids(session, game.game_id)
     return [game.owner_user_id, *members] if game.owner_user_id else members
 
 
@@ -160,39 +150,22 @@ async def _finished(session: AsyncSession, step: Move) -> None:
     if step.values.get("runtime_status") is None and step.game.runtime_status != "finished":
         step.values["runtime_status"] = RUNTIME_STOPPED
     # The names played in the game become registrable by their players for a while.
-    await session.execute(
-        sa.update(race_names)
-        .where(race_names.c.game_id == step.game.game_id, race_names.c.status == RaceNameStatus.RESERVATION)
-        .values(status=RaceNameStatus.PENDING_REGISTRATION, source_game_id=step.game.game_id, game_id=None,
-                expires_at=step.now + PENDING_REGISTRATION_FOR)
-    )
+    await race_names_repo.make_registrable(session, step.game.game_id, until=step.now + PENDING_REGISTRATION_FOR)
 
 
 async def _cancelled(session: AsyncSession, step: Move) -> None:
     game_id = step.game.game_id
     if step.from_ in (S.STARTING, S.START_FAILED):
         step.values["runtime_status"] = RUNTIME_STOPPED
-    pending = (await session.execute(
-        sa.update(applications)
-        .where(applications.c.game_id == game_id, applications.c.status == ApplicationStatus.PENDING)
-        .values(status=ApplicationStatus.REJECTED, decided_at=step.now, decided_by=step.actor.label)
-        .returning(applications.c.applicant_user_id, applications.c.application_id)
-    )).all()
+    pending = await enrolment_repo.reject_pending_of_game(session, game_id, now=step.now, by=step.actor.label)
     for applicant, application_id in pending:
         await notify.intend(
             session, kind=NotifyKind.APPLICATION_DECIDED, recipients=[applicant], now=step.now,
             params={"game_id": game_id, "game_name": step.game.game_name, "application_id": application_id,
                     "decision": ApplicationStatus.REJECTED, "reason": "game_cancelled"},
         )
-    await session.execute(
-        sa.update(invites)
-        .where(invites.c.game_id == game_id, invites.c.status == InviteStatus.PENDING)
-        .values(status=InviteStatus.REVOKED, decided_at=step.now)
-    )
-    await session.execute(
-        sa.delete(race_names).where(race_names.c.game_id == game_id,
-                                    race_names.c.status == RaceNameStatus.RESERVATION)
-    )
+    await enrolment_repo.revoke_pending_of_game(session, game_id, step.now)
+    await race_names_repo.release_game(session, game_id)
 
 
 #: Effects by (from, to); a `None` from applies to every move into `to`. Effects run before the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from datetime import datetime
@@ -16,9 +17,12 @@ GAME_NAME_MAX = 64
 DESCRIPTION_MAX = 2000
 PLAYERS_MAX = 100
 START_GAP_HOURS_MAX = 24 * 30
-RACE_NAME_MAX = 32
+RACE_NAME_MAX = 20
+#: The engine's race-name alphabet (engine/src/galaxy_engine/game/validate.py, NAME_PATTERN).
+RACE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_]{1,20}")
 REASON_MAX = 500
-#: Characters that separate words in a race name; the canonical key drops them.
+#: Characters that separate words in a race name (only `_` passes the name rule; the others are
+#: dropped too, so the key stays the same if the alphabet ever widens).
 RACE_NAME_SEPARATORS = frozenset(" -_.'")
 
 
@@ -88,9 +92,11 @@ def future(value: datetime | None, field: str, now: datetime) -> datetime:
 
 
 def reason(value: str) -> str:
-    text = value.strip()
+    text = unicodedata.normalize("NFC", value).strip()
     if not 1 <= len(text) <= REASON_MAX:
         raise InvalidArgument(f"reason must be 1-{REASON_MAX} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise InvalidArgument("reason must not contain control characters")
     return text
 
 
@@ -98,22 +104,16 @@ def reason(value: str) -> str:
 
 
 def race_name(value: str) -> str:
-    """NFKC, trimmed, 1-32 characters of letters, marks, digits and single separators (space - _ . ')."""
+    """NFKC, trimmed, 1-20 ASCII letters, digits and underscores, at least one letter or digit.
+
+    Exactly what the game engine accepts as a race (engine/src/galaxy_engine/game/validate.py):
+    the name a player picks is the name the engine plays, so no name lobby hands out can make a
+    start fail. NFKC first, so full-width forms (`ｓｔａｒ`) become their ASCII letters.
+    """
     name = unicodedata.normalize("NFKC", value).strip()
-    if not 1 <= len(name) <= RACE_NAME_MAX:
-        raise InvalidArgument(f"race_name must be 1-{RACE_NAME_MAX} characters")
-    previous_separator = True  # a name may not start with a separator
-    for ch in name:
-        if ch in RACE_NAME_SEPARATORS:
-            if previous_separator:
-                raise InvalidArgument("race_name must start with a letter or digit and not repeat separators")
-            previous_separator = True
-            continue
-        if not (unicodedata.category(ch)[0] in ("L", "M") or unicodedata.category(ch) == "Nd"):
-            raise InvalidArgument("race_name may contain letters, digits, spaces and - _ . ' only")
-        previous_separator = False
-    if previous_separator:
-        raise InvalidArgument("race_name must not end with a separator")
+    if not RACE_NAME_PATTERN.fullmatch(name) or name.strip("_") == "":
+        raise InvalidArgument(f"race_name must be 1-{RACE_NAME_MAX} letters (A-Z), digits or underscores, "
+                              "with at least one letter or digit")
     return name
 
 

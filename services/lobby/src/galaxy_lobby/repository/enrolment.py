@@ -217,3 +217,33 @@ async def revoke_invites_of(session: AsyncSession, user_id: uuid.UUID, now: date
         .values(status=InviteStatus.REVOKED, decided_at=now)
     )
     return result.rowcount or 0
+
+
+# ---- a game's end ----
+
+
+async def active_member_ids(session: AsyncSession, game_id: uuid.UUID) -> list[uuid.UUID]:
+    query = sa.select(memberships.c.user_id).where(
+        memberships.c.game_id == game_id, memberships.c.status == MembershipStatus.ACTIVE
+    ).order_by(memberships.c.joined_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def reject_pending_of_game(session: AsyncSession, game_id: uuid.UUID, *, now: datetime,
+                                 by: str) -> list[Row]:
+    """Reject every pending application of the game; (applicant_user_id, application_id) of each."""
+    query = (
+        sa.update(applications)
+        .where(applications.c.game_id == game_id, applications.c.status == ApplicationStatus.PENDING)
+        .values(status=ApplicationStatus.REJECTED, decided_at=now, decided_by=by)
+        .returning(applications.c.applicant_user_id, applications.c.application_id)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def revoke_pending_of_game(session: AsyncSession, game_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        sa.update(invites)
+        .where(invites.c.game_id == game_id, invites.c.status == InviteStatus.PENDING)
+        .values(status=InviteStatus.REVOKED, decided_at=now)
+    )

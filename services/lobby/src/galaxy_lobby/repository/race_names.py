@@ -97,3 +97,19 @@ async def drop_pending(session: AsyncSession, user_id: uuid.UUID, canonical_key:
         race_names.c.owner_user_id == user_id, race_names.c.canonical_key == canonical_key,
         race_names.c.status == RaceNameStatus.PENDING_REGISTRATION,
     ))
+
+
+async def release_game(session: AsyncSession, game_id: uuid.UUID) -> None:
+    """Every reservation held for the game goes (the game was cancelled)."""
+    await session.execute(sa.delete(race_names).where(
+        race_names.c.game_id == game_id, race_names.c.status == RaceNameStatus.RESERVATION
+    ))
+
+
+async def make_registrable(session: AsyncSession, game_id: uuid.UUID, *, until: datetime) -> None:
+    """The game's reservations become pending registrations of their holders until `until`."""
+    await session.execute(
+        sa.update(race_names)
+        .where(race_names.c.game_id == game_id, race_names.c.status == RaceNameStatus.RESERVATION)
+        .values(status=RaceNameStatus.PENDING_REGISTRATION, source_game_id=game_id, game_id=None, expires_at=until)
+    )

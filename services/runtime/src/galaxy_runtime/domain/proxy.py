@@ -17,12 +17,13 @@ from galaxy_runtime.domain.turns import TurnRunner
 from galaxy_runtime.domain.vocabulary import LIVE, RuntimeStatus
 from galaxy_runtime.repository import runtimes as repo
 
-#: Once the game is over its engine is gone; reports of a stopped game are not served (docs/runtime.md).
+#: A stopped game has no engine, so nothing of it can be served (docs/runtime.md).
 _NOT_RUNNING = "the game's engine is not running"
 
 
 async def _route(deps: Deps, user_id: str, game_id: str) -> tuple[str, str]:
-    """(endpoint, race) for an active member of a live game."""
+    """(endpoint, race) for an active member of a game whose engine runs (live, or finished and not
+    yet stopped: the final reports stay readable; the engine itself refuses new orders then)."""
     try:
         parsed = parse_game_id(game_id)
     except InvalidArgument:
@@ -31,7 +32,7 @@ async def _route(deps: Deps, user_id: str, game_id: str) -> tuple[str, str]:
     runtime = await repo.get_fresh(deps, parsed)
     if runtime is None or runtime.status in (RuntimeStatus.STARTING, RuntimeStatus.START_FAILED):
         raise Conflict("the game has not started")
-    if runtime.status not in LIVE:
+    if runtime.status not in (*LIVE, RuntimeStatus.FINISHED):
         raise Conflict(_NOT_RUNNING)
     if not runtime.endpoint:
         raise Unavailable(ENGINE_DOWN)

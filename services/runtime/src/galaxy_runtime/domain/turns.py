@@ -45,6 +45,12 @@ OPEN_TICKS = (TickStatus.CLAIMED, TickStatus.RETRY)
 
 
 @dataclass(frozen=True)
+class Claimed:
+    tick: Row
+    endpoint: str | None
+
+
+@dataclass(frozen=True)
 class TurnOutcome:
     turn: int
     ran: bool
@@ -65,7 +71,10 @@ def _tick_values(runtime: Row, slot_at: datetime, kind: TickKind, now: datetime,
 
 
 async def claim_due_slots(deps: Deps, *, now: datetime, limit: int) -> list[Row]:
-    """Claim the ticks of every running game whose slot is due (this replica's share)."""
+    """Claim the ticks of every running game whose slot is due (this replica's share).
+
+    Each tick comes back with the game's `endpoint` as read under the claim, so running it needs no
+    further read."""
     claimed = []
     async with transaction(deps.sessions) as session:
         due = await repo.claim_due(session, now, limit)
@@ -80,7 +89,7 @@ async def claim_due_slots(deps: Deps, *, now: datetime, limit: int) -> list[Row]
             await repo.update(session, runtime.game_id, updated_at=now,
                               next_slot_at=schedule.next_slot(runtime.turn_schedule, max(now, runtime.next_slot_at)))
             if tick is not None:
-                claimed.append(tick)
+                claimed.append(Claimed(tick, runtime.endpoint))
     return claimed
 
 
@@ -115,51 +124,66 @@ async def claim_forced(deps: Deps, *, game_id: uuid.UUID, slot_at: datetime, now
         return await repo.claim_tick(session, **_tick_values(runtime, slot_at, TickKind.FORCED, now, deps.replica))
 
 
+#: A tick still `claimed` this long after its claim lost its replica (crash, kill): it is taken over.
+STALE_CLAIM = timedelta(minutes=2)
+
+
 async def claim_retries(deps: Deps, *, now: datetime, limit: int) -> list[Row]:
+    """Ticks due for another try, and claimed ticks whose replica died before finishing them."""
     async with transaction(deps.sessions) as session:
-        return await repo.claim_retries(session, now, limit, deps.replica)
+        return await repo.claim_retries(session, now, limit, deps.replica, stale_before=now - STALE_CLAIM)
 
 
-async def run_tick(deps: Deps, tick: Row, *, clock) -> TurnOutcome | None:
-    """Ask the engine to run the tick's turn, then record it; a missed engine schedules a retry."""
+async def run_tick(deps: Deps, tick: Row, *, clock, endpoint: str | None = None,
+                   gate: asyncio.Semaphore | None = None) -> TurnOutcome | None:
+    """Ask the engine to run the tick's turn, then record it; a missed engine schedules a retry.
+
+    No database work happens before the engine call (the claim read the endpoint): `started` is the
+    moment the turn was asked for, what tick precision measures. `gate` bounds how many outcomes are
+    recorded at once (each needs a pooled connection), never the engine calls themselves."""
+    gate = gate or asyncio.Semaphore(1)
+    if endpoint is None:
+        endpoint = (await repo.get_fresh(deps, tick.game_id)).endpoint
     started = clock()
-    async with transaction(deps.sessions) as session:
-        await repo.update_tick(session, tick.game_id, tick.slot_at, started_at=started,
-                               attempts=tick.attempts + 1)
-    runtime = await repo.get_fresh(deps, tick.game_id)
     try:
-        if runtime.endpoint is None:
+        if endpoint is None:
             raise EngineDown("the game has no engine")
-        reply = await deps.engines.call(runtime.endpoint, "POST", f"/v1/turns/{tick.turn}")
+        reply = await deps.engines.call(endpoint, "POST", f"/v1/turns/{tick.turn}")
     except EngineDown as down:
-        await _tick_failed(deps, tick, str(down), now=clock(), retry=tick.attempts + 1 < TICK_MAX_ATTEMPTS)
+        async with gate:
+            await _tick_failed(deps, tick, str(down), started=started, now=clock(),
+                               retry=tick.attempts + 1 < TICK_MAX_ATTEMPTS)
         return None
     if reply.status != 200:
-        await _tick_failed(deps, tick, f"engine answered {reply.status}: {reply.body[:300]!r}", now=clock(),
-                           retry=False)
+        async with gate:
+            await _tick_failed(deps, tick, f"engine answered {reply.status}: {reply.body[:300]!r}",
+                               started=started, now=clock(), retry=False)
         return None
     answer = reply.json()
     outcome = TurnOutcome(int(answer["turn"]), bool(answer["ran"]),
                           (answer.get("game") or {}).get("status") == "finished")
-    await _tick_done(deps, tick, outcome, now=clock())
+    async with gate:
+        await _tick_done(deps, tick, outcome, started=started, now=clock())
     return outcome
 
 
-async def _tick_failed(deps: Deps, tick: Row, error: str, *, now: datetime, retry: bool) -> None:
+async def _tick_failed(deps: Deps, tick: Row, error: str, *, started: datetime, now: datetime,
+                       retry: bool) -> None:
     log.warning("turn_failed", game_id=str(tick.game_id), turn=tick.turn, kind=tick.kind, error=error, retry=retry)
-    backoff = timedelta(seconds=2 ** tick.attempts)
+    backoff = timedelta(seconds=2 ** tick.attempts)  # 1, 2, 4, ... s
     async with transaction(deps.sessions) as session:
-        await repo.update_tick(session, tick.game_id, tick.slot_at, error=error[:1000],
+        await repo.update_tick(session, tick.game_id, tick.slot_at, error=error[:1000], started_at=started,
+                               attempts=tick.attempts + 1,
                                status=TickStatus.RETRY if retry else TickStatus.FAILED,
                                run_after=now + backoff, finished_at=None if retry else now)
 
 
-async def _tick_done(deps: Deps, tick: Row, outcome: TurnOutcome, *, now: datetime) -> None:
+async def _tick_done(deps: Deps, tick: Row, outcome: TurnOutcome, *, started: datetime, now: datetime) -> None:
     async with transaction(deps.sessions) as session:
         await advisory_xact_lock(session, GAME_LOCK, tick.game_id)
         runtime = await repo.get(session, tick.game_id, for_update=True)
         await repo.update_tick(session, tick.game_id, tick.slot_at, status=TickStatus.DONE, finished_at=now,
-                               error=None)
+                               error=None, started_at=started, attempts=tick.attempts + 1)
         changes: dict = {"current_turn": max(runtime.current_turn, outcome.turn), "updated_at": now}
         if outcome.finished and runtime.status in (RuntimeStatus.RUNNING, RuntimeStatus.PAUSED):
             changes.update(status=RuntimeStatus.FINISHED, next_slot_at=None, finished_at=now)
@@ -179,19 +203,22 @@ async def _tick_done(deps: Deps, tick: Row, outcome: TurnOutcome, *, now: dateti
 class TurnRunner:
     """Runs claimed ticks as tasks of this process (the scheduler's and the early turns')."""
 
-    def __init__(self, deps: Deps, clock) -> None:
+    def __init__(self, deps: Deps, clock, *, concurrency: int = 64) -> None:
         self._deps = deps
         self._clock = clock
         self._tasks: set[asyncio.Task] = set()
+        #: Every due turn is asked for at once; recording the outcomes is bounded so a minute with
+        #: many due games cannot exhaust the database pool (each needs a connection for its transaction).
+        self._gate = asyncio.Semaphore(concurrency)
 
-    def spawn(self, tick: Row) -> None:
-        task = asyncio.create_task(self._run(tick), name=f"tick-{tick.game_id}-{tick.turn}")
+    def spawn(self, tick: Row, endpoint: str | None = None) -> None:
+        task = asyncio.create_task(self._run(tick, endpoint), name=f"tick-{tick.game_id}-{tick.turn}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, tick: Row) -> None:
+    async def _run(self, tick: Row, endpoint: str | None) -> None:
         try:
-            await run_tick(self._deps, tick, clock=self._clock)
+            await run_tick(self._deps, tick, clock=self._clock, endpoint=endpoint, gate=self._gate)
         except Exception as error:
             log.exception("tick_crashed", game_id=str(tick.game_id), error=repr(error))
 

@@ -34,8 +34,8 @@ class Semver:
 
 def _image_ref(value: str) -> str:
     value = value.strip()
-    if not value or len(value) > MAX_IMAGE_REF or any(c.isspace() for c in value):
-        raise InvalidArgument(f"image_ref: must be 1-{MAX_IMAGE_REF} characters without spaces")
+    if not value or len(value) > MAX_IMAGE_REF or any(c.isspace() or not c.isprintable() for c in value):
+        raise InvalidArgument(f"image_ref: must be 1-{MAX_IMAGE_REF} printable characters without spaces")
     return value
 
 

@@ -94,18 +94,13 @@ class LocalProcessDriver:
                 await asyncio.sleep(0.05)
             if _is_engine(pid, self._dir(game_id)):
                 os.kill(pid, signal.SIGKILL)
-        self._reap(pid, wait=True)
+        self._reap(pid)
         (self._dir(game_id) / "engine.json").unlink(missing_ok=True)
 
-    def _reap(self, pid: int, wait: bool = False) -> None:
+    def _reap(self, pid: int) -> None:
+        """Collect an exited child (never blocks: the event loop runs here)."""
         child = self._children.get(pid)
-        if child is None:
-            return
-        try:
-            child.wait(timeout=1.0) if wait else child.poll()
-        except subprocess.TimeoutExpired:
-            return
-        if child.returncode is not None:
+        if child is not None and child.poll() is not None:
             self._children.pop(pid, None)
 
     async def alive(self, game_id: str, ref: str) -> bool:
@@ -132,7 +127,6 @@ class LocalProcessDriver:
         adopted, and engines of a runtime that was killed, stay and are adopted next time."""
         if not self._stop_on_exit:
             return
-        for game_dir in list(self._root.iterdir()) if self._root.is_dir() else []:
-            record = self._record(game_dir.name)
-            if record is not None and int(record["pid"]) in self._children:
-                await self.remove(game_dir.name)
+        mine = [d.name for d in (self._root.iterdir() if self._root.is_dir() else [])
+                if (record := self._record(d.name)) is not None and int(record["pid"]) in self._children]
+        await asyncio.gather(*(self.remove(game_id) for game_id in mine))

@@ -148,9 +148,11 @@ async def update_tick(session: AsyncSession, game_id: uuid.UUID, slot_at: dateti
     return (await session.execute(query)).one()
 
 
-async def claim_retries(session: AsyncSession, now: datetime, limit: int, replica: str) -> list[Row]:
+async def claim_retries(session: AsyncSession, now: datetime, limit: int, replica: str, *,
+                        stale_before: datetime) -> list[Row]:
     due = (sa.select(turn_ticks.c.game_id, turn_ticks.c.slot_at)
-           .where(turn_ticks.c.status == TickStatus.RETRY, turn_ticks.c.run_after <= now)
+           .where(sa.or_(sa.and_(turn_ticks.c.status == TickStatus.RETRY, turn_ticks.c.run_after <= now),
+                         sa.and_(turn_ticks.c.status == TickStatus.CLAIMED, turn_ticks.c.claimed_at < stale_before)))
            .limit(limit).with_for_update(skip_locked=True)).cte("due")
     query = (
         sa.update(turn_ticks)

@@ -26,7 +26,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17galaxy/geo/v1/geo.proto\x12\rgalaxy.geo.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"K\n AdminGeoListUserCountriesRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"e\n\x11GeoCountryCounter\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\x30\n\x0clast_seen_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Y\n\x15GeoCountryCounterList\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12/\n\x05items\x18\x02 \x03(\x0b\x32 .galaxy.geo.v1.GeoCountryCounter\"F\n\x1bObserveClientAddressRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x02 \x01(\t2\xdc\x01\n\nGeoService\x12r\n\x19\x41\x64minGeoListUserCountries\x12/.galaxy.geo.v1.AdminGeoListUserCountriesRequest\x1a$.galaxy.geo.v1.GeoCountryCounterList\x12Z\n\x14ObserveClientAddress\x12*.galaxy.geo.v1.ObserveClientAddressRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17galaxy/geo/v1/geo.proto\x12\rgalaxy.geo.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"K\n AdminGeoListUserCountriesRequest\x12\x16\n\x0e\x61\x64min_username\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"e\n\x11GeoCountryCounter\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\x30\n\x0clast_seen_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Y\n\x15GeoCountryCounterList\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12/\n\x05items\x18\x02 \x03(\x0b\x32 .galaxy.geo.v1.GeoCountryCounter\"F\n\x1bObserveClientAddressRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x02 \x01(\t\"t\n\x18\x43lientAddressObservation\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x02 \x01(\t\x12/\n\x0bobserved_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"^\n\x1dObserveClientAddressesRequest\x12=\n\x0cobservations\x18\x01 \x03(\x0b\x32\'.galaxy.geo.v1.ClientAddressObservation\"W\n\x1eObserveClientAddressesResponse\x12\x0f\n\x07\x63ounted\x18\x01 \x01(\x05\x12\x12\n\nunresolved\x18\x02 \x01(\x05\x12\x10\n\x08rejected\x18\x03 \x01(\x05\x32\xd3\x02\n\nGeoService\x12r\n\x19\x41\x64minGeoListUserCountries\x12/.galaxy.geo.v1.AdminGeoListUserCountriesRequest\x1a$.galaxy.geo.v1.GeoCountryCounterList\x12Z\n\x14ObserveClientAddress\x12*.galaxy.geo.v1.ObserveClientAddressRequest\x1a\x16.google.protobuf.Empty\x12u\n\x16ObserveClientAddresses\x12,.galaxy.geo.v1.ObserveClientAddressesRequest\x1a-.galaxy.geo.v1.ObserveClientAddressesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GEOCOUNTRYCOUNTERLIST']._serialized_end=373
   _globals['_OBSERVECLIENTADDRESSREQUEST']._serialized_start=375
   _globals['_OBSERVECLIENTADDRESSREQUEST']._serialized_end=445
-  _globals['_GEOSERVICE']._serialized_start=448
-  _globals['_GEOSERVICE']._serialized_end=668
+  _globals['_CLIENTADDRESSOBSERVATION']._serialized_start=447
+  _globals['_CLIENTADDRESSOBSERVATION']._serialized_end=563
+  _globals['_OBSERVECLIENTADDRESSESREQUEST']._serialized_start=565
+  _globals['_OBSERVECLIENTADDRESSESREQUEST']._serialized_end=659
+  _globals['_OBSERVECLIENTADDRESSESRESPONSE']._serialized_start=661
+  _globals['_OBSERVECLIENTADDRESSESRESPONSE']._serialized_end=748
+  _globals['_GEOSERVICE']._serialized_start=751
+  _globals['_GEOSERVICE']._serialized_end=1090
 # @@protoc_insertion_point(module_scope)

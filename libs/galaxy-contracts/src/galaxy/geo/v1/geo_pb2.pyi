@@ -43,3 +43,29 @@ class ObserveClientAddressRequest(_message.Message):
     user_id: str
     client_address: str
     def __init__(self, user_id: _Optional[str] = ..., client_address: _Optional[str] = ...) -> None: ...
+
+class ClientAddressObservation(_message.Message):
+    __slots__ = ("user_id", "client_address", "observed_at")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_AT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    client_address: str
+    observed_at: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., client_address: _Optional[str] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ObserveClientAddressesRequest(_message.Message):
+    __slots__ = ("observations",)
+    OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    observations: _containers.RepeatedCompositeFieldContainer[ClientAddressObservation]
+    def __init__(self, observations: _Optional[_Iterable[_Union[ClientAddressObservation, _Mapping]]] = ...) -> None: ...
+
+class ObserveClientAddressesResponse(_message.Message):
+    __slots__ = ("counted", "unresolved", "rejected")
+    COUNTED_FIELD_NUMBER: _ClassVar[int]
+    UNRESOLVED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    counted: int
+    unresolved: int
+    rejected: int
+    def __init__(self, counted: _Optional[int] = ..., unresolved: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...

@@ -45,6 +45,11 @@ class GeoServiceStub:
                 request_serializer=galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ObserveClientAddresses = channel.unary_unary(
+                '/galaxy.geo.v1.GeoService/ObserveClientAddresses',
+                request_serializer=galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressesRequest.SerializeToString,
+                response_deserializer=galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressesResponse.FromString,
+                _registered_method=True)
 
 
 class GeoServiceServicer:
@@ -66,6 +71,13 @@ class GeoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ObserveClientAddresses(self, request, context):
+        """Counts a batch of sightings in one call (the edge's observer sends these); one upsert per batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GeoServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +90,11 @@ def add_GeoServiceServicer_to_server(servicer, server):
                     servicer.ObserveClientAddress,
                     request_deserializer=galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ObserveClientAddresses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ObserveClientAddresses,
+                    request_deserializer=galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressesRequest.FromString,
+                    response_serializer=galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +151,33 @@ class GeoService:
             '/galaxy.geo.v1.GeoService/ObserveClientAddress',
             galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ObserveClientAddresses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/galaxy.geo.v1.GeoService/ObserveClientAddresses',
+            galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressesRequest.SerializeToString,
+            galaxy_dot_geo_dot_v1_dot_geo__pb2.ObserveClientAddressesResponse.FromString,
             options,
             channel_credentials,
             insecure,
