@@ -364,7 +364,7 @@ def test_internal_rpc_shapes() -> None:
         ("runtime", "PauseRuntime"): ({"game_id"}, "RuntimeOperation", None),
         ("runtime", "ResumeRuntime"): ({"game_id"}, "RuntimeOperation", None),
         ("notify", "SubscribePush"): (
-            {"consumer_id"},
+            {"consumer_id", "last_event_id"},
             "PushEvent",
             {"event_id", "user_id", "kind", "occurred_at", "payload"},
         ),
@@ -410,5 +410,6 @@ def test_events_and_push_stream() -> None:
     assert _fields(notify_pb2.NotificationIntent.DESCRIPTOR)["params"] == STRUCT
     subscribe = push_pb2.DESCRIPTOR.services_by_name["PushService"].methods_by_name["Subscribe"]
     assert subscribe.server_streaming
-    assert set(subscribe.input_type.fields_by_name) == {"gateway_id"}
+    # last_event_id: the gateway resumes after the last event it saw (docs/notify.md, "Push").
+    assert set(subscribe.input_type.fields_by_name) == {"gateway_id", "last_event_id"}
     assert subscribe.output_type.full_name == "galaxy.notify.v1.PushEvent"

@@ -139,7 +139,7 @@ def private_game(http, owner: str) -> str:
 
 def invite(http, owner: str, game_id: str, user: str) -> str:
     sent = http.post(f"{LOBBY}/games/{game_id}/invites", headers={"X-User-ID": owner},
-                     json={"invited_user_id": user, "race_name": f"Race {uuid.uuid4().hex[:6]}"})
+                     json={"invited_user_id": user, "race_name": f"Race_{uuid.uuid4().hex[:6]}"})
     assert sent.status_code == 201, sent.text
     return sent.json()["invite_id"]
 
