@@ -61,6 +61,7 @@ GRPC_CALLS = {
     "lobby": ["account", "runtime"],
     "notify": ["account", "mail"],
     "geo": ["account"],
+    "runtime": ["lobby"],
 }
 #: gRPC callers each chart's NetworkPolicy must admit, per port name.
 EXPECTED_INGRESS = {

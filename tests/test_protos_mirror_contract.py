@@ -56,7 +56,7 @@ INTERNAL_RPCS = {
     "runtime": {"StartRuntime", "StopRuntime", "PauseRuntime", "ResumeRuntime"},
     "mail": {"EnqueueDelivery"},
     "notify": {"SubscribePush"},
-    "geo": {"ObserveClientAddress"},
+    "geo": {"ObserveClientAddress", "ObserveClientAddresses"},
 }
 
 TIMESTAMP = "google.protobuf.Timestamp"
@@ -369,6 +369,11 @@ def test_internal_rpc_shapes() -> None:
             {"event_id", "user_id", "kind", "occurred_at", "payload"},
         ),
         ("geo", "ObserveClientAddress"): ({"user_id", "client_address"}, "Empty", set()),
+        ("geo", "ObserveClientAddresses"): (
+            {"observations"},
+            "ObserveClientAddressesResponse",
+            {"counted", "unresolved", "rejected"},
+        ),
     }
     for (service, rpc_name), (req_fields, resp_name, resp_fields) in shapes.items():
         rpc = _service(service).methods_by_name[rpc_name]
