@@ -5,12 +5,14 @@ Importable from the tests of this directory (conftest.py puts it on sys.path).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import time
 import uuid
 from collections.abc import Callable
 
+import asyncpg
 import httpx
 from nacl.signing import SigningKey
 
@@ -80,3 +82,15 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0, inte
         assert time.monotonic() - begun < timeout, f"timed out: {what}"
         time.sleep(interval)
     return time.monotonic() - begun
+
+
+def query(suite, sql: str, *params) -> list[tuple]:
+    """Rows of one statement run straight against the suite's database (to check effects)."""
+    async def run() -> list[tuple]:
+        conn = await asyncpg.connect(suite.database_url)
+        try:
+            return [tuple(row) for row in await conn.fetch(sql, *params)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())

@@ -44,7 +44,6 @@ test's tmp directory.
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import json
@@ -61,13 +60,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-import asyncpg
 import httpx
 import pytest
 from galaxy_devstack.smtp_sink import message_files
 from galaxy_devstack.stack import PROCESSES
 from galaxy_devstack.testing import Suite, launch_suite
-from suite_helpers import new_address, public_key
+from suite_helpers import new_address, public_key, query
 
 pytestmark = pytest.mark.suite
 
@@ -358,17 +356,6 @@ class Load:
 
 
 # -- the data ----------------------------------------------------------------------------------
-
-
-def query(suite: Suite, sql: str, *params) -> list[tuple]:
-    async def run() -> list[tuple]:
-        conn = await asyncpg.connect(suite.database_url)
-        try:
-            return [tuple(row) for row in await conn.fetch(sql, *params)]
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 def events_in_flight(suite: Suite) -> int:

@@ -35,7 +35,7 @@ from galaxy_devstack.testing import create_database, launch_suite
 from galaxy_kit.events import new_envelope, pack
 from galaxy_kit.events.testing import produce_raw
 from google.protobuf.struct_pb2 import Struct
-from suite_helpers import error_of, messages_to, new_address, sign_in, user_of, wait_until
+from suite_helpers import error_of, messages_to, new_address, query, sign_in, user_of, wait_until
 
 pytestmark = pytest.mark.suite
 
@@ -107,6 +107,15 @@ def gateways(notify_suite) -> Iterator:
     def open_one(gateway_id: str, last_event_id: str = "") -> Gateway:
         gateway = Gateway(notify_suite.push_target, gateway_id, last_event_id)
         opened.append(gateway)
+        # The subscription is made on the gateway's thread and relayed by the edge to notify: wait
+        # until notify holds it, or a notification stored meanwhile (retried every 0.5 s here) could
+        # be dead-lettered before this gateway is connected.
+        wait_until(lambda: gateway.error is not None or query(
+            notify_suite,
+            "SELECT 1 FROM notify.push_consumers WHERE consumer_id = $1 AND connected_until > now()",
+            gateway_id,
+        ), f"notify holding the stream of {gateway_id}", timeout=60)
+        assert gateway.error is None, gateway.error
         return gateway
 
     yield open_one
