@@ -66,6 +66,15 @@ async def on_runtime_status(session: AsyncSession, envelope: EventEnvelope, reco
         return
     planned = _RUNTIME_MOVES.get(event.status)
     if planned is not None and game.status in planned[1]:
+        # Lobby moves a game itself too (pause/resume ask runtime, then commit). A status runtime
+        # reported before lobby's own latest move is history, not news: a late "paused" must not
+        # undo the resume that followed it.
+        changed_at = await games_repo.last_transition_at(session, game_id)
+        if changed_at is not None and occurred < changed_at:
+            log.info("runtime_status_superseded", game_id=str(game_id), event_id=envelope.event_id,
+                     runtime_status=event.status, game_status=game.status)
+            planned = None
+    if planned is not None and game.status in planned[1]:
         to, _ = planned
         game = await machine.move(session, game, to, actor=Actor.system("runtime"),
                                   reason=event.message or f"runtime_{event.status}", now=occurred)

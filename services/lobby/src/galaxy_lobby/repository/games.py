@@ -57,6 +57,14 @@ async def record_transition(
     ))
 
 
+async def last_transition_at(session: AsyncSession, game_id: uuid.UUID) -> datetime | None:
+    """When the game last changed status (the newest row of its history)."""
+    return (await session.execute(
+        sa.select(game_transitions.c.at).where(game_transitions.c.game_id == game_id)
+        .order_by(game_transitions.c.transition_id.desc()).limit(1)
+    )).scalar_one_or_none()
+
+
 async def active_member_count(db: Executor, game_id: uuid.UUID) -> int:
     return int((await db.execute(sa.select(_active_members(sa.literal(game_id))))).scalar_one())
 
