@@ -117,3 +117,30 @@ async def test_an_early_turn_takes_the_next_slot_which_then_does_not_run(quiet_r
         assert [r.kind for r in await ticks(deps)] == ["early", "scheduled"]
     finally:
         await deps.engine.dispose()
+
+
+async def test_the_health_watcher_leaves_an_engine_running_a_turn_alone(quiet_runtime):
+    """An engine busy with its turn may be slow to answer /v1/health: it is not judged (nor
+    restarted) until the turn is recorded; a game whose tick only waits for a retry is checked."""
+    from galaxy_runtime.repository import runtimes as repo
+
+    deps = replica(quiet_runtime.database_url, "a")
+    try:
+        busy, idle, retrying = await arrange(deps, 3)
+        claimed = await turns.claim_due_slots(deps, now=T0, limit=10)
+        assert {c.tick.game_id for c in claimed} == {busy, idle, retrying}
+        async with db.transaction(deps.sessions) as session:
+            await session.execute(sa.update(turn_ticks).where(turn_ticks.c.game_id == idle).values(status="done"))
+            await session.execute(sa.update(turn_ticks).where(turn_ticks.c.game_id == retrying)
+                                  .values(status="retry"))
+        now = T0 + timedelta(seconds=1)
+        async with db.transaction(deps.sessions) as session:
+            watched = await repo.claim_to_observe(session, now, now, 200)
+        assert {r.game_id for r in watched} == {idle, retrying}
+        await finish_open_ticks(deps)
+        later = now + timedelta(seconds=10)
+        async with db.transaction(deps.sessions) as session:
+            watched = await repo.claim_to_observe(session, later, later, 200)
+        assert {r.game_id for r in watched} == {busy, idle, retrying}
+    finally:
+        await deps.engine.dispose()

@@ -31,7 +31,8 @@ def make_driver(settings: RuntimeSettings) -> Driver:
     from galaxy_runtime.drivers.local import LocalProcessDriver
 
     return LocalProcessDriver(settings.runtime_local_state_dir, settings.runtime_local_python,
-                              stop_on_exit=settings.runtime_local_stop_engines_on_exit)
+                              stop_on_exit=settings.runtime_local_stop_engines_on_exit,
+                              nice=settings.runtime_local_engine_nice)
 
 
 def build(context: ServiceContext) -> None:

@@ -54,32 +54,50 @@ class EngineReply:
         return json.loads(self.body)
 
 
+#: Below the reference engine's keep-alive (uvicorn's 5 s default), so runtime never reuses a
+#: connection the engine may be closing.
+KEEPALIVE_SECONDS = 2.0
+
+
 class EngineClient:
     """The engine HTTP contract v1 (docs/engine.md). Bodies stay bytes: numbers are never re-encoded."""
 
     def __init__(self, *, timeout: float) -> None:
         self._timeout = timeout
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-                                         limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
+        # One client, one pool, for every engine. An idle connection is dropped after
+        # KEEPALIVE_SECONDS, well before an engine's server closes it (uvicorn: 5 s): reusing a
+        # connection the engine is closing at that moment fails the call with a ReadError, which for
+        # a health check means "down" and for a turn a retry.
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200,
+                                keepalive_expiry=KEEPALIVE_SECONDS))
 
     async def close(self) -> None:
         await self._client.aclose()
 
     async def call(self, endpoint: str, method: str, path: str, body: bytes | None = None,
-                   *, timeout: float | None = None) -> EngineReply:
+                   *, timeout: float | None = None, repeatable: bool = False) -> EngineReply:
+        """`repeatable`: the call may be sent twice (a health check, a turn: the engine runs turn n
+        once), so a connection dropped before the answer came is tried once more at once."""
         headers = {"content-type": "application/json"} if body is not None else None
-        try:
-            response = await self._client.request(method, endpoint + path, content=body, headers=headers,
-                                                  timeout=timeout or self._timeout)
-        except httpx.HTTPError as error:
-            raise EngineDown(f"{type(error).__name__}: {error}") from None
+        for last_try in (not repeatable, True):
+            try:
+                response = await self._client.request(method, endpoint + path, content=body, headers=headers,
+                                                      timeout=timeout or self._timeout)
+                break
+            except (httpx.ReadError, httpx.RemoteProtocolError) as error:
+                if last_try:
+                    raise EngineDown(f"{type(error).__name__}: {error}") from None
+            except httpx.HTTPError as error:
+                raise EngineDown(f"{type(error).__name__}: {error}") from None
         if response.status_code >= 500:
             raise EngineDown(f"engine answered {response.status_code}")
         return EngineReply(response.status_code, response.content)
 
     async def healthy(self, endpoint: str, *, timeout: float = 2.0) -> bool:
         try:
-            return (await self.call(endpoint, "GET", "/v1/health", timeout=timeout)).status == 200
+            return (await self.call(endpoint, "GET", "/v1/health", timeout=timeout, repeatable=True)).status == 200
         except EngineDown:
             return False
 

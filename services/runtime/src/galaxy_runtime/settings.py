@@ -25,6 +25,9 @@ class RuntimeSettings(ServiceSettings):
     #: Local driver: stop the engines this process started when it stops (they are restarted on
     #: their state by the next runtime); false leaves them running to be adopted.
     runtime_local_stop_engines_on_exit: bool = True
+    #: Local driver: the engines' niceness (0-19). Engines run game logic, runtime runs the clock: at 10,
+    #: a minute whose turns all run at once cannot starve the scheduler (docs/runtime.md, "Turns").
+    runtime_local_engine_nice: int = Field(10, ge=0, le=19)
     #: Local driver: the interpreter that runs `-m galaxy_engine`.
     runtime_local_python: str = sys.executable
     #: Engine versions registered at start-up when missing, `VERSION=IMAGE` comma-separated
@@ -41,7 +44,7 @@ class RuntimeSettings(ServiceSettings):
     #: Deadline of one engine call (commands, orders, reports, a turn); an engine slower than this is "down".
     runtime_engine_timeout_seconds: float = Field(10.0, gt=0)
     #: How long a new engine may take to answer /v1/health.
-    runtime_engine_start_timeout_seconds: float = Field(30.0, gt=0)
+    runtime_engine_start_timeout_seconds: float = Field(120.0, gt=0)
     #: The largest command or order body the proxy forwards.
     runtime_max_body_bytes: int = Field(256 * 1024, ge=1024)
 
@@ -52,8 +55,10 @@ class RuntimeSettings(ServiceSettings):
     runtime_relay_poll_interval_seconds: float = Field(1.0, gt=0)
     #: The scheduler wakes at least this often (and at the next due slot it knows of).
     runtime_tick_interval_seconds: float = Field(0.25, gt=0)
-    #: Games claimed per scheduler pass.
-    runtime_tick_batch: int = Field(100, ge=1)
+    #: Games claimed per scheduler transaction (three statements whatever the number). Every game of a
+    #: busy slot should fit in one: a second transaction starts only once the first batch's turns are in
+    #: flight, and waits behind them for the event loop. At most 3,000 (PostgreSQL's bind parameters).
+    runtime_tick_batch: int = Field(1000, ge=1, le=3000)
     #: Turn outcomes one replica records at once (the engine calls themselves are not bounded).
     runtime_tick_concurrency: int = Field(8, ge=1)
     runtime_operations_poll_seconds: float = Field(0.5, gt=0)

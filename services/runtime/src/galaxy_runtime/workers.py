@@ -138,6 +138,12 @@ class TurnScheduler(_Loop):
         await self._runner.drain(self._deps.settings.shutdown_grace_seconds)
 
 
+#: Health checks one watcher pass has in flight: each is an HTTP call and, when the health changed,
+#: a transaction; unbounded, a pass over hundreds of engines would take every pooled connection
+#: from the scheduler claiming the next slot.
+HEALTH_CHECKS_AT_ONCE = 16
+
+
 class HealthWatcher(_Loop):
     """Looks at every live engine every interval; a dead one gets a recovery operation, with backoff.
 
@@ -161,7 +167,13 @@ class HealthWatcher(_Loop):
         older_than = now - timedelta(seconds=self.interval * 0.8)
         async with transaction(self._deps.sessions) as session:
             watched = await repo.claim_to_observe(session, now, older_than, 200)
-        await asyncio.gather(*(self._look(runtime) for runtime in watched))
+        gate = asyncio.Semaphore(HEALTH_CHECKS_AT_ONCE)
+
+        async def look(runtime) -> None:
+            async with gate:
+                await self._look(runtime)
+
+        await asyncio.gather(*(look(runtime) for runtime in watched))
         return None
 
     async def reconcile(self) -> None:
@@ -183,6 +195,8 @@ class HealthWatcher(_Loop):
     async def _look(self, runtime) -> None:
         deps = self._deps
         healthy = bool(runtime.endpoint) and await deps.engines.healthy(runtime.endpoint)
+        if healthy and runtime.engine_health == EngineHealth.HEALTHY:
+            return  # nothing to record: the common case costs no transaction
         now = self._clock()
         async with transaction(deps.sessions) as session:
             current = await repo.get(session, runtime.game_id, for_update=True)

@@ -50,12 +50,7 @@ async def bring_up(deps: Deps, runtime: Row, image_ref: str) -> EngineHandle:
     except DriverError as error:
         raise OperationFailed(str(error)) from None
     try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + deps.settings.runtime_engine_start_timeout_seconds
-        while not await deps.engines.healthy(handle.endpoint, timeout=1.0):
-            if loop.time() > deadline or not await deps.driver.alive(game_id, handle.ref):
-                raise OperationFailed("the engine did not become healthy")
-            await asyncio.sleep(0.1)
+        await _wait_healthy(deps, game_id, handle)
         body = json.dumps({"seed": int(runtime.seed), "roster": runtime.roster}).encode()
         try:
             reply = await deps.engines.call(handle.endpoint, "POST", "/v1/game", body)
@@ -67,6 +62,29 @@ async def bring_up(deps: Deps, runtime: Row, image_ref: str) -> EngineHandle:
         await deps.driver.remove(game_id)
         raise
     return handle
+
+
+#: The health poll of a new engine starts at this interval and doubles up to HEALTH_POLL_MAX: a
+#: fast engine is seen at once, and a burst of starts (each a process importing its code) is not
+#: slowed further by runtime knocking on every engine ten times a second.
+HEALTH_POLL_FIRST, HEALTH_POLL_MAX = 0.1, 1.0
+
+
+async def _wait_healthy(deps: Deps, game_id: str, handle: EngineHandle) -> None:
+    """Until the engine answers /v1/health. Fails at once when the engine is gone (it crashed), else
+    only after `runtime_engine_start_timeout_seconds`: an engine still starting on a busy machine is
+    waited for, not killed and started again (which would only add to the load)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deps.settings.runtime_engine_start_timeout_seconds
+    pause = HEALTH_POLL_FIRST
+    while not await deps.engines.healthy(handle.endpoint, timeout=2.0):
+        if not await deps.driver.alive(game_id, handle.ref):
+            raise OperationFailed("the engine exited before it became healthy")
+        if loop.time() > deadline:
+            raise OperationFailed("the engine did not become healthy within "
+                                  f"{deps.settings.runtime_engine_start_timeout_seconds:g} s")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, HEALTH_POLL_MAX)
 
 
 async def execute(deps: Deps, operation: Row, *, clock) -> None:

@@ -70,27 +70,25 @@ def _tick_values(runtime: Row, slot_at: datetime, kind: TickKind, now: datetime,
                 "status": TickStatus.CLAIMED, "run_after": now, "claimed_by": replica, "claimed_at": now}
 
 
-async def claim_due_slots(deps: Deps, *, now: datetime, limit: int) -> list[Row]:
-    """Claim the ticks of every running game whose slot is due (this replica's share).
+async def claim_due_slots(deps: Deps, *, now: datetime, limit: int) -> list[Claimed]:
+    """Claim the ticks of every running game whose slot is due (this replica's share, up to `limit`).
 
-    Each tick comes back with the game's `endpoint` as read under the claim, so running it needs no
-    further read."""
-    claimed = []
+    One transaction of three statements whatever the number of games (lock the due games, insert
+    their ticks, move their slots): the time between a slot and its turns does not grow with the
+    games due in it. Each tick comes back with the game's `endpoint` as read under the claim, so
+    running it needs no further read."""
     async with transaction(deps.sessions) as session:
         due = await repo.claim_due(session, now, limit)
-        busy = await _games_with_open_ticks(session, [r.game_id for r in due])
+        rows, moves = [], {}
         for runtime in due:
-            if runtime.game_id in busy:
-                continue
             following = schedule.next_slot(runtime.turn_schedule, runtime.next_slot_at)
             kind = TickKind.CATCH_UP if following <= now else TickKind.SCHEDULED
-            tick = await repo.claim_tick(session, **_tick_values(runtime, runtime.next_slot_at, kind, now,
-                                                                 deps.replica))
-            await repo.update(session, runtime.game_id, updated_at=now,
-                              next_slot_at=schedule.next_slot(runtime.turn_schedule, max(now, runtime.next_slot_at)))
-            if tick is not None:
-                claimed.append(Claimed(tick, runtime.endpoint))
-    return claimed
+            rows.append(_tick_values(runtime, runtime.next_slot_at, kind, now, deps.replica))
+            moves[runtime.game_id] = schedule.next_slot(runtime.turn_schedule, max(now, runtime.next_slot_at))
+        ticks = await repo.claim_ticks(session, rows)
+        await repo.move_slots(session, moves, now=now)
+    endpoints = {runtime.game_id: runtime.endpoint for runtime in due}
+    return [Claimed(tick, endpoints[tick.game_id]) for tick in ticks]
 
 
 async def claim_early(deps: Deps, *, game_id: uuid.UUID, now: datetime) -> Row | None:
@@ -148,7 +146,7 @@ async def run_tick(deps: Deps, tick: Row, *, clock, endpoint: str | None = None,
     try:
         if endpoint is None:
             raise EngineDown("the game has no engine")
-        reply = await deps.engines.call(endpoint, "POST", f"/v1/turns/{tick.turn}")
+        reply = await deps.engines.call(endpoint, "POST", f"/v1/turns/{tick.turn}", repeatable=True)
     except EngineDown as down:
         async with gate:
             await _tick_failed(deps, tick, str(down), started=started, now=clock(),

@@ -9,6 +9,7 @@ which process it is, its command line confirms it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -43,8 +44,9 @@ def _is_engine(pid: int, game_dir: Path) -> bool:
 class LocalProcessDriver:
     name = "local"
 
-    def __init__(self, state_dir: str, python: str, *, stop_on_exit: bool = True) -> None:
+    def __init__(self, state_dir: str, python: str, *, stop_on_exit: bool = True, nice: int = 0) -> None:
         self._stop_on_exit = stop_on_exit
+        self._nice = nice
         self._root = Path(state_dir).resolve()
         self._python = python
         self._children: dict[int, subprocess.Popen] = {}
@@ -65,6 +67,11 @@ class LocalProcessDriver:
         port = _free_port()
         process = await asyncio.to_thread(self._spawn, game_dir, port)
         self._children[process.pid] = process
+        if self._nice:
+            # Engines yield the CPU to runtime: when every game's turn runs in the same second, the
+            # engines busy with theirs must not starve the scheduler still sending the others.
+            with contextlib.suppress(ProcessLookupError):
+                os.setpriority(os.PRIO_PROCESS, process.pid, self._nice)
         record = {"pid": process.pid, "port": port, "created_at": datetime.now(UTC).isoformat()}
         (game_dir / "engine.json").write_text(json.dumps(record))
         return EngineHandle(game_id, f"pid:{process.pid}", f"http://127.0.0.1:{port}")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -36,14 +36,27 @@ async def update(session: AsyncSession, game_id: uuid.UUID, **values) -> Row:
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Row]:
-    """Running games whose slot is due, locked; rows another replica holds are skipped, not waited for."""
+    """Running games whose slot is due and that have no tick open, locked; rows another replica
+    holds are skipped, not waited for (one statement for the whole round)."""
+    open_tick = sa.exists().where(turn_ticks.c.game_id == runtimes.c.game_id,
+                                  turn_ticks.c.status.in_([TickStatus.CLAIMED, TickStatus.RETRY]))
     query = (
         sa.select(runtimes)
-        .where(runtimes.c.status == RuntimeStatus.RUNNING, runtimes.c.next_slot_at <= now)
+        .where(runtimes.c.status == RuntimeStatus.RUNNING, runtimes.c.next_slot_at <= now, ~open_tick)
         .order_by(runtimes.c.next_slot_at).limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=runtimes, skip_locked=True)
     )
     return list((await session.execute(query)).all())
+
+
+async def move_slots(session: AsyncSession, next_slots: dict[uuid.UUID, datetime], *, now: datetime) -> None:
+    """Set each game's `next_slot_at` (games locked by the caller), in one statement."""
+    if not next_slots:
+        return
+    moves = sa.values(sa.column("game_id", UUID(as_uuid=True)), sa.column("next_slot_at", sa.DateTime(timezone=True)),
+                      name="moves").data(list(next_slots.items()))
+    await session.execute(sa.update(runtimes).where(runtimes.c.game_id == moves.c.game_id)
+                          .values(next_slot_at=moves.c.next_slot_at, updated_at=now))
 
 
 async def earliest_slot(db: Executor) -> datetime | None:
@@ -52,12 +65,18 @@ async def earliest_slot(db: Executor) -> datetime | None:
 
 
 async def claim_to_observe(session: AsyncSession, now: datetime, older_than: datetime, limit: int) -> list[Row]:
-    """Live games not looked at since `older_than`, stamped as observed now (one replica checks each)."""
+    """Live games not looked at since `older_than`, stamped as observed now (one replica checks each).
+
+    A game whose engine is running a turn right now (a tick `claimed`) is left for the next pass: a
+    busy engine may be slow to answer its health check, and the turn's own deadline and retries
+    already tell whether it is down."""
+    turn_in_flight = sa.exists().where(turn_ticks.c.game_id == runtimes.c.game_id,
+                                       turn_ticks.c.status == TickStatus.CLAIMED)
     due = (
         sa.select(runtimes.c.game_id)
-        .where(runtimes.c.status.in_(list(LIVE)),
+        .where(runtimes.c.status.in_(list(LIVE)), ~turn_in_flight,
                sa.or_(runtimes.c.last_observed_at.is_(None), runtimes.c.last_observed_at < older_than))
-        .limit(limit).with_for_update(skip_locked=True)
+        .limit(limit).with_for_update(of=runtimes, skip_locked=True)
     )
     query = (sa.update(runtimes).where(runtimes.c.game_id.in_(due.scalar_subquery()))
              .values(last_observed_at=now).returning(runtimes))
@@ -140,6 +159,14 @@ async def claim_tick(session: AsyncSession, **values) -> Row | None:
     """The new tick, or None when this (game, slot) was claimed before: a slot runs once."""
     query = insert(turn_ticks).values(**values).on_conflict_do_nothing().returning(turn_ticks)
     return (await session.execute(query)).one_or_none()
+
+
+async def claim_ticks(session: AsyncSession, rows: list[dict]) -> list[Row]:
+    """The new ticks among `rows`, in one statement; a (game, slot) claimed before is left out."""
+    if not rows:
+        return []
+    query = insert(turn_ticks).values(rows).on_conflict_do_nothing().returning(turn_ticks)
+    return list((await session.execute(query)).all())
 
 
 async def update_tick(session: AsyncSession, game_id: uuid.UUID, slot_at: datetime, **values) -> Row:
