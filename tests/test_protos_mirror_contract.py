@@ -410,9 +410,11 @@ def test_events_and_push_stream() -> None:
         "game_id", "status", "engine_health", "current_turn", "occurred_at", "message",
     }
     assert _fields(notify_pb2.NotificationIntent.DESCRIPTOR).keys() == {
-        "intent_id", "user_id", "kind", "params", "occurred_at", "source",
+        "intent_id", "user_id", "kind", "params", "occurred_at", "source", "params_json",
     }
+    # params_json carries the params with exact numbers; params (Struct) is read for older records.
     assert _fields(notify_pb2.NotificationIntent.DESCRIPTOR)["params"] == STRUCT
+    assert _fields(notify_pb2.NotificationIntent.DESCRIPTOR)["params_json"] == "galaxy.common.v1.RawJson"
     subscribe = push_pb2.DESCRIPTOR.services_by_name["PushService"].methods_by_name["Subscribe"]
     assert subscribe.server_streaming
     # last_event_id: the gateway resumes after the last event it saw (docs/notify.md, "Push").

@@ -22,19 +22,22 @@ from galaxy.notify.v1 import notify_pb2, notify_pb2_grpc
 from galaxy_kit.events import new_envelope, pack
 from galaxy_kit.events.testing import produce_raw
 from galaxy_notify.settings import NotifySettings
-from google.protobuf.struct_pb2 import Struct
 
 INTENTS = "galaxy.notify.intents.v1"
 LIFECYCLE = "galaxy.account.lifecycle.v1"
 
 
 def intent(user_id: str, *, kind: str = "lobby.game.paused", params: dict | None = None, source: str = "lobby",
-           intent_id: str | None = None) -> NotificationIntent:
-    values = Struct()
-    values.update(params if params is not None else {
-        "game_id": str(uuid.uuid4()), "game_name": "Andromeda", "status": "paused", "reason": "owner_pause"})
+           intent_id: str | None = None, params_json: bytes | None = None) -> NotificationIntent:
+    """An intent with its params as a Struct (as records written before `params_json` carry them),
+    or, given `params_json`, with exactly that JSON text (as lobby and runtime now write them)."""
     message = NotificationIntent(intent_id=intent_id or str(uuid.uuid4()), user_id=user_id, kind=kind,
-                                 params=values, source=source)
+                                 source=source)
+    if params_json is not None:
+        message.params_json.json = params_json
+    else:
+        message.params.update(params if params is not None else {
+            "game_id": str(uuid.uuid4()), "game_name": "Andromeda", "status": "paused", "reason": "owner_pause"})
     message.occurred_at.FromDatetime(datetime.now(UTC))
     return message
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 from galaxy.notify.v1 import notify_pb2
+from galaxy_kit.db import plain_dsn
 from galaxy_kit.events.testing import wait_until
 from galaxy_notify.domain import kinds
 from notify_helpers import intent
@@ -82,12 +84,62 @@ async def test_invalid_intents_are_kept_with_their_reason_and_never_block_the_ne
 async def test_a_runtime_turn_intent_fits_its_schema(notify_factory):
     async with notify_factory() as notify:
         user = await notify.user()
+        game = str(uuid.uuid4())
         turn = intent(user, kind="runtime.turn.completed", source="runtime",
-                      params={"game_id": str(uuid.uuid4()), "turn": 7})
+                      params_json=b'{"game_id": "%s", "turn": 7}' % game.encode())
         await notify.publish(turn)
         await wait_until(lambda: _count(notify, user, 1), timeout=30, what="the turn notification")
         [stored] = await notify.of_user(user)
         assert stored.kind == "runtime.turn.completed" and dict(stored.payload)["turn"] == 7
+        # Kept as the integer it was sent as: 7, not 7.0 (a Struct would have made it a double).
+        assert await _stored_turn(notify, user) == "7"
+
+
+async def test_a_turn_from_a_struct_intent_is_stored_as_an_integer(notify_factory):
+    """An intent published before params_json (a Struct: turn 7 arrives as 7.0) is stored as turn 7."""
+    async with notify_factory() as notify:
+        user = await notify.user()
+        await notify.publish(intent(user, kind="runtime.turn.completed", source="runtime",
+                                    params={"game_id": str(uuid.uuid4()), "turn": 7}))
+        await wait_until(lambda: _count(notify, user, 1), timeout=30, what="the turn notification")
+        assert await _stored_turn(notify, user) == "7"
+
+
+async def test_params_json_that_is_not_an_object_or_has_a_fractional_turn_is_malformed(notify_factory):
+    async with notify_factory() as notify:
+        user = await notify.user()
+        game = str(uuid.uuid4()).encode()
+        bad = [
+            (b'{"game_id": "%s", "turn": 7.5}' % game, "params.turn: Input should be a valid integer"),
+            (b'{"game_id": "%s", "turn": "7"}' % game, "params.turn: Input should be a valid integer"),
+            (b'[1, 2]', "params: a JSON object is expected, not list"),
+            (b'{"game_id": ', "params_json: not JSON text"),
+        ]
+        event_ids = [uuid.uuid4() for _ in bad]
+        for (text, _), event_id in zip(bad, event_ids, strict=True):
+            await notify.publish(intent(user, kind="runtime.turn.completed", source="runtime", params_json=text),
+                                 event_id=event_id)
+
+        async def every_one_kept() -> bool:
+            return {str(e) for e in event_ids} <= set(await _malformed(notify))
+
+        await wait_until(every_one_kept, timeout=30, what="every malformed intent kept")
+        malformed = await _malformed(notify)
+        for (text, reason), event_id in zip(bad, event_ids, strict=True):
+            kept = malformed[str(event_id)]
+            assert reason in kept.reason, kept.reason
+            assert dict(kept.payload)["intent"]["params_json"] == text.decode()  # the text as received
+        assert await notify.of_user(user) == []
+
+
+async def _stored_turn(notify, user: str) -> str:
+    """The stored payload's turn as PostgreSQL keeps it (jsonb numbers keep their written form)."""
+    connection = await asyncpg.connect(plain_dsn(notify.dsn))
+    try:
+        return await connection.fetchval("SELECT payload->>'turn' FROM notify.notifications WHERE user_id = $1",
+                                         uuid.UUID(user))
+    finally:
+        await connection.close()
 
 
 def test_the_registry_checks_every_kind_and_its_producer():

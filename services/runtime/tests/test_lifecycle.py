@@ -5,6 +5,7 @@ back by the health watcher, stop (the engine is gone); refusals that change noth
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import uuid
@@ -100,6 +101,14 @@ async def test_start_turn_pause_restart_patch_recover_stop(runtime):
     assert (await engine_game(row["endpoint"]))["turn"] == 1
     (tick,) = await rows(runtime, "SELECT kind, turn, status FROM runtime.turn_ticks")
     assert tick == {"kind": "forced", "turn": 1, "status": "done"}
+    # Every member is told, and the turn travels as the integer 1 (JSON text, not a Struct double).
+    told = await intents(runtime, game_id)
+    assert sorted(i.user_id for i in told) == sorted(m.user_id for m in start_request(game_id).roster)
+    for intent in told:
+        assert (intent.kind, intent.source) == ("runtime.turn.completed", "runtime")
+        assert not intent.HasField("params")
+        params = json.loads(intent.params_json.json, parse_float=_no_float)
+        assert params == {"game_id": game_id, "turn": 1} and type(params["turn"]) is int
 
     paused = await stub.PauseRuntime(pb.PauseRuntimeRequest(game_id=game_id))
     assert (paused.op, paused.status) == ("pause", "succeeded")
@@ -149,6 +158,23 @@ async def test_start_turn_pause_restart_patch_recover_stop(runtime):
     assert seen[:2] == ["starting", "running"] and "paused" in seen and seen[-1] == "stopped"
 
 
+async def intents(runtime, game_id: str) -> list:
+    from galaxy.events.v1.envelope_pb2 import EventEnvelope
+    from galaxy.events.v1.notify_pb2 import NotificationIntent
+    found = []
+    for row in await rows(runtime, "SELECT payload FROM runtime.outbox WHERE topic = 'galaxy.notify.intents.v1' "
+                                   "ORDER BY created_at, id"):
+        intent = NotificationIntent()
+        EventEnvelope.FromString(row["payload"]).payload.Unpack(intent)
+        if game_id.encode() in intent.params_json.json:
+            found.append(intent)
+    return found
+
+
+def _no_float(text: str):
+    raise AssertionError(f"a number written as a float: {text}")
+
+
 async def _turn_is(runtime, game_id, turn):
     return (await runtime_row(runtime, game_id))["current_turn"] == turn
 
@@ -165,6 +191,26 @@ async def _healthy(runtime, game_id):
 async def _status_is(runtime, game_id, status):
     row = await runtime_row(runtime, game_id)
     return row if row["status"] == status else None
+
+
+async def test_the_local_driver_runs_the_workspace_engine_whatever_the_image_ref(runtime):
+    """image_ref names a container image; the local driver has none to run. It runs the engine
+    installed beside runtime (GALAXY_RUNTIME_LOCAL_PYTHON -m galaxy_engine), reniced, for any version;
+    the runtime still records the version's image_ref (what the docker driver would run)."""
+    image = "registry.example.invalid/galaxy/engine:9.9.9"  # never pulled, never looked up
+    await create(runtime.stub, "1.0.0", image=image)
+    game_id = str(uuid.uuid4())
+    row = await started(runtime, game_id)
+    assert row["image_ref"] == image
+    got = await runtime.stub.AdminRuntimesGet(pb.AdminRuntimesGetRequest(game_id=game_id))
+    assert got.image_ref == image
+    pid = int(row["engine_ref"].removeprefix("pid:"))
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    state = Path(runtime.settings.runtime_local_state_dir).resolve() / game_id / "state"
+    assert cmdline[:5] == [runtime.settings.runtime_local_python, "-m", "galaxy_engine", "--state-dir", str(state)]
+    assert image not in " ".join(cmdline)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == runtime.settings.runtime_local_engine_nice == 10
+    assert (await engine_game(row["endpoint"]))["turn"] == 0
 
 
 async def test_start_refusals_change_nothing(runtime):

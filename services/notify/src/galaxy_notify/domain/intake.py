@@ -9,6 +9,7 @@ nothing is retried forever, so one bad record never holds the partition.
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +44,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _params(intent: NotificationIntent) -> object:
+    """The intent's params: the JSON text of `params_json`, numbers exact; or, for an intent written
+    before that field, its Struct, where every number is a double and a whole one (5.0) is taken as
+    the integer it stood for. Whatever is not a JSON object is refused by kinds.check."""
+    if intent.HasField("params_json"):
+        try:
+            return json.loads(intent.params_json.json)
+        except ValueError:  # not UTF-8, or not JSON
+            return kinds.NOT_JSON
+    if not intent.HasField("params"):
+        return {}
+    return {key: int(value) if isinstance(value, float) and value.is_integer() else value
+            for key, value in MessageToDict(intent.params).items()}
+
+
 class Intake:
     """The intent handler; `first_attempt_after` is how long a new notification waits for a stream."""
 
@@ -51,9 +67,11 @@ class Intake:
 
     async def on_intent(self, session: AsyncSession, envelope: EventEnvelope, record: ConsumerRecord) -> None:
         intent = unpack_payload(envelope, NotificationIntent)  # another type: MalformedEvent -> on_malformed
-        params = MessageToDict(intent.params) if intent.HasField("params") else {}
+        params = _params(intent)
         received = {"event_id": envelope.event_id, "producer": envelope.producer,
                     "intent": MessageToDict(intent, preserving_proto_field_name=True)}
+        if intent.HasField("params_json"):  # kept as the text it was, not base64
+            received["intent"]["params_json"] = intent.params_json.json.decode(errors="replace")
         now = _now()
         try:
             checked = kinds.check(

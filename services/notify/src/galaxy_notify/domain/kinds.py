@@ -64,8 +64,8 @@ class MembershipChanged(_Game):
 
 class RuntimeTurn(_Params):
     game_id: Id
-    # Struct numbers are doubles: 3.0 is turn 3, 3.5 is refused.
-    turn: Annotated[int, Field(ge=0)]
+    # An integer, as runtime sends it (params_json); 3.5 or "3" is refused.
+    turn: Annotated[int, Field(ge=0, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,10 @@ class InvalidIntent(ValueError):
     """The intent does not fit the registry; the message is the reason kept with it."""
 
 
+#: The params of an intent whose `params_json` is not JSON text (refused by `check`).
+NOT_JSON = object()
+
+
 @dataclass(frozen=True)
 class CheckedIntent:
     intent_id: uuid.UUID
@@ -108,7 +112,7 @@ class CheckedIntent:
     occurred_at: datetime
 
 
-def check(*, intent_id: str, user_id: str, kind: str, source: str, params: dict[str, Any],
+def check(*, intent_id: str, user_id: str, kind: str, source: str, params: object,
           occurred_at: datetime | None) -> CheckedIntent:
     """The intent if it fits its kind's schema; otherwise InvalidIntent saying why."""
     problems = []
@@ -119,9 +123,13 @@ def check(*, intent_id: str, user_id: str, kind: str, source: str, params: dict[
     spec = KINDS.get(kind)
     if spec is None:
         problems.append(f"kind: unknown kind {kind!r}")
-    else:
-        if source != spec.producer:
-            problems.append(f"source: {kind} is published by {spec.producer}, not {source!r}")
+    if params is NOT_JSON:
+        problems.append("params_json: not JSON text")
+    elif not isinstance(params, dict):
+        problems.append(f"params: a JSON object is expected, not {type(params).__name__}")
+    if spec is not None and source != spec.producer:
+        problems.append(f"source: {kind} is published by {spec.producer}, not {source!r}")
+    if spec is not None and isinstance(params, dict):
         try:
             spec.params.model_validate(params)
         except ValidationError as error:

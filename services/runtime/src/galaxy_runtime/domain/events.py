@@ -6,14 +6,15 @@ galaxy.notify.intents.v1 (key: user id) asks notify to tell the members about a 
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
+from galaxy.common.v1.json_pb2 import RawJson
 from galaxy.events.v1.notify_pb2 import NotificationIntent
 from galaxy.events.v1.runtime_pb2 import RuntimeStatusEvent
 from galaxy_kit.events import enqueue
 from galaxy_kit.proto import timestamp
-from google.protobuf.struct_pb2 import Struct
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,12 +39,13 @@ async def status_changed(session: AsyncSession, runtime: Row, *, now: datetime, 
 
 async def tell_members(session: AsyncSession, runtime: Row, *, kind: NotifyKind, params: dict[str, object],
                        now: datetime) -> None:
-    """One intent per member of the roster the engine plays, keyed by user id."""
-    values = Struct()
-    values.update({"game_id": str(runtime.game_id), **params})
+    """One intent per member of the roster the engine plays, keyed by user id.
+
+    The params travel as JSON text, not a Struct: the turn number reaches notify as the integer it is."""
+    values = RawJson(json=json.dumps({"game_id": str(runtime.game_id), **params}).encode())
     for member in runtime.roster:
         intent = NotificationIntent(
-            intent_id=str(uuid.uuid4()), user_id=member["user_id"], kind=str(kind), params=values,
+            intent_id=str(uuid.uuid4()), user_id=member["user_id"], kind=str(kind), params_json=values,
             occurred_at=timestamp(now), source=PRODUCER,
         )
         await enqueue(session, table=outbox, topic=NOTIFY_TOPIC, key=member["user_id"], message=intent,
