@@ -254,3 +254,28 @@ def _process_alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+async def test_an_engine_that_exits_at_start_fails_at_once_not_after_the_deadline(
+        fresh_database_dsn, kafka_bootstrap, tmp_path):
+    """The health wait gives a live engine up to the start deadline, but one whose process is gone
+    fails the attempt at once: three attempts end in start_failed long before one deadline."""
+    from galaxy.runtime.v1 import runtime_pb2_grpc
+    from galaxy_kit.testing import running_service
+    from galaxy_runtime.app import SERVICE
+
+    from conftest import Runtime, runtime_settings
+
+    settings = runtime_settings(fresh_database_dsn, kafka_bootstrap, str(tmp_path / "engines"),
+                                runtime_local_python="/bin/false", runtime_engine_start_timeout_seconds=600)
+    async with running_service(SERVICE, settings) as service:
+        runtime = Runtime(runtime_pb2_grpc.RuntimeServiceStub(service.channel), fresh_database_dsn, settings)
+        await create(runtime.stub, "1.0.0", image="local")
+        game_id = str(uuid.uuid4())
+        began = asyncio.get_running_loop().time()
+        await runtime.stub.StartRuntime(start_request(game_id))
+        await until(lambda: _status_is(runtime, game_id, "start_failed"), timeout=120)
+        assert asyncio.get_running_loop().time() - began < 120  # a fifth of one 600 s deadline
+        (op,) = await rows(runtime, "SELECT status, attempts, error FROM runtime.runtime_operations")
+        assert (op["status"], op["attempts"]) == ("failed", 3)
+        assert op["error"] == "the engine exited before it became healthy"

@@ -197,11 +197,16 @@ class HealthWatcher(_Loop):
         healthy = bool(runtime.endpoint) and await deps.engines.healthy(runtime.endpoint)
         if healthy and runtime.engine_health == EngineHealth.HEALTHY:
             return  # nothing to record: the common case costs no transaction
+        # Gone (no process or container) is certain; alive but silent may be an engine starved of CPU
+        # for a moment: that one is recovered only if it misses the next check too.
+        gone = not healthy and not (runtime.engine_ref and await deps.driver.alive(str(runtime.game_id),
+                                                                                 runtime.engine_ref))
         now = self._clock()
         async with transaction(deps.sessions) as session:
             current = await repo.get(session, runtime.game_id, for_update=True)
             if current is None or current.status not in (RuntimeStatus.RUNNING, RuntimeStatus.PAUSED):
                 return
+            missed_before = current.engine_health == EngineHealth.UNHEALTHY
             health = EngineHealth.HEALTHY if healthy else EngineHealth.UNHEALTHY
             if health != current.engine_health:
                 current = await repo.update(session, runtime.game_id, engine_health=health, updated_at=now)
@@ -212,6 +217,8 @@ class HealthWatcher(_Loop):
             for kind in (OperationKind.RESTART, OperationKind.PATCH, OperationKind.START):
                 if await repo.open_operation(session, runtime.game_id, kind):
                     return
+            if not gone and not missed_before:
+                return
             seconds = min(deps.settings.runtime_restart_backoff_seconds * 2 ** current.restart_failures,
                           deps.settings.runtime_restart_backoff_max_seconds) if current.restart_failures else 0
             await record_operation(session, runtime.game_id, OperationKind.RECOVER, requested_by="health",
