@@ -120,9 +120,14 @@ class TurnScheduler(_Loop):
         limit = self._deps.settings.runtime_tick_batch
         now = self._clock()
         while True:
+            began = asyncio.get_running_loop().time()
             claimed = await turns.claim_due_slots(self._deps, now=now, limit=limit)
             for item in claimed:
                 self._runner.spawn(item.tick, item.endpoint)
+            if claimed:
+                log.info("slots_claimed", games=len(claimed), late_ms=round((now - min(
+                    item.tick.slot_at for item in claimed)).total_seconds() * 1000),
+                    claim_ms=round((asyncio.get_running_loop().time() - began) * 1000))
             if len(claimed) < limit:
                 break
         for tick in await turns.claim_retries(self._deps, now=now, limit=limit):
