@@ -235,6 +235,9 @@ def report(games: int, minutes: int, failed: list, latencies: list[float], ticks
     print(line("start latency (request → running)", latencies))
     print(line("tick precision (slot → turn start)", precision))
     print(line("  of which slot → claimed", [t["claimed_at"].timestamp() - t["slot_at"].timestamp() for t in ticks]))
+    for slot in sorted({t["slot_at"] for t in ticks}):
+        print(line(f"  slot {slot:%H:%M}", [t["started_at"].timestamp() - t["slot_at"].timestamp()
+                                          for t in ticks if t["slot_at"] == slot and t["started_at"]]))
     print(f"slots: expected {expected}, ticked {len(per_slot)}, ran twice "
           f"{sum(1 for n in per_slot.values() if n > 1)}, done {done}, not recorded {unrecorded}; "
           f"goal p99 ≤ 1000 ms: "

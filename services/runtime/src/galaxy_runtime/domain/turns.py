@@ -83,9 +83,9 @@ async def claim_due_slots(deps: Deps, *, now: datetime, limit: int) -> list[Clai
         for runtime in due:
             following = schedule.next_slot(runtime.turn_schedule, runtime.next_slot_at)
             kind = TickKind.CATCH_UP if following <= now else TickKind.SCHEDULED
-            rows.append(_tick_values(runtime, runtime.next_slot_at, kind, now, deps.replica))
+            rows.append((runtime.game_id, runtime.next_slot_at, kind, runtime.current_turn + 1))
             moves[runtime.game_id] = schedule.next_slot(runtime.turn_schedule, max(now, runtime.next_slot_at))
-        ticks = await repo.claim_ticks(session, rows)
+        ticks = await repo.claim_ticks(session, rows, replica=deps.replica, now=now)
         await repo.move_slots(session, moves, now=now)
     endpoints = {runtime.game_id: runtime.endpoint for runtime in due}
     return [Claimed(tick, endpoints[tick.game_id]) for tick in ticks]

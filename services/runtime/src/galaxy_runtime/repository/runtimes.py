@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -49,14 +49,20 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Ro
     return list((await session.execute(query)).all())
 
 
+_MOVE_SLOTS = sa.text(
+    "UPDATE runtime.runtimes AS r SET next_slot_at = u.next_slot_at, updated_at = :now "
+    "FROM unnest(:games, :next_slots) AS u(game_id, next_slot_at) WHERE r.game_id = u.game_id"
+).bindparams(sa.bindparam("games", type_=ARRAY(UUID(as_uuid=True))),
+             sa.bindparam("next_slots", type_=ARRAY(sa.DateTime(timezone=True))),
+             sa.bindparam("now", type_=sa.DateTime(timezone=True)))
+
+
 async def move_slots(session: AsyncSession, next_slots: dict[uuid.UUID, datetime], *, now: datetime) -> None:
-    """Set each game's `next_slot_at` (games locked by the caller), in one statement."""
-    if not next_slots:
-        return
-    moves = sa.values(sa.column("game_id", UUID(as_uuid=True)), sa.column("next_slot_at", sa.DateTime(timezone=True)),
-                      name="moves").data(list(next_slots.items()))
-    await session.execute(sa.update(runtimes).where(runtimes.c.game_id == moves.c.game_id)
-                          .values(next_slot_at=moves.c.next_slot_at, updated_at=now))
+    """Set each game's `next_slot_at` (games locked by the caller): one statement whose text does not
+    depend on the number of games (arrays, unnested), so it is compiled and prepared once."""
+    if next_slots:
+        await session.execute(_MOVE_SLOTS, {"games": list(next_slots), "next_slots": list(next_slots.values()),
+                                            "now": now})
 
 
 async def earliest_slot(db: Executor) -> datetime | None:
@@ -161,12 +167,30 @@ async def claim_tick(session: AsyncSession, **values) -> Row | None:
     return (await session.execute(query)).one_or_none()
 
 
-async def claim_ticks(session: AsyncSession, rows: list[dict]) -> list[Row]:
-    """The new ticks among `rows`, in one statement; a (game, slot) claimed before is left out."""
-    if not rows:
+_CLAIM_TICKS = sa.text(
+    "INSERT INTO runtime.turn_ticks (game_id, slot_at, kind, turn, status, run_after, claimed_by, claimed_at) "
+    "SELECT u.game_id, u.slot_at, u.kind, u.turn, :status, :now, :replica, :now "
+    "FROM unnest(:games, :slots, :kinds, :turns) AS u(game_id, slot_at, kind, turn) "
+    "ON CONFLICT DO NOTHING RETURNING " + ", ".join(column.name for column in turn_ticks.c)
+).bindparams(
+    sa.bindparam("games", type_=ARRAY(UUID(as_uuid=True))),
+    sa.bindparam("slots", type_=ARRAY(sa.DateTime(timezone=True))),
+    sa.bindparam("kinds", type_=ARRAY(sa.Text)), sa.bindparam("turns", type_=ARRAY(sa.Integer)),
+    sa.bindparam("status", type_=sa.Text), sa.bindparam("replica", type_=sa.Text),
+    sa.bindparam("now", type_=sa.DateTime(timezone=True)),
+).columns(*turn_ticks.c)
+
+
+async def claim_ticks(session: AsyncSession, ticks: list[tuple[uuid.UUID, datetime, str, int]], *,
+                      replica: str, now: datetime) -> list[Row]:
+    """Claim the ticks (game, slot, kind, turn); the new ones come back, a (game, slot) claimed before
+    is left out. One statement whose text does not depend on the number of ticks."""
+    if not ticks:
         return []
-    query = insert(turn_ticks).values(rows).on_conflict_do_nothing().returning(turn_ticks)
-    return list((await session.execute(query)).all())
+    games, slots, kinds, turns = (list(column) for column in zip(*ticks, strict=True))
+    return list((await session.execute(_CLAIM_TICKS, {
+        "games": games, "slots": slots, "kinds": [str(kind) for kind in kinds], "turns": turns,
+        "status": str(TickStatus.CLAIMED), "replica": replica, "now": now})).all())
 
 
 async def update_tick(session: AsyncSession, game_id: uuid.UUID, slot_at: datetime, **values) -> Row:
