@@ -15,6 +15,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
+import galaxy_kit.entry  # noqa: F401  (first of all: see its docstring)
 import uvicorn
 from galaxy_kit.logging import configure
 
