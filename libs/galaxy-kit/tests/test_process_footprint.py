@@ -83,3 +83,19 @@ def test_language_data_loads_only_when_a_tag_is_checked() -> None:
     loaded = _loaded_after(
         "import galaxy_kit.validation as v\nassert v.canonical_language_tag('EN-us') == 'en-US'")
     assert "langcodes" in loaded
+
+
+def test_a_frozen_start_up_heap_is_left_out_of_full_collections() -> None:
+    probe = (
+        "import gc, galaxy_kit.entry, galaxy_account.__main__\n"
+        "from galaxy_kit.heap import freeze_startup_heap\n"
+        "before = len(gc.get_objects())\n"
+        "freeze_startup_heap()\n"
+        "print(before, gc.get_freeze_count(), len(gc.get_objects()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    before, frozen, tracked = map(int, done.stdout.split())
+    assert frozen > 50_000 and frozen >= before * 0.9
+    assert tracked < 1_000  # what a full collection still walks
