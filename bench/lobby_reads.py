@@ -49,7 +49,7 @@ from galaxy_devstack.stack import Stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from account_deletion_cascade import sign_in
-from hotpaths import children_cpu_seconds, cpu_seconds, postgres_cpu_seconds, profile
+from hotpaths import CLK_TCK, children_cpu_seconds, cpu_seconds, postgres_cpu_seconds, profile
 
 #: The processes whose CPU per request is reported (PostgreSQL's backends are added).
 MEASURED = ("lobby", "edge")
@@ -165,9 +165,17 @@ class Meter:
 
     def _sample(self) -> dict[str, float]:
         sample = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-        sample["postgres"] = postgres_cpu_seconds(self.stack)
+        sample["postgres"] = postgres_cpu_seconds(self.stack) + self._exited_backends()
         sample["wrk"] = children_cpu_seconds()
         return sample
+
+    def _exited_backends(self) -> float:
+        """CPU of backends that already exited (a pool closing a connection): the postmaster's reaped children."""
+        postmaster = self.stack.postgres.server_pid() if self.stack.postgres is not None else None
+        if postmaster is None:
+            return 0.0
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / CLK_TCK  # cutime + cstime
 
     def measure(self, run, *, profile_names: list[str], out: Path, label: str) -> dict:  # noqa: ANN001
         spies = [profile(self.pids[name], SECONDS_FOR_PROFILE[0], out / f"profile-{label}-{name}.txt")

@@ -275,10 +275,16 @@ async def test_the_list_totals_stay_exact_through_creations_moves_and_compaction
                 count(*) AS every FROM lobby.games""")
         return row["public"], row["every"]
 
+    async def listed_statuses() -> dict[str, str]:
+        page = await lobby.stub.UserLobbyGamesList(pb.UserLobbyGamesListRequest(user_id=owner, page=1,
+                                                                                page_size=50))
+        return {g.game_id: g.status for g in page.items}
+
     public = await asyncio.gather(*(lobby.stub.AdminGamesCreate(pb.AdminGamesCreateRequest(
         admin_username=ADMIN, body=admin_body(game_name=f"Public {i}"))) for i in range(12)))
     private = await asyncio.gather(*(create_private(lobby, owner) for _ in range(3)))
     assert await totals() == await counted() == (12, 15)
+    assert set((await listed_statuses()).values()) == {GameStatus.ENROLLMENT_OPEN}
 
     # Any writer of games is counted, the state machine or not: out of the list, and back into it.
     await set_status(lobby, public[0].game_id, GameStatus.FINISHED)
@@ -290,6 +296,10 @@ async def test_the_list_totals_stay_exact_through_creations_moves_and_compaction
     assert await totals() == await counted() == (10, 15)
     await set_status(lobby, public[1].game_id, GameStatus.PAUSED)
     assert await totals() == await counted() == (11, 15)
+    # A game listed before with other values is shown as it is now (the summaries cached by value).
+    statuses = await listed_statuses()
+    assert (statuses[public[1].game_id], statuses[public[2].game_id]) == (GameStatus.PAUSED, GameStatus.RUNNING)
+    assert public[0].game_id not in statuses and len(statuses) == 11
 
     # Two replicas folding at once: one row per (visibility, status) is left, the totals unchanged.
     await asyncio.gather(game_counts.compact(deps), game_counts.compact(deps))

@@ -96,7 +96,8 @@ def _total(listed: sa.ColumnElement[bool]) -> sa.ScalarSelect:
 
 
 #: What a page of the public list shows of a game (the servicer's GameSummary); the admin list
-#: shows every column. Fewer columns, less for asyncpg to decode fifty times per page.
+#: shows every column. Fewer columns, less for asyncpg to decode fifty times per page. The total
+#: comes last in a page row (servicer.page_summaries keys its cache on the columns before it).
 SUMMARY_COLUMNS = (
     games.c.game_id, games.c.game_name, games.c.visibility, games.c.owner_user_id, games.c.status,
     games.c.min_players, games.c.max_players, games.c.enrollment_ends_at, games.c.current_turn,
