@@ -169,11 +169,12 @@ class ReplyBodies:
     bytes as protobuf serializes them, deterministically), so a cached body is
     exactly what converting the reply again would give; a reply that changed in any
     field is another key. Nothing is invalidated because nothing can go stale; the
-    least recently used body goes when `max_entries` is reached. Replies smaller than
-    `min_bytes` are converted every time: cheap to convert, and mostly one user's own.
+    least recently used body goes when `max_entries` is reached (64 pages of fifty games
+    are about 1.5 MB, keys included). Replies smaller than `min_bytes` are converted
+    every time: cheap to convert, and mostly one user's own.
     """
 
-    def __init__(self, encoder: ReplyEncoder, *, max_entries: int = 256, min_bytes: int = 2048) -> None:
+    def __init__(self, encoder: ReplyEncoder, *, max_entries: int = 64, min_bytes: int = 2048) -> None:
         self._encoder = encoder
         self._max_entries = max_entries
         self._min_bytes = min_bytes
