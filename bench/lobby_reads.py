@@ -5,7 +5,10 @@
 Starts the whole embedded stack (private PostgreSQL, embedded broker, every
 service and the edge as processes, on free ports) in a temporary directory,
 signs one user in, stores `--games` public games straight into `lobby.games`
-(the reads under test do not care how they got there), then loads the edge:
+(the reads under test do not care how they got there; none is `ready_to_start`,
+which without members the public-game scheduler would move back to
+`enrollment_open` a hundred per tick during the run, writes that are not what
+is measured), then loads the edge:
 
 - `GET /api/v1/user/lobby/games?page=1&page_size=50` (a page and its total);
 - `GET /api/v1/user/lobby/games/{game_id}` (one game's detail, ids spread over
@@ -59,7 +62,7 @@ INSERT INTO lobby.games (game_id, game_name, visibility, owner_user_id, status, 
     start_gap_hours, start_gap_players, enrollment_ends_at, turn_schedule, target_engine_version,
     runtime_status, current_turn, created_at, updated_at)
 SELECT gen_random_uuid(), 'Bench game ' || n, 'public', NULL,
-       (ARRAY['enrollment_open', 'ready_to_start', 'running', 'paused'])[1 + n % 4],
+       (ARRAY['enrollment_open', 'starting', 'running', 'paused'])[1 + n % 4],
        2, 8, 0, 0, now() + interval '30 days', '0 */6 * * *', '1.4.0', 'not_started', n % 50,
        now() - n * interval '1 second', now()
 FROM generate_series(1, $1) AS n
