@@ -240,6 +240,9 @@ async def test_lists_and_details(lobby):
     assert [g.game_id for g in second.items] == [public[0].game_id] and second.total == 3
     beyond = await lobby.stub.UserLobbyGamesList(pb.UserLobbyGamesListRequest(user_id=owner, page=9, page_size=2))
     assert (list(beyond.items), beyond.total) == ([], 3)
+    farthest = await lobby.stub.UserLobbyGamesList(pb.UserLobbyGamesListRequest(user_id=owner, page=2**31 - 1,
+                                                                               page_size=200))
+    assert (list(farthest.items), farthest.total) == ([], 3)  # an offset past 2³¹ is still just empty
     admin = await lobby.stub.AdminGamesList(pb.AdminGamesListRequest(admin_username=ADMIN, page=1, page_size=50))
     assert admin.total == 4 and private.game_id in [g.game_id for g in admin.items]
     mine = await lobby.stub.UserLobbyMyGames(pb.UserLobbyMyGamesRequest(user_id=owner))

@@ -113,7 +113,7 @@ def _page_query(listed: sa.ColumnElement[bool], columns) -> tuple[Query, Query]:
         .where(listed)
         .order_by(games.c.created_at.desc(), games.c.game_id.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer))
-        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.BigInteger))  # page × page_size can pass 2³¹
     )
     return Query.compile(rows), Query.compile(sa.select(total))
 
