@@ -12,7 +12,6 @@ identity → validation → request message → unary call → reply.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,7 @@ from galaxy_edge.errors import (
     from_grpc,
 )
 from galaxy_edge.spec import ADMIN_SECURITY, USER_SECURITY, Operation
-from galaxy_edge.translation import ReplyEncoder, request_message
+from galaxy_edge.translation import ReplyBodies, ReplyEncoder, encode_json, request_message
 from galaxy_edge.validation import OperationValidator
 
 if TYPE_CHECKING:
@@ -58,11 +57,11 @@ USER_HEADER = "x-user-id"
 
 def json_response(payload: Any, status: int) -> Response:
     """A JSON response with a pre-encoded body."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE)
+    return Response(encode_json(payload), status_code=status, media_type=JSON_MEDIA_TYPE)
 
 
 _REPLIES = ReplyEncoder()
+_REPLY_BODIES = ReplyBodies(_REPLIES)
 
 
 def reply_to_json(reply: Any) -> Any:
@@ -157,7 +156,7 @@ class GrpcOperation:
             return Response(status_code=204)
         if self._raw_reply:
             return Response(reply.json, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
-        return json_response(reply_to_json(reply), op.success_status)
+        return Response(_REPLY_BODIES.body(reply), status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
 
     def _forget_subject(self, data: dict[str, Any]) -> None:
         if self._forgets_user and isinstance(data.get("user_id"), str):
