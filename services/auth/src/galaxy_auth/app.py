@@ -68,6 +68,7 @@ async def build(context: ServiceContext) -> None:
         sessions=context.sessions,
         admin_checker=AdminCredentialChecker(
             context.sessions,
+            reads=context.reads,
             bcrypt_pool=bcrypt_pool,
             throttle=AdminThrottle(context.sessions, ThrottlePolicy.from_settings(settings)),
         ),
