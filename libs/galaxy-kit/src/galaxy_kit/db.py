@@ -8,7 +8,9 @@ A read that is one statement needs no transaction and no ORM session: `Reads`
 runs it on a small asyncpg pool in autocommit, as a statement compiled once
 from SQLAlchemy Core and prepared once per connection (asyncpg's statement
 cache). The hot paths (an account's aggregate, the identity gate, the gateway's
-session lookup) read this way.
+session lookup) read this way. A write that is one statement (a CTE can check
+and insert in several tables atomically) runs the same way with `Reads.write`,
+which is never repeated on a dropped connection.
 
 Dropped connections (a PostgreSQL restart, a failover, an idle connection
 killed by a proxy) are handled when they are met, not by a ping before every
@@ -230,7 +232,15 @@ class Reads:
     async def fetchval(self, query: Query, **values: Any) -> Any:
         return await self._run("fetchval", query, values)
 
-    async def _run(self, method: str, query: Query, values: dict[str, Any]) -> Any:
+    async def write(self, query: Query, **values: Any) -> list[asyncpg.Record]:
+        """One statement that writes (its RETURNING rows), atomic on its own, in autocommit.
+
+        Never repeated: when the connection dies mid-statement the outcome is unknown
+        (it may have committed), so the error goes to the caller (`is_unavailable`).
+        """
+        return await self._run("fetch", query, values, retry=False)
+
+    async def _run(self, method: str, query: Query, values: dict[str, Any], *, retry: bool = True) -> Any:
         if self._pool is None:
             await self.open()
         assert self._pool is not None
@@ -238,6 +248,8 @@ class Reads:
         try:
             return await getattr(self._pool, method)(query.sql, *args)
         except CONNECTION_ERRORS:
+            if not retry:
+                raise
             # The pool drops the dead connection; a read is safe to repeat once on a fresh one.
             return await getattr(self._pool, method)(query.sql, *args)
 

@@ -70,7 +70,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     ) -> auth_pb2.PublicAuthSendEmailCodeResponse:
         body = request.body
         challenge_id = await sign_in.send_email_code(
-            sessions=self._sessions,
+            reads=self._reads,
             policy=self._policy,
             accounts=self._accounts,
             login_mail=self._login_mail,
@@ -85,7 +85,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     ) -> auth_pb2.PublicAuthConfirmEmailCodeResponse:
         body = request.body
         device_session_id = await sign_in.confirm_email_code(
-            sessions=self._sessions,
+            reads=self._reads,
             policy=self._policy,
             accounts=self._accounts,
             challenge_id=body.challenge_id,
