@@ -349,7 +349,40 @@ async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
         result["smtp_p99_ms"] = 60_000.0  # a probe that never arrived is worse than any measured one
     print(f"  code → SMTP sink under that load: n={len(probe_sent)} p50 {result['smtp_p50_ms']} ms "
           f"p99 {result['smtp_p99_ms']} ms, missing {lost}", flush=True)
+    result["smtp_stages_ms"] = await code_stages(stack, probe_sent, arrived)
+    print(f"  where a probe's code spent its time (p50 / p99 ms): {result['smtp_stages_ms']}", flush=True)
     return result
+
+
+async def code_stages(stack: Stack, sent_ns: dict[str, int], arrived: dict[str, tuple[str, Path]]
+                      ) -> dict[str, list[float]]:
+    """Split each probe's delay: the request until auth committed the challenge, until mail stored
+    the delivery (auth's hand-over), until mail's SMTP server accepted it, until the sink wrote it."""
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT c.email, extract(epoch FROM c.created_at) AS challenged,"
+            " extract(epoch FROM d.created_at) AS queued, extract(epoch FROM d.sent_at) AS sent"
+            " FROM auth.login_challenges c JOIN mail.deliveries d ON d.idempotency_key = c.challenge_id::text"
+            " WHERE c.email = ANY($1::text[])", list(arrived),
+        )
+    finally:
+        await connection.close()
+    stages: dict[str, list[float]] = {"auth": [], "to_mail": [], "mail": [], "sink": []}
+    for row in rows:
+        if row["sent"] is None:
+            continue
+        sent = sent_ns[row["email"]] / 1e9
+        written = arrival_ns(arrived[row["email"]][1]) / 1e9
+        marks = [sent, float(row["challenged"]), float(row["queued"]), float(row["sent"]), written]
+        for name, (start, end) in zip(stages, zip(marks, marks[1:])):
+            stages[name].append((end - start) * 1000)
+
+    def p50_p99(values: list[float]) -> list[float]:
+        values = sorted(values)
+        return [round(values[len(values) // 2], 1), round(values[min(len(values) - 1, int(0.99 * len(values)))], 1)]
+
+    return {name: p50_p99(values) for name, values in stages.items() if values}
 
 
 #: Distinct challenges the confirm step prepares per second of wrk: above any rate two cores reach,

@@ -19,8 +19,11 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
 
@@ -28,6 +31,10 @@ from galaxy_mail.domain.templates import RenderedMail
 from galaxy_mail.settings import MailSettings
 
 DELIVERY_ID_HEADER = "X-Galaxy-Delivery-Id"
+#: UTF-8 with quoted-printable bodies: ASCII text stays readable on the wire (compat32's UTF-8
+#: default is base64).
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
 #: A batch goes out over at most this many SMTP connections at once, each carrying its share of
 #: the messages one after the other: a connection per message cost its own TCP handshake, greeting,
 #: EHLO (and STARTTLS, AUTH) and QUIT, several times the work of sending the message itself.
@@ -83,6 +90,10 @@ class SmtpSender:
         address = parseaddr(settings.mail_from)[1]
         self.envelope_sender = address
         self.domain = address.rpartition("@")[2] or "galaxy.local"
+        # A display name outside ASCII is encoded (RFC 2047) once, here.
+        self._from_header = settings.mail_from if settings.mail_from.isascii() else formataddr(
+            parseaddr(settings.mail_from), charset="utf-8"
+        )
         self._local_hostname: asyncio.Future[str] | None = None
 
     async def local_hostname(self) -> str:
@@ -100,22 +111,24 @@ class SmtpSender:
             self._local_hostname = None
             raise
 
-    def build(self, *, delivery_id: str, recipient: str, mail: RenderedMail) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.mail_from
+    def build(self, *, delivery_id: str, recipient: str, mail: RenderedMail) -> Message:
+        """The message, built with the `compat32` classes: headers are stored as given instead of
+        being parsed into header objects, which made building a message with EmailMessage cost
+        several times sending it. Every value is safe as it is: the recipient is one validated
+        addr-spec, the subject one line (templates), the rest ours."""
+        message = MIMEText(mail.body, "plain", _UTF8)
+        message["From"] = self._from_header
         message["To"] = recipient
-        message["Subject"] = mail.subject
+        message["Subject"] = mail.subject if mail.subject.isascii() else Header(mail.subject, _UTF8)
         message["Date"] = format_datetime(datetime.now(UTC))
         # The same Message-ID on every attempt, so a receiver may drop a duplicate.
         message["Message-ID"] = f"<{delivery_id}@{self.domain}>"
         message[DELIVERY_ID_HEADER] = delivery_id
         message[TEMPLATE_HEADER] = mail.template_id
-        message.set_content(mail.body, subtype="plain", charset="utf-8")
-        # After set_content, which drops every Content-* header set before it.
         message["Content-Language"] = mail.locale
         return message
 
-    async def send(self, message: EmailMessage, *, recipient: str) -> SendResult:
+    async def send(self, message: Message, *, recipient: str) -> SendResult:
         try:
             async with asyncio.timeout(self.timeout):
                 await aiosmtplib.send(
@@ -152,7 +165,7 @@ class SmtpSender:
         )
 
     async def send_batch(
-        self, messages: Sequence[tuple[EmailMessage, str]], results: list[SendResult | None]
+        self, messages: Sequence[tuple[Message, str]], results: list[SendResult | None]
     ) -> None:
         """Send each (message, recipient) and put its outcome at the same index of `results`.
 
@@ -169,7 +182,7 @@ class SmtpSender:
         )
 
     async def _send_lane(
-        self, messages: Sequence[tuple[EmailMessage, str]], indexes: range, results: list[SendResult | None]
+        self, messages: Sequence[tuple[Message, str]], indexes: range, results: list[SendResult | None]
     ) -> None:
         client: aiosmtplib.SMTP | None = None
         try:
