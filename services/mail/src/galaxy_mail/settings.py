@@ -26,8 +26,9 @@ DEFAULT_RETRY_JITTER = 0.5
 DEFAULT_LEASE_SECONDS = 120.0
 #: How often an idle worker looks for due deliveries (LISTEN/NOTIFY wakes it at once for new ones).
 DEFAULT_POLL_INTERVAL_SECONDS = 1.0
-#: Deliveries one worker claims, and sends concurrently, per round.
-DEFAULT_BATCH_SIZE = 10
+#: Deliveries one worker claims per round; they go out over a few reused SMTP connections
+#: (smtp.CONNECTIONS_PER_BATCH) and are recorded together, so a larger round costs less per message.
+DEFAULT_BATCH_SIZE = 50
 #: Finished deliveries (sent or dead-lettered) are deleted, with their attempts and dead-letter
 #: records, this long after they finished: long enough to look into a complaint or resend a dead
 #: letter after an outage, far longer than any caller retries an enqueue with the same key.
