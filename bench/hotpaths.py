@@ -357,24 +357,29 @@ async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
 async def code_stages(stack: Stack, sent_ns: dict[str, int], arrived: dict[str, tuple[str, Path]]
                       ) -> dict[str, list[float]]:
     """Split each probe's delay: the request until auth committed the challenge, until mail stored
-    the delivery (auth's hand-over), until mail's SMTP server accepted it, until the sink wrote it."""
+    the delivery (auth's hand-over), until a mail worker claimed it (mail's queue), until its
+    attempt was recorded sent (the SMTP conversation: the sink's answer included, and the
+    batch's), and the sink's file time against that (clocks of two processes: about 0)."""
     connection = await asyncpg.connect(stack.database_url)
     try:
         rows = await connection.fetch(
             "SELECT c.email, extract(epoch FROM c.created_at) AS challenged,"
-            " extract(epoch FROM d.created_at) AS queued, extract(epoch FROM d.sent_at) AS sent"
+            " extract(epoch FROM d.created_at) AS queued, extract(epoch FROM a.started_at) AS claimed,"
+            " extract(epoch FROM a.finished_at) AS sent"
             " FROM auth.login_challenges c JOIN mail.deliveries d ON d.idempotency_key = c.challenge_id::text"
+            " JOIN mail.attempts a ON a.delivery_id = d.delivery_id AND a.outcome = 'sent'"
             " WHERE c.email = ANY($1::text[])", list(arrived),
         )
     finally:
         await connection.close()
-    stages: dict[str, list[float]] = {"auth": [], "to_mail": [], "mail": [], "sink": []}
+    stages: dict[str, list[float]] = {"auth": [], "to_mail": [], "mail_queue": [], "smtp": [], "sink": []}
     for row in rows:
         if row["sent"] is None:
             continue
         sent = sent_ns[row["email"]] / 1e9
         written = arrival_ns(arrived[row["email"]][1]) / 1e9
-        marks = [sent, float(row["challenged"]), float(row["queued"]), float(row["sent"]), written]
+        marks = [sent, float(row["challenged"]), float(row["queued"]), float(row["claimed"]), float(row["sent"]),
+                 written]
         for name, (start, end) in zip(stages, zip(marks, marks[1:])):
             stages[name].append((end - start) * 1000)
 
