@@ -15,6 +15,7 @@ lock or connection, and never loses an accepted code request.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -61,6 +62,9 @@ class LoginMailDispatcher:
         self._policy = policy
         self._stopped = asyncio.Event()
         self._immediate: set[asyncio.Task] = set()
+        #: Rows mail accepted, waiting for the next delete (see `_forget`).
+        self._accepted: list[uuid.UUID] = []
+        self._forgetting: asyncio.Task | None = None
 
     @property
     def lease(self) -> timedelta:
@@ -105,9 +109,32 @@ class LoginMailDispatcher:
                         retry_in_seconds=delay.total_seconds(), error=str(error))
             await repo.retry_later(self._reads, row.challenge_id, delay=delay, error=str(error))
             return False
-        await repo.delete(self._reads, row.challenge_id)
+        self._forget(row.challenge_id)
         log.debug("login_code_mailed", challenge_id=str(row.challenge_id), attempts=row.attempts)
         return True
+
+    def _forget(self, challenge_id: uuid.UUID) -> None:
+        """Delete the row of a code mail accepted, together with the others accepted meanwhile.
+
+        One DELETE runs at a time; ids arriving while it runs go into the next one, so under
+        load a delete covers many codes. A row whose delete is lost (a crash, a database error)
+        is sent again when its lease ends, and mail's idempotency key makes that the same
+        delivery.
+        """
+        self._accepted.append(challenge_id)
+        if self._forgetting is None:
+            self._forgetting = asyncio.create_task(self._delete_accepted())
+
+    async def _delete_accepted(self) -> None:
+        try:
+            while self._accepted:
+                batch, self._accepted = self._accepted, []
+                try:
+                    await repo.delete_many(self._reads, batch)
+                except Exception:  # noqa: BLE001 - the rows are sent again after their lease (above)
+                    log.exception("login_code_mail_delete_failed", count=len(batch))
+        finally:
+            self._forgetting = None
 
     async def run(self) -> None:
         while not self._stopped.is_set():
@@ -124,3 +151,5 @@ class LoginMailDispatcher:
         self._stopped.set()
         if self._immediate:
             await asyncio.wait(list(self._immediate), timeout=self._policy.call_timeout)
+        if self._forgetting is not None:
+            await asyncio.wait([self._forgetting], timeout=self._policy.call_timeout)

@@ -61,6 +61,9 @@ _CLAIM_ONE = _claim(one=True)
 _DELETE = Query.compile(
     sa.delete(login_code_mail).where(login_code_mail.c.challenge_id == sa.bindparam("challenge_id"))
 )
+_DELETE_MANY = Query.compile(sa.text(
+    "DELETE FROM auth.login_code_mail WHERE challenge_id = ANY(CAST(:challenge_ids AS uuid[]))"
+))
 _RETRY_LATER = Query.compile(
     sa.update(login_code_mail)
     .where(login_code_mail.c.challenge_id == sa.bindparam("challenge_id"))
@@ -90,6 +93,10 @@ async def claim(
 
 async def delete(reads: Reads, challenge_id: uuid.UUID) -> None:
     await reads.write(_DELETE, challenge_id=challenge_id)
+
+
+async def delete_many(reads: Reads, challenge_ids: list[uuid.UUID]) -> None:
+    await reads.write(_DELETE_MANY, challenge_ids=challenge_ids)
 
 
 async def retry_later(reads: Reads, challenge_id: uuid.UUID, *, delay: timedelta, error: str) -> None:
