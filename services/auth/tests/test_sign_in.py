@@ -199,6 +199,20 @@ async def test_concurrent_code_requests_for_one_address_stop_exactly_at_the_limi
     assert len(auth.neighbours.messages_to(address)) == limit
 
 
+async def test_the_limit_is_exact_across_two_replicas(start_auth):
+    async with start_auth() as first, start_auth() as second:
+        address = new_address("limited-replicas")
+        limit = first.settings.auth_code_rate_limit
+        results = await asyncio.gather(
+            *((first if n % 2 else second).send(address) for n in range(3 * limit)), return_exceptions=True
+        )
+        issued = [r for r in results if isinstance(r, str)]
+        assert len(issued) == limit, results
+        assert all("too many codes" in r.details() for r in results if isinstance(r, grpc.aio.AioRpcError))
+        rows = await first.fetch("SELECT challenge_id FROM auth.login_challenges WHERE email = :a", a=address)
+        assert sorted(str(r["challenge_id"]) for r in rows) == sorted(issued)
+
+
 async def test_requests_older_than_the_window_no_longer_count(auth: Auth):
     address = new_address("limited-slide")
     limit = auth.settings.auth_code_rate_limit
