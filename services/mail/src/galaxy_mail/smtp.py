@@ -35,10 +35,7 @@ DELIVERY_ID_HEADER = "X-Galaxy-Delivery-Id"
 #: default is base64).
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
-#: A batch goes out over at most this many SMTP connections at once, each carrying its share of
-#: the messages one after the other: a connection per message cost its own TCP handshake, greeting,
-#: EHLO (and STARTTLS, AUTH) and QUIT, several times the work of sending the message itself.
-CONNECTIONS_PER_BATCH = 4
+NOT_STARTED = "not sent: too little of the worker's lease was left to start it"
 #: Refusals of one message (aiosmtplib reset the envelope with RSET): the connection stays usable.
 _MESSAGE_REFUSALS = (
     aiosmtplib.SMTPRecipientsRefused,
@@ -86,6 +83,10 @@ class SmtpSender:
         self._password = settings.smtp_password
         self.starttls = settings.smtp_starttls
         self.timeout = settings.smtp_timeout_seconds
+        # A batch goes out over at most this many connections at once, each carrying its share of
+        # the messages in turn: a connection per message cost its own TCP handshake, greeting,
+        # EHLO (and STARTTLS, AUTH) and QUIT, several times the work of sending the message.
+        self.connections = settings.smtp_connections
         self.mail_from = settings.mail_from
         address = parseaddr(settings.mail_from)[1]
         self.envelope_sender = address
@@ -165,29 +166,37 @@ class SmtpSender:
         )
 
     async def send_batch(
-        self, messages: Sequence[tuple[Message, str]], results: list[SendResult | None]
+        self, messages: Sequence[tuple[Message, str]], results: list[SendResult | None], *, start_by: float
     ) -> None:
         """Send each (message, recipient) and put its outcome at the same index of `results`.
 
-        Up to CONNECTIONS_PER_BATCH connections, each reused for its messages in turn. Every
-        message has its own SMTP timeout and its own outcome, exactly as with `send`; after a
-        refusal of one message the connection carries the next, after anything else (a
-        timeout, a dropped or refused connection) the next message opens a new one. `results`
-        is filled as messages finish, so a caller that cancels the batch still knows which
-        messages the server had accepted.
+        Up to `connections` connections, each reused for its messages in turn. Every message
+        has its own SMTP timeout and its own outcome, exactly as with `send`; after a refusal of
+        one message the connection carries the next, after anything else (a timeout, a dropped
+        or refused connection) the next message opens a new one. No message starts after
+        `start_by` (event-loop time): the caller's lease must outlast every conversation, so a
+        message that could end after it is not sent now but answered `failed` (tried again
+        later). `results` is filled as messages finish, so a caller that cancels the batch
+        still knows which messages the server had accepted.
         """
-        lanes = min(CONNECTIONS_PER_BATCH, len(messages))
-        await asyncio.gather(
-            *(self._send_lane(messages, range(lane, len(messages), lanes), results) for lane in range(lanes))
-        )
+        lanes = min(self.connections, len(messages))
+        await asyncio.gather(*(
+            self._send_lane(messages, range(lane, len(messages), lanes), results, start_by)
+            for lane in range(lanes)
+        ))
 
     async def _send_lane(
-        self, messages: Sequence[tuple[Message, str]], indexes: range, results: list[SendResult | None]
+        self, messages: Sequence[tuple[Message, str]], indexes: range, results: list[SendResult | None],
+        start_by: float,
     ) -> None:
+        loop = asyncio.get_running_loop()
         client: aiosmtplib.SMTP | None = None
         try:
             for index in indexes:
                 message, recipient = messages[index]
+                if loop.time() > start_by:
+                    results[index] = SendResult("failed", NOT_STARTED)
+                    continue
                 keep = False
                 try:
                     async with asyncio.timeout(self.timeout):

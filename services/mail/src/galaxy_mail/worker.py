@@ -101,6 +101,7 @@ class DeliveryWorker:
                 self._wakeup.clear()  # before claiming, so a NOTIFY during the claim is not lost
                 try:
                     await self._ensure_listener()
+                    claimed_at = asyncio.get_running_loop().time()  # at or before the leases' start
                     claims = await claim_due(
                         self.sessions, catalog=self.catalog, worker=self.name, policy=self.policy,
                         lease=self.lease, limit=self.batch_size,
@@ -115,7 +116,7 @@ class DeliveryWorker:
                 if not claims:
                     await self._pause(self.poll_interval)
                     continue
-                await self._deliver(claims)
+                await self._deliver(claims, claimed_at)
         finally:
             await self._close_listener()
             self._done.set()
@@ -136,8 +137,8 @@ class DeliveryWorker:
 
     # -- one batch of deliveries -----------------------------------------------------------------
 
-    async def _deliver(self, claims: list[Claim]) -> None:
-        results = await self._attempt(claims)
+    async def _deliver(self, claims: list[Claim], claimed_at: float) -> None:
+        results = await self._attempt(claims, claimed_at)
         for result in results:
             ATTEMPTS_TOTAL.labels(result.outcome).inc()
         self.attempted += len(claims)
@@ -169,7 +170,7 @@ class DeliveryWorker:
         self._log.info("mail_attempt", delivery_id=str(claim.delivery_id), attempt_no=claim.attempt_no,
                        outcome=result.outcome, error=result.error, status=status)
 
-    async def _attempt(self, claims: list[Claim]) -> list[SendResult]:
+    async def _attempt(self, claims: list[Claim], claimed_at: float) -> list[SendResult]:
         """Render and send the batch (SMTP connections reused across it); one result per claim."""
         results: list[SendResult | None] = [None] * len(claims)
         outgoing: list[int] = []
@@ -186,7 +187,9 @@ class DeliveryWorker:
         sent: list[SendResult | None] = [None] * len(messages)
         missing = "the worker stopped during the attempt"
         if messages:
-            task = asyncio.create_task(self.sender.send_batch(messages, sent))
+            # No conversation may start that could outlive the lease (one delivery, one sender).
+            start_by = claimed_at + self.lease.total_seconds() - self.sender.timeout
+            task = asyncio.create_task(self.sender.send_batch(messages, sent, start_by=start_by))
             self._sends.add(task)
             try:
                 await task
