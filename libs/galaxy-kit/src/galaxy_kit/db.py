@@ -10,7 +10,10 @@ from SQLAlchemy Core and prepared once per connection (asyncpg's statement
 cache). Every read outside a unit of work goes this way (an account's
 aggregate, the identity gate, the gateway's session lookup, lobby's lists).
 Its rows (`ReadRow`) read like SQLAlchemy's: by column name as an attribute,
-so domain code takes a row from either without caring which.
+so domain code takes a row from either without caring which. A write that is
+one statement (a CTE can check and insert in several tables atomically) runs
+the same way with `Reads.write`, which is never repeated on a dropped
+connection.
 
 Dropped connections (a PostgreSQL restart, a failover, an idle connection
 killed by a proxy) are handled when they are met, not by a ping before every
@@ -243,7 +246,17 @@ class Reads:
     async def fetchval(self, query: Query, **values: Any) -> Any:
         return await self._run("fetchval", query, values)
 
-    async def _run(self, method: str, query: Query, values: dict[str, Any], **options: Any) -> Any:
+    async def write(self, query: Query, **values: Any) -> list[ReadRow]:
+        """One statement that writes (its RETURNING rows), atomic on its own, in autocommit.
+
+        Never repeated: when the connection dies mid-statement the outcome is unknown
+        (it may have committed), so the error goes to the caller (`is_unavailable`).
+        """
+        return await self._run("fetch", query, values, retry=False, record_class=ReadRow)
+
+    async def _run(
+        self, method: str, query: Query, values: dict[str, Any], *, retry: bool = True, **options: Any
+    ) -> Any:
         if self._pool is None:
             await self.open()
         assert self._pool is not None
@@ -251,6 +264,8 @@ class Reads:
         try:
             return await getattr(self._pool, method)(query.sql, *args, **options)
         except CONNECTION_ERRORS:
+            if not retry:
+                raise
             # The pool drops the dead connection; a read is safe to repeat once on a fresh one.
             return await getattr(self._pool, method)(query.sql, *args, **options)
 

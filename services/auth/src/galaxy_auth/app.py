@@ -49,7 +49,7 @@ async def build(context: ServiceContext) -> None:
 
     context.on_shutdown.append(close_channels)
     login_mail = LoginMailDispatcher(
-        context.sessions,
+        context.reads,
         GrpcMailSender(
             mail_channel,
             timeout=settings.auth_downstream_timeout_seconds,
@@ -68,6 +68,7 @@ async def build(context: ServiceContext) -> None:
         sessions=context.sessions,
         admin_checker=AdminCredentialChecker(
             context.sessions,
+            reads=context.reads,
             bcrypt_pool=bcrypt_pool,
             throttle=AdminThrottle(context.sessions, ThrottlePolicy.from_settings(settings)),
         ),
