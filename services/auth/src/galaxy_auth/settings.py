@@ -39,6 +39,10 @@ ADMIN_THROTTLE_WINDOW_SECONDS = 300.0
 LOGIN_MAIL_POLL_INTERVAL_SECONDS = 1.0
 #: Longest wait between two tries to hand one code to mail.
 LOGIN_MAIL_MAX_BACKOFF_SECONDS = 30.0
+#: How stale a session's last_seen_at may get before the gateway's lookup writes it again.
+SESSION_LAST_SEEN_RESOLUTION_SECONDS = 60.0
+#: How often the outbox relay looks for unpublished events when no NOTIFY woke it.
+RELAY_POLL_INTERVAL_SECONDS = 1.0
 
 _SEAL_KEY_LABEL = b"galaxy-auth login-code mail seal v1"
 PEPPER_MISSING = (
@@ -73,6 +77,12 @@ class AuthSettings(ServiceSettings):
     auth_login_code_template: str = LOGIN_CODE_TEMPLATE
     auth_login_mail_poll_interval_seconds: float = Field(LOGIN_MAIL_POLL_INTERVAL_SECONDS, gt=0)
     auth_login_mail_max_backoff_seconds: float = Field(LOGIN_MAIL_MAX_BACKOFF_SECONDS, gt=0)
+
+    # Device sessions (docs/auth.md, "Device sessions").
+    auth_session_last_seen_resolution_seconds: float = Field(SESSION_LAST_SEEN_RESOLUTION_SECONDS, gt=0)
+    #: false: this process publishes nothing from auth's outbox (another replica's relay does).
+    auth_relay_enabled: bool = True
+    auth_relay_poll_interval_seconds: float = Field(RELAY_POLL_INTERVAL_SECONDS, gt=0)
 
     # The consumer of galaxy.account.lifecycle.v1 (revokes sessions of deleted/blocked accounts).
     auth_lifecycle_consumer_enabled: bool = True
