@@ -41,6 +41,7 @@ from galaxy_edge.validation import OperationValidator
 if TYPE_CHECKING:
     from galaxy_edge.geo_observer import GeoObserver
     from galaxy_edge.identity import IdentityGate
+    from galaxy_edge.session_cache import SessionCache
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class GrpcOperation:
         downstreams: Downstreams,
         gate: IdentityGate,
         geo_observer: GeoObserver | None = None,
+        replies: SessionCache | None = None,
     ) -> None:
         self.operation = operation
         self.validator = validator
@@ -89,6 +91,9 @@ class GrpcOperation:
         self._downstreams = downstreams
         self._gate = gate
         self._geo_observer = geo_observer if operation.security == USER_SECURITY else None
+        # Answers the edge may give without the RPC (galaxy_edge.session_cache); checked after
+        # validation, so a malformed request is refused exactly as without the cache.
+        self._replies = replies
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
         # A write to account about a user (the caller, or the path's user_id) may take the
@@ -127,6 +132,14 @@ class GrpcOperation:
         rpc = self.rpc
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
+        replies, cache_key, generation = self._replies, None, 0
+        if replies is not None:
+            cache_key = replies.key_of(data)
+            if cache_key is not None:
+                cached = replies.get(cache_key)
+                if cached is not None:
+                    return Response(cached, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
+                generation = replies.generation
         raw_body = None
         if self._raw_body and "body" in data:
             del data["body"]
@@ -157,7 +170,10 @@ class GrpcOperation:
             return Response(status_code=204)
         if self._raw_reply:
             return Response(reply.json, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
-        return json_response(reply_to_json(reply), op.success_status)
+        response = json_response(reply_to_json(reply), op.success_status)
+        if replies is not None and cache_key is not None:
+            replies.keep(cache_key, reply, bytes(response.body), generation)
+        return response
 
     def _forget_subject(self, data: dict[str, Any]) -> None:
         if self._forgets_user and isinstance(data.get("user_id"), str):
