@@ -106,7 +106,7 @@ async def build(context: ServiceContext) -> None:
         context.workers.append(
             IdempotentConsumer(
                 account_lifecycle.TOPIC,
-                group_id=account_lifecycle.CONSUMER_GROUP,
+                group_id=settings.auth_lifecycle_consumer_group,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 sessions=context.sessions,
                 inbox=inbox,

@@ -23,6 +23,8 @@ MAIL_LOCALES = "en,de,ru"
 LOGIN_CODE_TEMPLATE = "login_code"
 #: Deadline of each call to account and mail.
 DOWNSTREAM_TIMEOUT_SECONDS = 5.0
+#: Kafka consumer group of the account-lifecycle consumer.
+LIFECYCLE_CONSUMER_GROUP = "auth.account-lifecycle"
 #: Kafka consumer group session timeout of the account-lifecycle consumer.
 LIFECYCLE_SESSION_TIMEOUT_MS = 10_000
 #: Shortest acceptable GALAXY_AUTH_CODE_PEPPER.
@@ -86,6 +88,8 @@ class AuthSettings(ServiceSettings):
 
     # The consumer of galaxy.account.lifecycle.v1 (revokes sessions of deleted/blocked accounts).
     auth_lifecycle_consumer_enabled: bool = True
+    #: Its consumer group: one per deployment (tests sharing a broker give each auth its own).
+    auth_lifecycle_consumer_group: str = LIFECYCLE_CONSUMER_GROUP
     #: Kafka group session timeout: how soon a crashed consumer's partitions move to another replica.
     auth_lifecycle_session_timeout_ms: int = Field(LIFECYCLE_SESSION_TIMEOUT_MS, ge=1000)
 
