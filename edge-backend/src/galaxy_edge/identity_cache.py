@@ -21,7 +21,7 @@ from collections.abc import Callable
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy_kit.events import unpack, unpack_payload
 
-from galaxy_edge.event_feed import EventFeed, FeedCache, Subscription
+from galaxy_edge.event_feed import FeedCache, Subscription
 
 LIFECYCLE_TOPIC = "galaxy.account.lifecycle.v1"
 
@@ -61,23 +61,3 @@ def lifecycle_subscription(cache: IdentityCache, topic: str = LIFECYCLE_TOPIC) -
         return f"{event.kind} {event.user_id} evicted"
 
     return Subscription(topic, (cache,), apply)
-
-
-def LifecycleFeed(  # noqa: N802 - reads like the feed it builds
-    cache: IdentityCache,
-    *,
-    bootstrap_servers: str,
-    topic: str = LIFECYCLE_TOPIC,
-    heartbeat_seconds: float = 0.5,
-    request_timeout_seconds: float = 5.0,
-    clock: Callable[[], float] = time.monotonic,
-) -> EventFeed:
-    """A feed of the lifecycle topic alone, into `cache`."""
-    return EventFeed(
-        [lifecycle_subscription(cache, topic)],
-        bootstrap_servers=bootstrap_servers,
-        name="identity feed",
-        heartbeat_seconds=heartbeat_seconds,
-        request_timeout_seconds=request_timeout_seconds,
-        clock=clock,
-    )

@@ -7,7 +7,9 @@ unknown paths with 404, which the app turns into the envelope. Routes are
 ordered so that literal segments win over parameters (contract decision 6).
 
 `GrpcOperation` is the one generic handler of every service-backed operation:
-identity → validation → request message → unary call → reply.
+identity → validation → request message → unary call → reply. An operation
+given a reply cache (internalSessionsGet: galaxy_edge.session_cache) answers a
+hit after validation, without the call.
 """
 
 from __future__ import annotations

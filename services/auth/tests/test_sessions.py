@@ -8,6 +8,8 @@ import uuid
 import grpc
 from galaxy.auth.v1 import auth_pb2
 from galaxy.events.v1.auth_pb2 import DeviceSessionRevoked
+from galaxy_auth.domain import sessions as device_sessions
+from galaxy_kit.db import create_engine, session_factory
 from galaxy_kit.events import unpack, unpack_payload
 
 from auth_testkit import Auth, new_address, rpc_error
@@ -152,3 +154,25 @@ async def test_a_malformed_caller_is_an_invalid_request(auth: Auth):
     error = await rpc_error(list_sessions(auth, "not-a-uuid"))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert await list_sessions(auth, str(uuid.uuid4())) == []
+
+
+async def test_an_administrators_revocation_publishes_too(auth: Auth):
+    """No admin route revokes sessions yet; the domain call it will use already publishes."""
+    address = new_address("admin-revoked")
+    devices = [await auth.sign_in(address) for _ in range(2)]
+    user_id = (await auth.session(devices[0])).user_id
+    engine = create_engine(auth.settings.database_dsn(), pool_size=1, max_overflow=0)
+    try:
+        summary = await device_sessions.revoke_all_sessions(
+            sessions=session_factory(engine),
+            user_id=user_id,
+            actor_kind="admin",
+            actor_id="root-admin",
+            reason="admin_revoked_sessions",
+        )
+    finally:
+        await engine.dispose()
+    assert summary.revoked_count == 2
+    rows = await wait_until_published(auth, user_id, 2)
+    assert sorted(row["event"].device_session_id for row in rows) == sorted(devices)
+    assert [r["actor_kind"] for d in devices for r in await revocations(auth, d)] == ["admin"] * 2
