@@ -27,6 +27,7 @@ SESSION = "5b0f6d1c-9a3e-4f4b-8c2d-1e2f3a4b5c6d"
 OTHER = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 USER = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 ACTIVE_BODY = b'{"status":"active"}'
+ENTRY = (ACTIVE_BODY, USER)
 
 
 def confirmed_cache(clock: ManualClock, *, ttl: float = 10.0) -> SessionCache:
@@ -38,14 +39,14 @@ def confirmed_cache(clock: ManualClock, *, ttl: float = 10.0) -> SessionCache:
 def test_an_entry_expires_ttl_after_auth_answered_however_often_it_is_read() -> None:
     clock = ManualClock()
     cache = confirmed_cache(clock, ttl=10.0)
-    cache.remember(SESSION, ACTIVE_BODY, cache.generation)
+    cache.remember(SESSION, ENTRY, cache.generation)
     for _ in range(5):
         clock.now += 2.0
         cache.confirm(clock.now)
-        assert cache.get(SESSION) == ACTIVE_BODY  # 2 .. 10 s: still served
+        assert cache.answer(SESSION) == ACTIVE_BODY  # 2 .. 10 s: still served
     clock.now += 0.5
     cache.confirm(clock.now)
-    assert cache.get(SESSION) is None
+    assert cache.answer(SESSION) is None
     assert len(cache) == 0 and cache.expiries == 1
 
 
@@ -53,9 +54,27 @@ def test_only_an_active_answer_is_kept() -> None:
     clock = ManualClock()
     cache = confirmed_cache(clock)
     cache.keep(SESSION, auth_pb2.DeviceSession(status="revoked"), b"{}", cache.generation)
-    assert cache.get(SESSION) is None
-    cache.keep(SESSION, auth_pb2.DeviceSession(status="active"), ACTIVE_BODY, cache.generation)
-    assert cache.get(SESSION) == ACTIVE_BODY
+    assert cache.answer(SESSION) is None
+    cache.keep(SESSION, auth_pb2.DeviceSession(status="active", user_id=USER), ACTIVE_BODY,
+               cache.generation)
+    assert cache.answer(SESSION) == ACTIVE_BODY
+
+
+def test_a_revocation_this_edge_carried_forgets_what_it_names() -> None:
+    clock = ManualClock()
+    cache = confirmed_cache(clock)
+    stranger = "0b6d8f5e-7c1a-4f43-9a51-2f3c4d5e6f70"
+    third = str(uuid.uuid4())
+    cache.remember(SESSION, ENTRY, cache.generation)
+    cache.remember(OTHER, ENTRY, cache.generation)
+    cache.remember(third, (ACTIVE_BODY, stranger), cache.generation)
+    cache.forget({"device_session_id": SESSION.upper(), "user_id": USER})  # revoke one
+    assert cache.answer(SESSION) is None and cache.answer(OTHER) == ACTIVE_BODY
+    generation = cache.generation
+    cache.forget({"user_id": USER.upper()})  # revoke all of the caller's
+    assert cache.answer(OTHER) is None
+    assert cache.answer(third) == ACTIVE_BODY  # someone else's stays
+    assert cache.generation != generation  # a lookup in flight is not kept
 
 
 def test_the_key_is_the_canonical_uuid_the_events_carry() -> None:
@@ -70,8 +89,8 @@ def test_an_answer_older_than_a_revocation_is_not_kept() -> None:
     cache = confirmed_cache(clock)
     generation = cache.generation
     cache.evict(SESSION)  # the revocation arrives while auth's answer is on its way
-    cache.remember(SESSION, ACTIVE_BODY, generation)
-    assert cache.get(SESSION) is None
+    cache.remember(SESSION, ENTRY, generation)
+    assert cache.answer(SESSION) is None
 
 
 # -- one feed, two topics, against the real broker ---------------------------------------------
@@ -98,15 +117,15 @@ async def test_one_feed_evicts_users_and_sessions_from_their_own_topics(
     try:
         await eventually(lambda: users.trusted and sessions.trusted, "trusted")
         users.remember(USER, users.generation)
-        sessions.remember(SESSION, ACTIVE_BODY, sessions.generation)
-        sessions.remember(OTHER, ACTIVE_BODY, sessions.generation)
+        sessions.remember(SESSION, ENTRY, sessions.generation)
+        sessions.remember(OTHER, ENTRY, sessions.generation)
         await publish(kafka_bootstrap, sessions_topic, revoked_event(SESSION.upper()))
-        await eventually(lambda: sessions.get(SESSION) is None, "session evicted")
-        assert sessions.get(OTHER) == ACTIVE_BODY
+        await eventually(lambda: sessions.answer(SESSION) is None, "session evicted")
+        assert sessions.answer(OTHER) == ACTIVE_BODY
         assert users.is_active(USER)  # a session's revocation says nothing about its user
         await publish(kafka_bootstrap, unique_topic, lifecycle_event(USER))
         await eventually(lambda: not users.is_active(USER), "user evicted")
-        assert sessions.get(OTHER) == ACTIVE_BODY
+        assert sessions.answer(OTHER) == ACTIVE_BODY
         assert feed.applied == 2
 
         # A record of the sessions topic that cannot be read empties the session cache only.
@@ -139,6 +158,20 @@ class SessionsAuthServicerDouble(RecordingAuthServicerDouble):
             device_session_id=request.device_session_id.lower(), user_id=USER, status=status
         )
 
+    async def UserSessionsRevoke(self, request, context):
+        """Revokes, and publishes no event: only the edge's own forgetting can show it."""
+        self.record("UserSessionsRevoke", request)
+        self.statuses[request.device_session_id.lower()] = "revoked"
+        return auth_pb2.DeviceSession(
+            device_session_id=request.device_session_id.lower(), user_id=USER, status="revoked"
+        )
+
+    async def UserSessionsRevokeAll(self, request, context):
+        self.record("UserSessionsRevokeAll", request)
+        for session_id in self.statuses:
+            self.statuses[session_id] = "revoked"
+        return auth_pb2.DeviceSessionRevocationSummary(user_id=USER, revoked_count=len(self.statuses))
+
 
 def lookup(device_session_id: str) -> str:
     return f"/api/v1/internal/sessions/{device_session_id}"
@@ -170,6 +203,26 @@ async def test_an_active_session_costs_one_lookup_until_its_revocation_arrives(
             revoked = await stack.client.get(lookup(SESSION))
             assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
     assert len(auth.requests("InternalSessionsGet")) == 3  # a revoked answer is never kept
+
+
+async def test_the_edge_that_carried_a_revocation_answers_revoked_at_once(kafka_bootstrap) -> None:
+    """Read your writes: no waiting for auth's event on the edge the revocation went through."""
+    auth = SessionsAuthServicerDouble({SESSION: "active", OTHER: "active"})
+    caller = {"X-User-ID": USER}
+    async with edge_stack(auth=auth, settings=cached_settings(kafka_bootstrap)) as stack:
+        await eventually(lambda: stack.edge.sessions.trusted, "trusted")
+        for session_id in (SESSION, OTHER):
+            for _ in range(2):
+                assert (await stack.client.get(lookup(session_id))).json()["status"] == "active"
+        assert len(auth.requests("InternalSessionsGet")) == 2
+        revoked = await stack.client.post(f"/api/v1/user/sessions/{SESSION}/revoke", headers=caller)
+        assert revoked.status_code == 200, revoked.text
+        assert (await stack.client.get(lookup(SESSION))).json()["status"] == "revoked"
+        assert (await stack.client.get(lookup(OTHER))).json()["status"] == "active"  # still cached
+        assert len(auth.requests("InternalSessionsGet")) == 3
+        everything = await stack.client.post("/api/v1/user/sessions/revoke-all", headers=caller)
+        assert everything.status_code == 200, everything.text
+        assert (await stack.client.get(lookup(OTHER))).json()["status"] == "revoked"
 
 
 async def test_an_unknown_session_is_404_every_time_and_asks_auth_every_time(
@@ -225,6 +278,6 @@ def test_session_ids_of_events_are_compared_as_uuids() -> None:
     """An event naming the session in another spelling still evicts it."""
     clock = ManualClock()
     cache = confirmed_cache(clock)
-    cache.remember(SESSION, ACTIVE_BODY, cache.generation)
+    cache.remember(SESSION, ENTRY, cache.generation)
     revocation_subscription(cache).apply(revoked_event(str(uuid.UUID(SESSION)).upper()))
-    assert cache.get(SESSION) is None
+    assert cache.answer(SESSION) is None

@@ -42,6 +42,7 @@ from galaxy_edge.identity_cache import IdentityCache, lifecycle_subscription
 from galaxy_edge.push import PushListener, PushServicer
 from galaxy_edge.routing import ContractRoute, GrpcOperation, Handler, json_response, ordered
 from galaxy_edge.session_cache import OPERATION_ID as SESSION_LOOKUP
+from galaxy_edge.session_cache import REVOKING_OPERATIONS as SESSION_REVOCATIONS
 from galaxy_edge.session_cache import SessionCache, revocation_subscription
 from galaxy_edge.settings import EdgeSettings
 from galaxy_edge.spec import Contract, Operation, load_contract
@@ -129,6 +130,7 @@ class Edge:
             gate=self.gate,
             geo_observer=self.geo_observer,
             replies=self.sessions if op.operation_id == SESSION_LOOKUP else None,
+            revokes=self.sessions if op.operation_id in SESSION_REVOCATIONS else None,
         )
         self.operation_handlers[(op.method, op.path)] = handler
         return handler

@@ -139,6 +139,13 @@ class FeedCache(Generic[V]):
         if self._entries.pop(key, None) is not None:
             self.evictions += 1
 
+    def evict_matching(self, predicate: Callable[[V], bool]) -> None:
+        """Evict every entry whose answer satisfies `predicate` (a scan: for rare writes)."""
+        self._generation += 1
+        for key in [k for k, (value, _) in self._entries.items() if predicate(value)]:
+            del self._entries[key]
+            self.evictions += 1
+
     def confirm(self, as_of: float) -> None:
         """Every event published before `as_of` (a clock reading) has been applied."""
         self._confirmed_at = max(self._confirmed_at, as_of)

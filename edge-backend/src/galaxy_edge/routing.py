@@ -86,6 +86,7 @@ class GrpcOperation:
         gate: IdentityGate,
         geo_observer: GeoObserver | None = None,
         replies: SessionCache | None = None,
+        revokes: SessionCache | None = None,
     ) -> None:
         self.operation = operation
         self.validator = validator
@@ -96,6 +97,8 @@ class GrpcOperation:
         # Answers the edge may give without the RPC (galaxy_edge.session_cache); checked after
         # validation, so a malformed request is refused exactly as without the cache.
         self._replies = replies
+        # A revocation carried by this edge drops the sessions it names from the cache at once.
+        self._revokes = revokes
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
         # A write to account about a user (the caller, or the path's user_id) may take the
@@ -138,7 +141,7 @@ class GrpcOperation:
         if replies is not None:
             cache_key = replies.key_of(data)
             if cache_key is not None:
-                cached = replies.get(cache_key)
+                cached = replies.answer(cache_key)
                 if cached is not None:
                     return Response(cached, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
                 generation = replies.generation
@@ -157,6 +160,8 @@ class GrpcOperation:
             reply = await self._downstreams.call(rpc, message)
         except grpc.aio.AioRpcError as error:
             self._forget_subject(data)
+            if self._revokes is not None:
+                self._revokes.forget(data)
             failure = from_grpc(error.code(), error.details(), service=rpc.service)
             if failure.status >= 500 and failure.status != 501:
                 log.warning(
@@ -168,6 +173,8 @@ class GrpcOperation:
                 )
             raise failure from None
         self._forget_subject(data)
+        if self._revokes is not None:
+            self._revokes.forget(data)
         if self._no_content:
             return Response(status_code=204)
         if self._raw_reply:

@@ -11,6 +11,10 @@ in the revoking transaction. The edge's event feed (galaxy_edge.event_feed,
 whose module doc holds the trust rules) reads every record of that topic and
 evicts the session it names.
 
+The edge that carries a revocation (`userSessionsRevoke`, `userSessionsRevokeAll`)
+forgets the sessions it names at once, whatever auth answered, so the caller
+reads its own write there; other edges learn it from the event.
+
 An entry also expires `ttl_seconds` after auth's answer: auth's lookup is
 what moves the session's `last_seen_at` (at most once per its resolution,
 GALAXY_AUTH_SESSION_LAST_SEEN_RESOLUTION_SECONDS), so a TTL well under that
@@ -35,11 +39,13 @@ SESSIONS_TOPIC = "galaxy.auth.sessions.v1"
 #: The operation whose answers are cached, and its key field.
 OPERATION_ID = "internalSessionsGet"
 KEY_FIELD = "device_session_id"
+#: Operations that revoke sessions: the edge carrying one forgets what it names (read your writes).
+REVOKING_OPERATIONS = frozenset({"userSessionsRevoke", "userSessionsRevokeAll"})
 ACTIVE = "active"
 
 
-class SessionCache(FeedCache[bytes]):
-    """Bounded LRU of response bodies of active sessions, by device session id."""
+class SessionCache(FeedCache[tuple[bytes, str]]):
+    """Bounded LRU of (response body, user id) of active sessions, by device session id."""
 
     def __init__(
         self,
@@ -68,10 +74,29 @@ class SessionCache(FeedCache[bytes]):
         except ValueError:
             return None
 
+    def answer(self, key: str) -> bytes | None:
+        """The remembered response body (see `FeedCache.get`)."""
+        entry = self.get(key)
+        return None if entry is None else entry[0]
+
     def keep(self, key: str, reply: Any, body: bytes, generation: int) -> None:
         """Remember the answer if it says the session is active (see `FeedCache.remember`)."""
         if getattr(reply, "status", None) == ACTIVE:
-            self.remember(key, body, generation)
+            self.remember(key, (body, str(getattr(reply, "user_id", "")).lower()), generation)
+
+    def forget(self, fields: dict[str, Any]) -> None:
+        """Read your writes: a revocation this edge carried is answered `revoked` here at once,
+        without waiting for its event (other edges learn it from the feed). `fields` are the
+        request's: its session, else every session of its caller (revoke-all)."""
+        key = self.key_of(fields)
+        if key is not None:
+            self.evict(key)
+            return
+        user_id = fields.get("user_id")
+        if isinstance(user_id, str) and user_id:
+            owner = user_id.lower()
+            # A scan, not an index: revoke-all is rare and the cache is bounded.
+            self.evict_matching(lambda entry: entry[1] == owner)
 
 
 def revocation_subscription(cache: SessionCache, topic: str = SESSIONS_TOPIC) -> Subscription:
