@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
 from galaxy_kit.db import Reads
@@ -54,6 +56,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         accounts: AccountDirectory,
         login_mail: LoginMailDispatcher,
         reads: Reads,
+        last_seen_resolution: timedelta = device_sessions.LAST_SEEN_RESOLUTION,
     ) -> None:
         self._sessions = sessions
         self._admin_checker = admin_checker
@@ -62,6 +65,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self._accounts = accounts
         self._login_mail = login_mail
         self._reads = reads
+        self._last_seen_resolution = last_seen_resolution
 
     # ---- Sign-in ----
 
@@ -123,7 +127,10 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.InternalSessionsGetRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.DeviceSession:
         row = await device_sessions.get_session(
-            reads=self._reads, sessions=self._sessions, device_session_id=request.device_session_id
+            reads=self._reads,
+            sessions=self._sessions,
+            device_session_id=request.device_session_id,
+            last_seen_resolution=self._last_seen_resolution,
         )
         return _device_session(row)
 
