@@ -23,7 +23,7 @@ protos:  ## regenerate libs/galaxy-contracts from protos/
 	$(UV) run --frozen python tools/gen_protos.py
 
 bench: bootstrap  ## run the benchmarks under bench/; ends with the hot-path table (figure, this run, previous, goal)
-	@for b in bench/account_deletion_cascade.py bench/sign_in.py bench/notify_push.py bench/lobby_reads.py bench/runtime_ticks.py bench/grpc_call_cost.py bench/hotpaths.py; do \
+	@for b in bench/account_deletion_cascade.py bench/sign_in.py bench/notify_push.py bench/geo_observe.py bench/lobby_reads.py bench/runtime_ticks.py bench/grpc_call_cost.py bench/hotpaths.py; do \
 	  echo "== $$b (load average: $$(cut -d' ' -f1-3 /proc/loadavg))"; \
 	  $(UV) run --frozen python $$b || exit 1; done
 

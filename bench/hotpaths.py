@@ -11,7 +11,8 @@ services, the edge) on free ports in a temporary state directory, then:
    lookup);
 3. wrk on send-email-code with a distinct address per request, while a probe
    sends its own codes and times each one to its arrival at the SMTP sink;
-   then wrk on confirm-email-code over the challenges that load created;
+   then wrk on confirm-email-code, each request a distinct open challenge
+   (prepared in auth's table, enough for 1,500 req/s, so none is replayed);
 4. the split: the same read as gRPC straight to account and through the edge,
    one request at a time (p50);
 5. RSS of the eight processes at rest (before any load) and after the load.
@@ -22,9 +23,10 @@ process spent (cores) and the load average, since the machine is shared.
 Results go to bench/results/latest.json (the previous one is kept as
 previous.json) and a table compares this run, the previous run and the goal.
 
-Run: `uv run python bench/hotpaths.py [--duration 8] [--profile account]`.
-`--profile NAME` samples that process with py-spy during the account read and
-writes the folded stacks to bench/results/profile-NAME.txt.
+Run: `uv run python bench/hotpaths.py [--duration 8] [--profile account] [--only admin codes]`.
+`--profile NAME` samples that process with py-spy during every wrk step that
+runs (the admin checks, the account read, the session lookup, send and confirm)
+and writes the folded stacks to bench/results/profile-STEP-NAME.txt.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import argparse
 import asyncio
 import base64
 import email
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -196,12 +200,24 @@ def wrk(url: str, script: str, duration: float, env: dict[str, str] | None = Non
     }
 
 
-def measured(stack: Stack, label: str, run) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+#: Processes `measured` samples with py-spy (`--profile`), and how long a wrk step runs.
+PROFILED: list[str] = []
+PROFILE_SECONDS = [8.0]
+
+
+def measured(stack: Stack, label: str, run, step: str = "") -> dict[str, Any]:  # type: ignore[no-untyped-def]
     meter = CpuMeter(stack)
     load = os.getloadavg()[0]
+    profilers = []
+    if step and PROFILED:
+        RESULTS.mkdir(exist_ok=True)
+        profilers = [profile(stack.children[name].pid, PROFILE_SECONDS[0], RESULTS / f"profile-{step}-{name}.txt")
+                     for name in PROFILED]
     meter.start()
     result = run()
     cores = meter.stop()
+    for profiler in profilers:
+        profiler.wait()
     busiest = sorted(((n, v) for n, v in cores.items() if n != "wrk"), key=lambda item: -item[1])[:3]
     result["cores"] = cores
     # CPU milliseconds each process spent per answered request: steadier than req/s on a shared machine.
@@ -317,6 +333,7 @@ async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
     result = await asyncio.to_thread(
         measured, stack, "POST send-email-code",
         lambda: wrk(stack.edge_url, "send_code.lua", duration, {"BENCH_RUN": run}),
+        "send",
     )
     stop.set()
     await prober
@@ -332,32 +349,89 @@ async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
         result["smtp_p99_ms"] = 60_000.0  # a probe that never arrived is worse than any measured one
     print(f"  code → SMTP sink under that load: n={len(probe_sent)} p50 {result['smtp_p50_ms']} ms "
           f"p99 {result['smtp_p99_ms']} ms, missing {lost}", flush=True)
+    result["smtp_stages_ms"] = await code_stages(stack, probe_sent, arrived)
+    print(f"  where a probe's code spent its time (p50 / p99 ms): {result['smtp_stages_ms']}", flush=True)
     return result
 
 
-async def confirm_code_load(stack: Stack, run: str, duration: float, work: Path) -> dict[str, Any]:
-    """wrk on confirm-email-code over the challenges the send load created."""
+async def code_stages(stack: Stack, sent_ns: dict[str, int], arrived: dict[str, tuple[str, Path]]
+                      ) -> dict[str, list[float]]:
+    """Split each probe's delay: the request until auth committed the challenge, until mail stored
+    the delivery (auth's hand-over), until a mail worker claimed it (mail's queue), until its
+    attempt was recorded sent (the SMTP conversation: the sink's answer included, and the
+    batch's), and the sink's file time against that (clocks of two processes: about 0)."""
     connection = await asyncpg.connect(stack.database_url)
     try:
         rows = await connection.fetch(
-            "SELECT challenge_id, email FROM auth.login_challenges WHERE email LIKE $1 AND email NOT LIKE $2",
-            f"{run}-%", f"{run}-probe-%",
+            "SELECT c.email, extract(epoch FROM c.created_at) AS challenged,"
+            " extract(epoch FROM d.created_at) AS queued, extract(epoch FROM a.started_at) AS claimed,"
+            " extract(epoch FROM a.finished_at) AS sent"
+            " FROM auth.login_challenges c JOIN mail.deliveries d ON d.idempotency_key = c.challenge_id::text"
+            " JOIN mail.attempts a ON a.delivery_id = d.delivery_id AND a.outcome = 'sent'"
+            " WHERE c.email = ANY($1::text[])", list(arrived),
         )
     finally:
         await connection.close()
-    by_address = {row["email"]: str(row["challenge_id"]) for row in rows}
-    # Wait (bounded) for the mail backlog so enough codes are known.
-    codes = await wait_for_mail(stack.mail_dir, set(by_address), timeout=90)
-    key = base64.b64encode(bytes(SigningKey.generate().verify_key)).decode()
+    stages: dict[str, list[float]] = {"auth": [], "to_mail": [], "mail_queue": [], "smtp": [], "sink": []}
+    for row in rows:
+        if row["sent"] is None:
+            continue
+        sent = sent_ns[row["email"]] / 1e9
+        written = arrival_ns(arrived[row["email"]][1]) / 1e9
+        marks = [sent, float(row["challenged"]), float(row["queued"]), float(row["claimed"]), float(row["sent"]),
+                 written]
+        for name, (start, end) in zip(stages, zip(marks, marks[1:])):
+            stages[name].append((end - start) * 1000)
+
+    def p50_p99(values: list[float]) -> list[float]:
+        values = sorted(values)
+        return [round(values[len(values) // 2], 1), round(values[min(len(values) - 1, int(0.99 * len(values)))], 1)]
+
+    return {name: p50_p99(values) for name, values in stages.items() if values}
+
+
+#: Distinct challenges the confirm step prepares per second of wrk: above any rate two cores reach,
+#: so no request replays a used challenge (a replay answers 400 and would say nothing about confirming).
+CONFIRM_CHALLENGES_PER_SECOND = 1500
+
+
+async def confirm_code_load(stack: Stack, run: str, duration: float, work: Path) -> dict[str, Any]:
+    """wrk on confirm-email-code, every request a distinct open challenge with its right code.
+
+    The challenges are written straight into auth's table the way send-email-code
+    writes them (code stored as HMAC under the stack's pepper), so there are enough
+    of them whatever rate send reached; the send → mail → confirm path itself is
+    exercised by `sign_in` and by the send step.
+    """
+    count = int(duration * CONFIRM_CHALLENGES_PER_SECOND)
+    key = hashlib.sha256(stack.code_pepper.encode()).digest()
+    rows, bodies_lines = [], []
+    public_key = base64.b64encode(bytes(SigningKey.generate().verify_key)).decode()
+    for n in range(count):
+        challenge_id = uuid.uuid4()
+        code = f"{n % 1_000_000:06d}"
+        address = f"{run}-confirm-{n}@bench.test"
+        rows.append((challenge_id, address, address, hmac.new(key, challenge_id.bytes + code.encode(),
+                                                                hashlib.sha256).digest(), "en"))
+        bodies_lines.append(json.dumps({"challenge_id": str(challenge_id), "code": code,
+                                        "client_public_key": public_key, "time_zone": "UTC"}))
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        await connection.executemany(
+            "INSERT INTO auth.login_challenges (challenge_id, email, email_key, code_hash, locale, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5, now() + interval '10 minutes')", rows,
+        )
+    finally:
+        await connection.close()
     bodies = work / "confirm-bodies.txt"
-    with bodies.open("w") as handle:
-        for address, (code, _) in codes.items():
-            handle.write(json.dumps({"challenge_id": by_address[address], "code": code,
-                                     "client_public_key": key, "time_zone": "UTC"}) + "\n")
+    bodies.write_text("\n".join(bodies_lines) + "\n")
     result = measured(stack, "POST confirm-email-code",
-                      lambda: wrk(stack.edge_url, "confirm_code.lua", duration, {"BENCH_BODIES": str(bodies)}))
-    result["prepared_challenges"] = len(codes)
-    result["exhausted"] = result["requests"] > len(codes)
+                      lambda: wrk(stack.edge_url, "confirm_code.lua", duration, {"BENCH_BODIES": str(bodies)}),
+                      step="confirm")
+    result["prepared_challenges"] = count
+    result["exhausted"] = result["requests"] > count
+    if result["exhausted"]:
+        print(f"  (confirm ran out of its {count} prepared challenges: its req/s counts only 2xx)", flush=True)
     return result
 
 
@@ -406,6 +480,7 @@ async def run(args: argparse.Namespace, stack: Stack, work: Path) -> dict[str, A
             stack, "GET admin-accounts, repeated Basic",
             lambda: wrk(stack.edge_url + ADMIN_ROUTE, "get.lua", args.duration,
                         {"BENCH_HEADERS": f"Authorization: {basic_header(stack.admin_auth)}"}),
+            step="admin",
         )
 
     async with httpx.AsyncClient(base_url=stack.edge_url, timeout=60.0) as client:
@@ -414,16 +489,12 @@ async def run(args: argparse.Namespace, stack: Stack, work: Path) -> dict[str, A
     user_id = session["user_id"]
 
     if "account" in args.only:
-        RESULTS.mkdir(exist_ok=True)
-        profilers = [profile(stack.children[name].pid, args.duration, RESULTS / f"profile-{name}.txt")
-                     for name in args.profile]
         results["account_get"] = measured(
             stack, "GET /api/v1/user/account",
             lambda: wrk(stack.edge_url + ACCOUNT_ROUTE, "get.lua", args.duration,
                         {"BENCH_HEADERS": f"X-User-ID: {user_id}"}),
+            step="account",
         )
-        for profiler in profilers:
-            profiler.wait()
         # The same aggregate without the identity gate's RPC: what the user read costs once the
         # edge answers the gate from its identity cache.
         results["account_internal_get"] = measured(
@@ -435,6 +506,7 @@ async def run(args: argparse.Namespace, stack: Stack, work: Path) -> dict[str, A
         results["session_get"] = measured(
             stack, "GET /api/v1/internal/sessions/{id}",
             lambda: wrk(f"{stack.edge_url}/api/v1/internal/sessions/{session_id}", "get.lua", args.duration),
+            step="session",
         )
     if "codes" in args.only:
         results["send_code"] = await send_code_load(stack, args.duration)
@@ -518,13 +590,15 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds of wrk per route")
     parser.add_argument("--split-requests", type=int, default=1000)
     parser.add_argument("--profile", choices=PROCESSES, nargs="*", default=[],
-                        help="py-spy these processes during the account read")
+                        help="py-spy these processes during every wrk step")
     parser.add_argument("--only", choices=STEPS, nargs="*", default=list(STEPS),
                         help="run only these steps (a quick look while working; `make bench` runs all)")
     parser.add_argument("--results", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--soak", type=int, default=0, metavar="SECONDS",
                         help="keep the routes under load this long before RSS is read after load (the issue: 600)")
     args = parser.parse_args()
+    PROFILED[:] = args.profile
+    PROFILE_SECONDS[0] = args.duration
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run `make bootstrap` (tools/bootstrap.sh installs it)")
     # /var/tmp, not a 0700 mkdtemp under /tmp: the private PostgreSQL runs as `postgres`.

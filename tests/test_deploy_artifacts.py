@@ -672,7 +672,8 @@ def test_compose_infrastructure(compose: dict[str, Any]) -> None:
     assert "/var/run/docker.sock:/var/run/docker.sock" in services["runtime"]["volumes"]
     # topics are created up front since auto creation is off
     init = " ".join(services["kafka-init"]["command"])
-    for topic in ("galaxy.account.lifecycle.v1", "galaxy.runtime.status.v1", "galaxy.notify.intents.v1"):
+    for topic in ("galaxy.account.lifecycle.v1", "galaxy.runtime.status.v1", "galaxy.notify.intents.v1",
+                  "galaxy.auth.sessions.v1"):
         assert topic in init
 
 

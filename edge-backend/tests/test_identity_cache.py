@@ -15,7 +15,8 @@ import uuid
 from aiokafka import AIOKafkaProducer
 from edge_doubles import RecordingAccountServicerDouble, RecordingLobbyServicerDouble, edge_stack
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
-from galaxy_edge.identity_cache import IdentityCache, LifecycleFeed
+from galaxy_edge.event_feed import EventFeed
+from galaxy_edge.identity_cache import LIFECYCLE_TOPIC, IdentityCache, lifecycle_subscription
 from galaxy_kit.events import new_envelope, pack
 
 USER = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -102,6 +103,11 @@ def test_the_cache_is_bounded_least_recently_used_first() -> None:
 # -- the feed, against the real broker ---------------------------------------------------------
 
 
+def lifecycle_feed(cache: IdentityCache, *, topic: str = LIFECYCLE_TOPIC, **options) -> EventFeed:
+    """The edge's event feed following the lifecycle topic alone."""
+    return EventFeed([lifecycle_subscription(cache, topic)], **options)
+
+
 async def publish(bootstrap: str, topic: str, *values: bytes) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
@@ -127,7 +133,7 @@ async def eventually(predicate, what: str, timeout: float = FEED_WAIT_SECONDS) -
 
 async def test_the_feed_evicts_the_user_an_event_names(kafka_bootstrap, unique_topic) -> None:
     cache = IdentityCache(max_users=10, max_silence_seconds=3.0)
-    feed = LifecycleFeed(cache, bootstrap_servers=kafka_bootstrap, topic=unique_topic)
+    feed = lifecycle_feed(cache, bootstrap_servers=kafka_bootstrap, topic=unique_topic)
     feed.start()
     try:
         await eventually(lambda: cache.trusted, "trusted")
@@ -146,7 +152,7 @@ async def test_events_published_before_the_feed_started_are_not_replayed(
 ) -> None:
     """The feed starts at the end of the log: old events say nothing about answers to come."""
     cache = IdentityCache(max_users=10, max_silence_seconds=3.0)
-    feed = LifecycleFeed(cache, bootstrap_servers=kafka_bootstrap, topic=unique_topic)
+    feed = lifecycle_feed(cache, bootstrap_servers=kafka_bootstrap, topic=unique_topic)
     await publish(kafka_bootstrap, unique_topic, lifecycle_event(OTHER))  # creates the topic
     feed.start()
     try:
@@ -161,7 +167,7 @@ async def test_events_published_before_the_feed_started_are_not_replayed(
 
 async def test_a_malformed_record_empties_the_cache(kafka_bootstrap, unique_topic) -> None:
     cache = IdentityCache(max_users=10, max_silence_seconds=3.0)
-    feed = LifecycleFeed(cache, bootstrap_servers=kafka_bootstrap, topic=unique_topic)
+    feed = lifecycle_feed(cache, bootstrap_servers=kafka_bootstrap, topic=unique_topic)
     feed.start()
     try:
         await eventually(lambda: cache.trusted, "trusted")
@@ -175,7 +181,7 @@ async def test_a_malformed_record_empties_the_cache(kafka_bootstrap, unique_topi
 
 async def test_a_feed_without_a_broker_is_never_trusted() -> None:
     cache = IdentityCache(max_users=10, max_silence_seconds=0.5)
-    feed = LifecycleFeed(
+    feed = lifecycle_feed(
         cache, bootstrap_servers="127.0.0.1:1", heartbeat_seconds=0.1, request_timeout_seconds=1
     )
     feed.start()

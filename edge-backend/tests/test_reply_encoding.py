@@ -1,4 +1,5 @@
-"""The compiled reply encoder prints exactly what json_format prints, for every contract message."""
+"""The compiled reply encoder prints exactly what json_format prints, for every contract message;
+the cache of large reply bodies answers exactly what converting the reply again would."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from galaxy_edge.translation import ReplyEncoder, message_to_json, request_message
+from galaxy_edge.translation import (
+    ReplyBodies,
+    ReplyEncoder,
+    encode_json,
+    message_to_json,
+    request_message,
+)
 
 
 def contract_messages() -> list[type[Message]]:
@@ -106,3 +113,49 @@ def test_parameters_build_the_same_request_as_parse_dict():
     assert request_message(account_pb2.UserAccountGetRequest, data) == reference
     with pytest.raises(json_format.ParseError):
         request_message(account_pb2.UserAccountGetRequest, {"no_such_field": "x"})
+
+
+def _page_of_games(count: int, status: str = "running"):
+    from galaxy.lobby.v1 import lobby_pb2 as pb
+
+    return pb.GameSummaryPage(page=1, page_size=50, total=count, items=[
+        pb.GameSummary(game_id=f"00000000-0000-4000-8000-{n:012d}", game_name=f"Game {n}", game_type="public",
+                       status=status, min_players=2, max_players=8, current_turn=n,
+                       created_at={"seconds": 1_790_000_000 + n, "nanos": 123_000_000})
+        for n in range(count)
+    ])
+
+
+def test_a_cached_body_is_what_converting_the_reply_gives_and_never_stale():
+    bodies = ReplyBodies(ReplyEncoder(), max_entries=8, min_bytes=1024)
+    page = _page_of_games(50)
+    expected = encode_json(message_to_json(page))
+    assert bodies.body(page) == expected
+    assert bodies.body(_page_of_games(50)) == expected  # an equal reply: the cached body
+    changed = _page_of_games(50)
+    changed.items[17].status = "paused"
+    assert bodies.body(changed) == encode_json(message_to_json(changed)) != expected
+    changed.total = 51
+    assert json.loads(bodies.body(changed))["total"] == 51
+
+
+def test_replies_of_different_types_with_the_same_bytes_get_their_own_bodies():
+    from galaxy.lobby.v1 import lobby_pb2 as pb
+
+    bodies = ReplyBodies(ReplyEncoder(), min_bytes=0)
+    for cls in (pb.GameSummaryPage, pb.LobbyGameDetail, pb.GameSummaryPage):
+        assert cls().SerializeToString() == b""
+        assert bodies.body(cls()) == encode_json(message_to_json(cls()))
+
+
+def test_the_cache_keeps_at_most_its_bound_and_the_most_recently_used():
+    bodies = ReplyBodies(ReplyEncoder(), max_entries=2, min_bytes=0)
+    first, second, third = (_page_of_games(3, status) for status in ("running", "paused", "finished"))
+    bodies.body(first)
+    bodies.body(second)
+    bodies.body(first)  # now the most recent: `second` goes when `third` comes
+    bodies.body(third)
+    kept = {json.loads(body)["items"][0]["status"] for body in bodies._bodies.values()}  # noqa: SLF001
+    assert kept == {"running", "finished"}
+    for reply in (first, second, third):
+        assert bodies.body(reply) == encode_json(message_to_json(reply))

@@ -166,8 +166,8 @@ def cache_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[Ca
             wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200,
                        "the edge did not answer", process)
         for edge in edges:
-            wait_until(lambda e=edge: "identity feed caught up" in e.log(),
-                       "the edge's identity feed never caught up", edge)
+            wait_until(lambda e=edge: "event feed caught up" in e.log(),
+                       "the edge's event feed never caught up", edge)
         yield CacheStack(
             account_target=account_target,
             metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",

@@ -15,7 +15,9 @@ import signal
 import threading
 from collections.abc import Iterator
 
+import galaxy_kit.entry  # noqa: F401  (first of all: see its docstring)
 import uvicorn
+from galaxy_kit.heap import freeze_startup_heap
 from galaxy_kit.logging import configure
 
 from galaxy_edge.app import create_app
@@ -29,6 +31,11 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 class _Server(uvicorn.Server):
     """uvicorn's server, without re-raising the stop signal after a graceful shutdown."""
+
+    async def startup(self, sockets=None) -> None:  # type: ignore[no-untyped-def]
+        await super().startup(sockets=sockets)
+        if self.started:
+            freeze_startup_heap()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -35,11 +35,15 @@ from galaxy_edge.errors import (
     SERVICE_UNAVAILABLE,
     error_response,
 )
+from galaxy_edge.event_feed import EventFeed, Subscription
 from galaxy_edge.geo_observer import build_geo_observer
 from galaxy_edge.identity import IdentityGate
-from galaxy_edge.identity_cache import IdentityCache, LifecycleFeed
+from galaxy_edge.identity_cache import IdentityCache, lifecycle_subscription
 from galaxy_edge.push import PushListener, PushServicer
 from galaxy_edge.routing import ContractRoute, GrpcOperation, Handler, json_response, ordered
+from galaxy_edge.session_cache import OPERATION_ID as SESSION_LOOKUP
+from galaxy_edge.session_cache import REVOKING_OPERATIONS as SESSION_REVOCATIONS
+from galaxy_edge.session_cache import SessionCache, revocation_subscription
 from galaxy_edge.settings import EdgeSettings
 from galaxy_edge.spec import Contract, Operation, load_contract
 from galaxy_edge.validation import OperationValidator
@@ -61,15 +65,27 @@ class Edge:
         self.push = PushListener(
             settings.push_listen_addr, PushServicer(lambda: self.downstreams.channel("notify"))
         )
+        # Answers kept without an RPC, and the one feed of events that evicts them.
+        subscriptions: list[Subscription] = []
         self.active_users: IdentityCache | None = None
-        self.identity_feed: LifecycleFeed | None = None
         if settings.identity_cache_max_users > 0:
             self.active_users = IdentityCache(
                 max_users=settings.identity_cache_max_users,
                 max_silence_seconds=settings.identity_feed_max_silence_seconds,
             )
-            self.identity_feed = LifecycleFeed(
-                self.active_users,
+            subscriptions.append(lifecycle_subscription(self.active_users))
+        self.sessions: SessionCache | None = None
+        if settings.session_cache_max_sessions > 0:
+            self.sessions = SessionCache(
+                max_sessions=settings.session_cache_max_sessions,
+                max_silence_seconds=settings.identity_feed_max_silence_seconds,
+                ttl_seconds=settings.session_cache_ttl_seconds,
+            )
+            subscriptions.append(revocation_subscription(self.sessions))
+        self.event_feed: EventFeed | None = None
+        if subscriptions:
+            self.event_feed = EventFeed(
+                subscriptions,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 heartbeat_seconds=settings.identity_feed_heartbeat_seconds,
             )
@@ -106,8 +122,16 @@ class Edge:
             self.contract.document["components"]["schemas"],
             max_body_bytes=self.settings.max_body_bytes,
         )
-        handler = GrpcOperation(op, validator, rpc, downstreams=self.downstreams, gate=self.gate,
-                                geo_observer=self.geo_observer)
+        handler = GrpcOperation(
+            op,
+            validator,
+            rpc,
+            downstreams=self.downstreams,
+            gate=self.gate,
+            geo_observer=self.geo_observer,
+            replies=self.sessions if op.operation_id == SESSION_LOOKUP else None,
+            revokes=self.sessions if op.operation_id in SESSION_REVOCATIONS else None,
+        )
         self.operation_handlers[(op.method, op.path)] = handler
         return handler
 
@@ -122,12 +146,12 @@ class Edge:
 
     @asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        """Open the channels, bind the push listener, follow the identity feed; undo on shutdown."""
+        """Open the channels, bind the push listener, follow the event feed; undo on shutdown."""
         await self.downstreams.open()
         if self.geo_observer is not None:
             self.geo_observer.start()
-        if self.identity_feed is not None:
-            self.identity_feed.start()
+        if self.event_feed is not None:
+            self.event_feed.start()
         try:
             await self.push.start()
             unbound = sorted(
@@ -145,8 +169,8 @@ class Edge:
             finally:
                 await self.push.stop(self.settings.shutdown_grace_seconds)
         finally:
-            if self.identity_feed is not None:
-                await self.identity_feed.stop()
+            if self.event_feed is not None:
+                await self.event_feed.stop()
             if self.geo_observer is not None:  # after the last request, before the channels close
                 await self.geo_observer.stop(self.settings.shutdown_grace_seconds)
             await self.downstreams.close()

@@ -7,12 +7,13 @@ unknown paths with 404, which the app turns into the envelope. Routes are
 ordered so that literal segments win over parameters (contract decision 6).
 
 `GrpcOperation` is the one generic handler of every service-backed operation:
-identity → validation → request message → unary call → reply.
+identity → validation → request message → unary call → reply. An operation
+given a reply cache (internalSessionsGet: galaxy_edge.session_cache) answers a
+hit after validation, without the call.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -35,12 +36,13 @@ from galaxy_edge.errors import (
     from_grpc,
 )
 from galaxy_edge.spec import ADMIN_SECURITY, USER_SECURITY, Operation
-from galaxy_edge.translation import ReplyEncoder, request_message
+from galaxy_edge.translation import ReplyBodies, ReplyEncoder, encode_json, request_message
 from galaxy_edge.validation import OperationValidator
 
 if TYPE_CHECKING:
     from galaxy_edge.geo_observer import GeoObserver
     from galaxy_edge.identity import IdentityGate
+    from galaxy_edge.session_cache import SessionCache
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +60,11 @@ USER_HEADER = "x-user-id"
 
 def json_response(payload: Any, status: int) -> Response:
     """A JSON response with a pre-encoded body."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE)
+    return Response(encode_json(payload), status_code=status, media_type=JSON_MEDIA_TYPE)
 
 
 _REPLIES = ReplyEncoder()
+_REPLY_BODIES = ReplyBodies(_REPLIES)
 
 
 def reply_to_json(reply: Any) -> Any:
@@ -82,6 +84,8 @@ class GrpcOperation:
         downstreams: Downstreams,
         gate: IdentityGate,
         geo_observer: GeoObserver | None = None,
+        replies: SessionCache | None = None,
+        revokes: SessionCache | None = None,
     ) -> None:
         self.operation = operation
         self.validator = validator
@@ -89,6 +93,11 @@ class GrpcOperation:
         self._downstreams = downstreams
         self._gate = gate
         self._geo_observer = geo_observer if operation.security == USER_SECURITY else None
+        # Answers the edge may give without the RPC (galaxy_edge.session_cache); checked after
+        # validation, so a malformed request is refused exactly as without the cache.
+        self._replies = replies
+        # A revocation carried by this edge drops the sessions it names from the cache at once.
+        self._revokes = revokes
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
         # A write to account about a user (the caller, or the path's user_id) may take the
@@ -127,6 +136,14 @@ class GrpcOperation:
         rpc = self.rpc
         if rpc is None:
             raise ApiError(501, NOT_IMPLEMENTED, "endpoint is not implemented yet")
+        replies, cache_key, generation = self._replies, None, 0
+        if replies is not None:
+            cache_key = replies.key_of(data)
+            if cache_key is not None:
+                cached = replies.answer(cache_key)
+                if cached is not None:
+                    return Response(cached, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
+                generation = replies.generation
         raw_body = None
         if self._raw_body and "body" in data:
             del data["body"]
@@ -142,6 +159,8 @@ class GrpcOperation:
             reply = await self._downstreams.call(rpc, message)
         except grpc.aio.AioRpcError as error:
             self._forget_subject(data)
+            if self._revokes is not None:
+                self._revokes.forget(data)
             failure = from_grpc(error.code(), error.details(), service=rpc.service)
             if failure.status >= 500 and failure.status != 501:
                 log.warning(
@@ -153,11 +172,16 @@ class GrpcOperation:
                 )
             raise failure from None
         self._forget_subject(data)
+        if self._revokes is not None:
+            self._revokes.forget(data)
         if self._no_content:
             return Response(status_code=204)
         if self._raw_reply:
             return Response(reply.json, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
-        return json_response(reply_to_json(reply), op.success_status)
+        body = _REPLY_BODIES.body(reply)
+        if replies is not None and cache_key is not None:
+            replies.keep(cache_key, reply, body, generation)
+        return Response(body, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
 
     def _forget_subject(self, data: dict[str, Any]) -> None:
         if self._forgets_user and isinstance(data.get("user_id"), str):

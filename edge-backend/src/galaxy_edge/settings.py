@@ -19,6 +19,9 @@ DEFAULT_SHUTDOWN_GRACE_SECONDS = 10.0
 DEFAULT_IDENTITY_CACHE_MAX_USERS = 20_000
 DEFAULT_IDENTITY_FEED_MAX_SILENCE_SECONDS = 3.0
 DEFAULT_IDENTITY_FEED_HEARTBEAT_SECONDS = 0.5
+DEFAULT_SESSION_CACHE_MAX_SESSIONS = 50_000
+#: Well under auth's last_seen_at resolution (60 s), so auth still sees a live session often.
+DEFAULT_SESSION_CACHE_TTL_SECONDS = 10.0
 DEFAULT_GEO_OBSERVE_QUEUE_MAX = 10_000
 DEFAULT_GEO_OBSERVE_BATCH_MAX = 500
 DEFAULT_GEO_OBSERVE_FLUSH_INTERVAL_SECONDS = 1.0
@@ -88,6 +91,17 @@ class EdgeSettings(LoggingSettings):
         DEFAULT_IDENTITY_FEED_HEARTBEAT_SECONDS,
         gt=0,
         validation_alias="BACKEND_IDENTITY_FEED_HEARTBEAT_SECONDS",
+    )
+
+    #: 0 turns the session cache off: every internalSessionsGet asks auth. The event feed (and
+    #: its heartbeat and max-silence settings above) serves both caches.
+    session_cache_max_sessions: int = Field(
+        DEFAULT_SESSION_CACHE_MAX_SESSIONS,
+        ge=0,
+        validation_alias="BACKEND_SESSION_CACHE_MAX_SESSIONS",
+    )
+    session_cache_ttl_seconds: float = Field(
+        DEFAULT_SESSION_CACHE_TTL_SECONDS, gt=0, validation_alias="BACKEND_SESSION_CACHE_TTL_SECONDS"
     )
 
     #: Sightings of user requests waiting for geo (galaxy_edge.geo_observer); 0 counts nothing.

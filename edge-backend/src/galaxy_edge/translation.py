@@ -17,9 +17,11 @@ cover (an unknown enum number, a non-finite float) are handed to
 from __future__ import annotations
 
 import base64
+import json
 import math
-from datetime import datetime, timedelta
+from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.protobuf import json_format, message_factory
@@ -156,6 +158,45 @@ class ReplyEncoder:
             return list
         value = self._single(field)(field.default_value)
         return lambda: value
+
+
+class ReplyBodies:
+    """Response bodies of recent large replies, by the reply's type and serialized bytes.
+
+    Converting a page of fifty games to contract JSON and encoding it cost the edge
+    more than the gRPC call that fetched it, and popular pages come back unchanged
+    from one request to the next. The key is the reply itself (its type and its
+    bytes as protobuf serializes them, deterministically), so a cached body is
+    exactly what converting the reply again would give; a reply that changed in any
+    field is another key. Nothing is invalidated because nothing can go stale; the
+    least recently used body goes when `max_entries` is reached (64 pages of fifty games
+    are about 1.5 MB, keys included). Replies smaller than `min_bytes` are converted
+    every time: cheap to convert, and mostly one user's own.
+    """
+
+    def __init__(self, encoder: ReplyEncoder, *, max_entries: int = 64, min_bytes: int = 2048) -> None:
+        self._encoder = encoder
+        self._max_entries = max_entries
+        self._min_bytes = min_bytes
+        self._bodies: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+
+    def body(self, reply: Message) -> bytes:
+        if reply.ByteSize() < self._min_bytes:
+            return encode_json(self._encoder.to_json(reply))
+        key = (reply.DESCRIPTOR.full_name, reply.SerializeToString(deterministic=True))
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+            return body
+        body = self._bodies[key] = encode_json(self._encoder.to_json(reply))
+        if len(self._bodies) > self._max_entries:
+            self._bodies.popitem(last=False)
+        return body
+
+
+def encode_json(payload: Any) -> bytes:
+    """The edge's JSON bytes: compact, UTF-8 as is."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 _MISSING = object()

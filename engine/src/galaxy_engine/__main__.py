@@ -54,7 +54,9 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="galaxy_engine", description=__doc__.splitlines()[0])
+    # No docstring under python -OO (runtime starts engines with its own PYTHONOPTIMIZE).
+    summary = __doc__.splitlines()[0] if __doc__ else None
+    parser = argparse.ArgumentParser(prog="galaxy_engine", description=summary)
     parser.add_argument("--state-dir", type=Path, default=os.environ.get("GALAXY_ENGINE_STATE_DIR"),
                         help="directory of the game's state (env GALAXY_ENGINE_STATE_DIR)")
     parser.add_argument("--listen", type=parse_listen,

@@ -88,3 +88,27 @@ async def test_a_wrong_statement_fails_and_leaves_the_pool_usable(fresh_database
         assert await reads.fetchval(Query.compile(sa.select(sa.literal_column("2")))) == 2
     finally:
         await reads.close()
+
+
+async def test_a_write_is_never_repeated_when_its_connection_dies_but_a_read_is_once(fresh_database_dsn):
+    """`Reads.write` cannot know whether a statement whose connection died committed: it raises
+    instead of running it again (a read is repeated once on a fresh connection)."""
+    engine = create_engine(fresh_database_dsn, pool_size=1)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("CREATE SEQUENCE tries"))
+    # nextval survives the aborted statement: it counts how often the statement ran.
+    dies = Query.compile(sa.text("SELECT nextval('tries'), pg_terminate_backend(pg_backend_pid())"))
+    count = sa.text("SELECT last_value FROM tries")
+    reads = Reads(fresh_database_dsn, max_size=1)
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - asyncpg's exact class for a killed backend varies
+            await reads.write(dies)
+        async with engine.connect() as conn:
+            assert (await conn.execute(count)).scalar_one() == 1
+        with pytest.raises(Exception):  # noqa: B017
+            await reads.fetch(dies)
+        async with engine.connect() as conn:
+            assert (await conn.execute(count)).scalar_one() == 3
+    finally:
+        await reads.close()
+        await engine.dispose()

@@ -1,4 +1,4 @@
-"""galaxy_kit.db against a real PostgreSQL: advisory_xact_lock serialises one key, autocommit opens no transaction."""
+"""galaxy_kit.db against a real PostgreSQL: advisory_xact_lock serialises one key; Reads rows and sql_in."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 from galaxy_kit.db import (
+    Query,
+    Reads,
     advisory_xact_lock,
-    autocommit,
     create_engine,
     session_factory,
+    sql_in,
     transaction,
 )
 
@@ -62,15 +64,27 @@ async def test_the_same_key_in_another_namespace_is_another_lock(engine):
             await asyncio.wait_for(advisory_xact_lock(other, "test.b", "key"), timeout=10)
 
 
-async def test_autocommit_reads_outside_a_transaction(engine):
-    query = sa.text("SELECT now()")
-    async with autocommit(engine) as connection:
-        first = (await connection.execute(query)).scalar_one()
+async def test_reads_run_each_statement_alone_and_rows_read_by_attribute(fresh_database_dsn):
+    reads = Reads(fresh_database_dsn, max_size=1)
+    query = Query.compile(sa.select(sa.func.now().label("at"), sa.literal("ok").label("word")))
+    try:
+        first = await reads.fetchrow(query)
         await asyncio.sleep(0.05)
-        second = (await connection.execute(query)).scalar_one()
-    # Each statement is its own transaction, so now() moves; inside one transaction it would not.
-    assert second > first
-    async with engine.connect() as connection:
-        first = (await connection.execute(query)).scalar_one()
-        await asyncio.sleep(0.05)
-        assert (await connection.execute(query)).scalar_one() == first
+        second = (await reads.fetch(query))[0]
+    finally:
+        await reads.close()
+    # Each statement is its own transaction (now() moves), on the same single connection.
+    assert second.at > first.at
+    assert (first.word, first["word"]) == ("ok", "ok")
+    with pytest.raises(AttributeError):
+        first.missing  # noqa: B018 - the attribute read is the test
+
+
+async def test_sql_in_admits_exactly_the_listed_values(engine):
+    async with engine.begin() as connection:
+        allowed = sql_in("name", ["red", "it's"])
+        await connection.execute(sa.text(f"CREATE TABLE colours (name text CHECK ({allowed}))"))
+        await connection.execute(sa.text("INSERT INTO colours VALUES ('red'), ('it''s')"))
+    with pytest.raises(sa.exc.IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("INSERT INTO colours VALUES ('blue')"))

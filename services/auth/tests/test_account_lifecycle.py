@@ -8,8 +8,9 @@ import uuid
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
+from galaxy.events.v1.auth_pb2 import DeviceSessionRevoked
 from galaxy_kit.db import create_engine
-from galaxy_kit.events import new_envelope, pack
+from galaxy_kit.events import new_envelope, pack, unpack, unpack_payload
 
 from auth_testkit import Auth, new_address
 
@@ -70,6 +71,14 @@ async def test_an_event_revokes_every_session_once(start_auth, kafka_bootstrap):
         )
         assert records == [{"actor_kind": "system", "actor_id": first.event_id,
                             "reason": "account_soft_deleted"}] * 2
+        # The cascade tells the edges too: one DeviceSessionRevoked per session, in its transaction.
+        queued = await auth.fetch(
+            "SELECT payload FROM auth.outbox WHERE key = :u AND topic = 'galaxy.auth.sessions.v1'", u=user_id
+        )
+        assert sorted(
+            unpack_payload(unpack(bytes(row["payload"])), DeviceSessionRevoked).device_session_id
+            for row in queued
+        ) == sorted(devices)
 
         # A session appearing later is untouched by a redelivery of the same event,
         # and revoked by the next event of the user (which comes after it on the partition).

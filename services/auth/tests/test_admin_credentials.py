@@ -266,6 +266,19 @@ async def test_repeated_valid_checks_write_nothing(auth):
     assert before == after
 
 
+async def test_repeated_valid_checks_open_no_transaction(auth, monkeypatch):
+    """The hot check is one prepared read outside any transaction (docs/auth.md): no BEGIN/COMMIT,
+    no ORM session, so 32 connections of admin traffic do not queue on the unit-of-work pool."""
+    _, stub = auth
+    await check(stub, ADMIN, PASSWORD)  # verified once; last_used_at written now
+    opened = []
+    real = admin_domain.transaction
+    monkeypatch.setattr(admin_domain, "transaction", lambda sessions: opened.append(1) or real(sessions))
+    replies = await asyncio.gather(*(check(stub, ADMIN, PASSWORD) for _ in range(32)))
+    assert [reply.username for reply in replies] == [ADMIN] * 32
+    assert opened == []
+
+
 async def test_a_flood_of_guesses_runs_at_most_the_pool_size_of_bcrypts_at_once(
     fresh_database_dsn, monkeypatch
 ):

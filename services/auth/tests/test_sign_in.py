@@ -182,6 +182,53 @@ async def test_codes_per_address_are_rate_limited(auth: Auth):
     await auth.neighbours.wait_for_messages(address, auth.settings.auth_code_rate_limit)
 
 
+async def test_concurrent_code_requests_for_one_address_stop_exactly_at_the_limit(auth: Auth):
+    """The limit holds under concurrency: of 3x the limit simultaneous requests exactly `limit` pass,
+    and only those have a challenge and a mailed code."""
+    address = new_address("limited-race")
+    limit = auth.settings.auth_code_rate_limit
+    results = await asyncio.gather(*(auth.send(address) for _ in range(3 * limit)), return_exceptions=True)
+    issued = [r for r in results if isinstance(r, str)]
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(issued) == limit, results
+    assert len(refused) == 2 * limit and all("too many codes" in e.details() for e in refused)
+    rows = await auth.fetch("SELECT challenge_id FROM auth.login_challenges WHERE email = :a", a=address)
+    assert sorted(str(r["challenge_id"]) for r in rows) == sorted(issued)
+    await auth.neighbours.wait_for_messages(address, limit)
+    await asyncio.sleep(1.0)  # room for a code of a refused request to show up, were there one
+    assert len(auth.neighbours.messages_to(address)) == limit
+
+
+async def test_the_limit_is_exact_across_two_replicas(start_auth):
+    async with start_auth() as first, start_auth() as second:
+        address = new_address("limited-replicas")
+        limit = first.settings.auth_code_rate_limit
+        results = await asyncio.gather(
+            *((first if n % 2 else second).send(address) for n in range(3 * limit)), return_exceptions=True
+        )
+        issued = [r for r in results if isinstance(r, str)]
+        assert len(issued) == limit, results
+        assert all("too many codes" in r.details() for r in results if isinstance(r, grpc.aio.AioRpcError))
+        rows = await first.fetch("SELECT challenge_id FROM auth.login_challenges WHERE email = :a", a=address)
+        assert sorted(str(r["challenge_id"]) for r in rows) == sorted(issued)
+
+
+async def test_requests_older_than_the_window_no_longer_count(auth: Auth):
+    address = new_address("limited-slide")
+    limit = auth.settings.auth_code_rate_limit
+    for _ in range(limit):
+        await auth.send(address)
+    assert "too many codes" in (await rpc_error(auth.send(address))).details()
+    # Move the recorded requests out of the window (16 minutes ago; the window is 15).
+    await auth.execute(
+        "UPDATE auth.login_code_requests SET requested_at = ARRAY(SELECT t - interval '16 minutes'"
+        " FROM unnest(requested_at) AS t) WHERE email_key = :key", key=address.lower(),
+    )
+    for _ in range(limit):
+        await auth.send(address)
+    assert "too many codes" in (await rpc_error(auth.send(address))).details()
+
+
 async def test_two_confirmations_racing_with_one_code_make_one_session(auth: Auth):
     address = new_address("race")
     challenge_id = await auth.send(address)
@@ -286,6 +333,13 @@ async def test_the_sweep_deletes_only_rows_past_their_window(auth: Auth):
         "UPDATE auth.login_challenges SET created_at = now() - interval '11 minutes',"
         " expires_at = now() - interval '1 minute' WHERE challenge_id = :id", id=recent,
     )
+    quiet, busy = new_address("sweep-quiet"), new_address("sweep-busy")
+    await auth.send(quiet)
+    await auth.send(busy)
+    await auth.execute(  # no request inside the 15-minute window: the address's row limits nothing
+        "UPDATE auth.login_code_requests SET last_requested_at = now() - interval '16 minutes',"
+        " requested_at = ARRAY[now() - interval '16 minutes'] WHERE email_key = :key", key=quiet,
+    )
     tag = new_address("sweep-attempt")
     await auth.execute(
         "INSERT INTO auth.admin_check_attempts (attempt_id, scope, key, attempted_at) VALUES"
@@ -303,6 +357,11 @@ async def test_the_sweep_deletes_only_rows_past_their_window(auth: Auth):
     finally:
         await engine.dispose()
     assert deleted["login_challenges"] >= 1 and deleted["admin_check_attempts"] >= 1
+    assert deleted["login_code_requests"] >= 1
+    requests = await auth.fetch(
+        "SELECT email_key FROM auth.login_code_requests WHERE email_key IN (:a, :b)", a=quiet, b=busy
+    )
+    assert [row["email_key"] for row in requests] == [busy]
     left = {str(r["challenge_id"]) for r in await auth.fetch(
         "SELECT challenge_id FROM auth.login_challenges WHERE challenge_id IN (:a, :b, :c)",
         a=old, b=recent, c=fresh,

@@ -146,20 +146,22 @@ async def lobby_with_consumers(fresh_database_dsn, kafka_bootstrap, accepting_ru
 @pytest.fixture
 async def deps(lobby_with_runtime) -> AsyncIterator:
     """Lobby's domain dependencies in this process, on the same database and services (for `now`-driven calls)."""
-    from galaxy_kit.db import create_engine, session_factory
+    from galaxy_kit.db import Reads, create_engine, session_factory
     from galaxy_kit.testing import fast_channel
     from galaxy_lobby.clients import AccountDirectory, Defaults, RuntimeControl
     from galaxy_lobby.domain.deps import Deps
 
     settings = lobby_with_runtime.settings
     engine = create_engine(lobby_with_runtime.database_url, pool_size=5)
+    reads = Reads(lobby_with_runtime.database_url, max_size=5)
     account_channel = fast_channel(settings.account_grpc_target)
     runtime_channel = fast_channel(settings.runtime_grpc_target)
     try:
-        yield Deps(engine=engine, sessions=session_factory(engine),
+        yield Deps(engine=engine, sessions=session_factory(engine), reads=reads,
                    accounts=AccountDirectory(account_channel, timeout=5, defaults=Defaults(10, 10, 50)),
                    runtime=RuntimeControl(runtime_channel, timeout=5))
     finally:
         await account_channel.close()
         await runtime_channel.close()
+        await reads.close()
         await engine.dispose()

@@ -3,6 +3,7 @@ PATCH rules, lists, and a start that runtime (not built yet) refuses."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import grpc
@@ -239,6 +240,9 @@ async def test_lists_and_details(lobby):
     assert [g.game_id for g in second.items] == [public[0].game_id] and second.total == 3
     beyond = await lobby.stub.UserLobbyGamesList(pb.UserLobbyGamesListRequest(user_id=owner, page=9, page_size=2))
     assert (list(beyond.items), beyond.total) == ([], 3)
+    farthest = await lobby.stub.UserLobbyGamesList(pb.UserLobbyGamesListRequest(user_id=owner, page=2**31 - 1,
+                                                                               page_size=200))
+    assert (list(farthest.items), farthest.total) == ([], 3)  # an offset past 2³¹ is still just empty
     admin = await lobby.stub.AdminGamesList(pb.AdminGamesListRequest(admin_username=ADMIN, page=1, page_size=50))
     assert admin.total == 4 and private.game_id in [g.game_id for g in admin.items]
     mine = await lobby.stub.UserLobbyMyGames(pb.UserLobbyMyGamesRequest(user_id=owner))
@@ -252,3 +256,59 @@ async def test_lists_and_details(lobby):
     assert missing.code() == grpc.StatusCode.NOT_FOUND
     bad = await error_of(lobby.stub.UserLobbyGamesGet(pb.UserLobbyGamesGetRequest(user_id=owner, game_id="nope")))
     assert bad.code() == INVALID
+
+
+async def test_the_list_totals_stay_exact_through_creations_moves_and_compaction(lobby_with_runtime, deps):
+    """The totals come from lobby.game_counts (deltas kept by a trigger), not from counting games."""
+    from galaxy_lobby.domain import game_counts
+
+    lobby = lobby_with_runtime
+    owner = await lobby.user()
+
+    async def totals() -> tuple[int, int]:
+        public = await lobby.stub.UserLobbyGamesList(pb.UserLobbyGamesListRequest(user_id=owner, page=1,
+                                                                                  page_size=1))
+        every = await lobby.stub.AdminGamesList(pb.AdminGamesListRequest(admin_username=ADMIN, page=1, page_size=1))
+        return public.total, every.total
+
+    async def counted() -> tuple[int, int]:
+        [row] = await rows(lobby, """
+            SELECT count(*) FILTER (WHERE visibility = 'public' AND status IN
+                ('enrollment_open', 'ready_to_start', 'starting', 'start_failed', 'running', 'paused')) AS public,
+                count(*) AS every FROM lobby.games""")
+        return row["public"], row["every"]
+
+    async def listed_statuses() -> dict[str, str]:
+        page = await lobby.stub.UserLobbyGamesList(pb.UserLobbyGamesListRequest(user_id=owner, page=1,
+                                                                                page_size=50))
+        return {g.game_id: g.status for g in page.items}
+
+    public = await asyncio.gather(*(lobby.stub.AdminGamesCreate(pb.AdminGamesCreateRequest(
+        admin_username=ADMIN, body=admin_body(game_name=f"Public {i}"))) for i in range(12)))
+    private = await asyncio.gather(*(create_private(lobby, owner) for _ in range(3)))
+    assert await totals() == await counted() == (12, 15)
+    assert set((await listed_statuses()).values()) == {GameStatus.ENROLLMENT_OPEN}
+
+    # Any writer of games is counted, the state machine or not: out of the list, and back into it.
+    await set_status(lobby, public[0].game_id, GameStatus.FINISHED)
+    await set_status(lobby, public[1].game_id, GameStatus.CANCELLED)
+    await set_status(lobby, public[2].game_id, GameStatus.RUNNING)
+    await rows(lobby, "UPDATE lobby.games SET status = 'cancelled' WHERE game_id = :g",
+               g=uuid.UUID(private[0].game_id))
+    await lobby.stub.UserLobbyGamesCancel(pb.UserLobbyGamesCancelRequest(user_id=owner, game_id=private[1].game_id))
+    assert await totals() == await counted() == (10, 15)
+    await set_status(lobby, public[1].game_id, GameStatus.PAUSED)
+    assert await totals() == await counted() == (11, 15)
+    # A game listed before with other values is shown as it is now (the summaries cached by value).
+    statuses = await listed_statuses()
+    assert (statuses[public[1].game_id], statuses[public[2].game_id]) == (GameStatus.PAUSED, GameStatus.RUNNING)
+    assert public[0].game_id not in statuses and len(statuses) == 11
+
+    # Two replicas folding at once: one row per (visibility, status) is left, the totals unchanged.
+    await asyncio.gather(game_counts.compact(deps), game_counts.compact(deps))
+    assert await totals() == (11, 15)
+    left = await rows(lobby, "SELECT visibility, status, n FROM lobby.game_counts ORDER BY 1, 2")
+    assert {(r["visibility"], r["status"]): r["n"] for r in left} == {
+        ("private", "cancelled"): 2, ("private", "draft"): 1, ("public", "enrollment_open"): 9,
+        ("public", "finished"): 1, ("public", "paused"): 1, ("public", "running"): 1,
+    }

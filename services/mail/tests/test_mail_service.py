@@ -34,7 +34,7 @@ from galaxy_mail.domain.retry import RetryPolicy
 from galaxy_mail.domain.sending import claim_due, finish
 from galaxy_mail.domain.templates import TemplateCatalog
 from galaxy_mail.settings import MailSettings
-from galaxy_mail.smtp import DELIVERY_ID_HEADER, SendResult, SmtpSender
+from galaxy_mail.smtp import DELIVERY_ID_HEADER, NOT_STARTED, SendResult, SmtpSender
 from galaxy_mail.worker import DeliveryWorker
 
 WAIT_SECONDS = 20.0
@@ -465,6 +465,65 @@ async def test_two_replicas_send_every_delivery_exactly_once(fresh_database_dsn,
         await engine.dispose()
         assert attempts == count
         assert workers == 2, "both replicas took a share"
+
+
+class CountingConnectionsSmtpHandler(HeldOrGoneSmtpHandler):
+    """HeldOrGone that also counts the SMTP connections opened to it (one EHLO each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd hook)
+        session.host_name = hostname  # aiosmtpd: a handler that answers EHLO records the name itself
+        with self._lock:
+            self.connections += 1
+        return responses
+
+
+async def test_a_batch_goes_over_a_few_reused_connections_and_a_refusal_does_not_break_them(
+    fresh_database_dsn, smtp_server
+):
+    handler = CountingConnectionsSmtpHandler()
+    port = smtp_server(handler)
+    count, gone = 20, {3, 7, 12, 18}
+    # Enqueued while no worker runs, so one worker then claims them all as one batch.
+    async with mail_service(fresh_database_dsn, handler, port, mail_worker_enabled=False) as mail:
+        replies = [
+            await mail.enqueue(f"batch:{i}", code=f"{i:06d}",
+                               recipient=f"{'gone' if i in gone else 'player'}-{i}@example.com")
+            for i in range(count)
+        ]
+        async with mail_service(fresh_database_dsn, handler, port, mail_batch_size=count, smtp_connections=4):
+            for i, reply in enumerate(replies):
+                await mail.wait_status(reply.delivery_id, "dead_lettered" if i in gone else "sent")
+        await asyncio.sleep(0.3)  # room for a duplicate to arrive
+    assert handler.per_delivery() == {reply.delivery_id: 1 for i, reply in enumerate(replies) if i not in gone}
+    assert handler.refused == len(gone)
+    # 16 messages and 4 refusals over at most 4 connections: each carried several messages, and a
+    # refused message did not cost its connection.
+    assert handler.connections <= 4
+
+
+async def test_a_batch_starts_no_conversation_that_could_outlive_its_lease(fresh_database_dsn, smtp_server):
+    """One connection, a slow server: the messages the lease leaves no room for are not sent by
+    this round (`failed`, tried again later), so no delivery is ever being sent while its lease has
+    run out and another worker could take it; every message still arrives exactly once."""
+    handler = RecordingSmtpHandler(delay=0.4)
+    port = smtp_server(handler)
+    count = 6
+    async with mail_service(fresh_database_dsn, handler, port, mail_worker_enabled=False) as mail:
+        replies = [await mail.enqueue(f"slow:{i}", code=f"{i:06d}") for i in range(count)]
+        # Room to start messages for 2.0 - 1.0 = 1 s of the lease: two or three of the six.
+        async with mail_service(fresh_database_dsn, handler, port, mail_batch_size=count, smtp_connections=1,
+                                smtp_timeout_seconds=1.0, mail_lease_seconds=2.0):
+            for reply in replies:
+                await mail.wait_status(reply.delivery_id, "sent")
+        await asyncio.sleep(0.5)  # room for a duplicate to arrive
+        attempts = [attempt for reply in replies for attempt in await mail.attempts(reply.delivery_id)]
+    assert handler.per_delivery() == {reply.delivery_id: 1 for reply in replies}
+    assert any(attempt.error == NOT_STARTED for attempt in attempts)
+    assert all(attempt.outcome in ("sent", "failed") for attempt in attempts)
 
 
 async def test_a_crashed_workers_lease_runs_out_and_another_worker_sends(fresh_database_dsn, smtp_server):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import random
 
 import aiosmtplib
@@ -12,7 +14,7 @@ from pydantic import SecretStr, ValidationError
 from galaxy_mail.domain.retry import RetryPolicy
 from galaxy_mail.domain.templates import DEFAULT_LOCALE, TemplateCatalog
 from galaxy_mail.settings import MailSettings
-from galaxy_mail.smtp import SmtpSender, classify
+from galaxy_mail.smtp import DELIVERY_ID_HEADER, SmtpSender, classify
 
 CATALOG = TemplateCatalog.load()
 
@@ -152,3 +154,23 @@ def test_delivery_retention_defaults_to_thirty_days_and_must_be_positive():
     assert MailSettings().mail_delivery_retention_seconds == 30 * 86_400
     with pytest.raises(ValidationError, match="GALAXY_MAIL_DELIVERY_RETENTION_SECONDS"):
         MailSettings(mail_delivery_retention_seconds=0)
+
+
+def test_a_built_message_reads_back_whole_in_every_shipped_locale():
+    """The message is built with the cheap compat32 classes: what a receiver parses must still be
+    the subject (RFC 2047 where not ASCII), the body, the headers the worker relies on."""
+    catalog = TemplateCatalog.load()
+    sender = SmtpSender(MailSettings(database_url="postgresql://mail@localhost/mail",
+                                     mail_from="Galaxÿ Støre <no-reply@galaxy.test>"))
+    for locale, subject in (("en", "Your Galaxy login code"), ("de", "Dein Galaxy-Anmeldecode"),
+                            ("ru", "Ваш код входа в Galaxy")):
+        mail = catalog.render("login_code", locale, {"code": "493817"})
+        raw = sender.build(delivery_id="d-1", recipient="player@example.com", mail=mail).as_bytes()
+        assert raw.isascii()  # nothing needs SMTPUTF8
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert parsed["Subject"] == subject
+        assert parsed["From"] == "Galaxÿ Støre <no-reply@galaxy.test>"
+        assert parsed["To"] == "player@example.com"
+        assert parsed["Message-ID"] == "<d-1@galaxy.test>" and parsed[DELIVERY_ID_HEADER] == "d-1"
+        assert parsed["Content-Language"] == locale and parsed.get_content_type() == "text/plain"
+        assert parsed.get_content() == mail.body

@@ -21,8 +21,9 @@ EVERY_5 = "*/5 * * * *"
 def replica(dsn: str, name: str) -> Deps:
     """A second process's view: its own engine and pool, as another runtime replica would have."""
     engine = db.create_engine(dsn)
-    return Deps(engine=engine, sessions=db.session_factory(engine), settings=None, driver=None, engines=None,
-                members=None, replica=name)
+    # Reads connects on first use, and the scheduler never reads through it: nothing to close.
+    return Deps(engine=engine, sessions=db.session_factory(engine), reads=db.Reads(dsn), settings=None,
+                driver=None, engines=None, members=None, replica=name)
 
 
 async def arrange(deps: Deps, games: int) -> list[uuid.UUID]:

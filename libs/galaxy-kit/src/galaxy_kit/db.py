@@ -7,8 +7,13 @@ and rolls back on any exception, so repositories only add/flush and never commit
 A read that is one statement needs no transaction and no ORM session: `Reads`
 runs it on a small asyncpg pool in autocommit, as a statement compiled once
 from SQLAlchemy Core and prepared once per connection (asyncpg's statement
-cache). The hot paths (an account's aggregate, the identity gate, the gateway's
-session lookup) read this way.
+cache). Every read outside a unit of work goes this way (an account's
+aggregate, the identity gate, the gateway's session lookup, lobby's lists).
+Its rows (`ReadRow`) read like SQLAlchemy's: by column name as an attribute,
+so domain code takes a row from either without caring which. A write that is
+one statement (a CTE can check and insert in several tables atomically) runs
+the same way with `Reads.write`, which is never repeated on a dropped
+connection.
 
 Dropped connections (a PostgreSQL restart, a failover, an idle connection
 killed by a proxy) are handled when they are met, not by a ping before every
@@ -24,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +39,6 @@ from sqlalchemy import event, exc, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect  # noqa: N812
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -184,6 +188,18 @@ class Query:
         return [values[name] for name in self.params]
 
 
+class ReadRow(asyncpg.Record):
+    """An asyncpg record whose columns also read as attributes (`row.game_id`), as a SQLAlchemy Row's do."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 class Reads:
     """Single-statement reads on a small asyncpg pool: autocommit, prepared statements, one retry.
 
@@ -221,29 +237,51 @@ class Reads:
         if pool is not None:
             await pool.close()
 
-    async def fetchrow(self, query: Query, **values: Any) -> asyncpg.Record | None:
-        return await self._run("fetchrow", query, values)
+    async def fetchrow(self, query: Query, **values: Any) -> ReadRow | None:
+        return await self._run("fetchrow", query, values, record_class=ReadRow)
 
-    async def fetch(self, query: Query, **values: Any) -> list[asyncpg.Record]:
-        return await self._run("fetch", query, values)
+    async def fetch(self, query: Query, **values: Any) -> list[ReadRow]:
+        return await self._run("fetch", query, values, record_class=ReadRow)
 
     async def fetchval(self, query: Query, **values: Any) -> Any:
         return await self._run("fetchval", query, values)
 
-    async def _run(self, method: str, query: Query, values: dict[str, Any]) -> Any:
+    async def write(self, query: Query, **values: Any) -> list[ReadRow]:
+        """One statement that writes (its RETURNING rows), atomic on its own, in autocommit.
+
+        Never repeated: when the connection dies mid-statement the outcome is unknown
+        (it may have committed), so the error goes to the caller (`is_unavailable`).
+        """
+        return await self._run("fetch", query, values, retry=False, record_class=ReadRow)
+
+    async def _run(
+        self, method: str, query: Query, values: dict[str, Any], *, retry: bool = True, **options: Any
+    ) -> Any:
         if self._pool is None:
             await self.open()
         assert self._pool is not None
         args: Sequence[Any] = query.args(values)
         try:
-            return await getattr(self._pool, method)(query.sql, *args)
+            return await getattr(self._pool, method)(query.sql, *args, **options)
         except CONNECTION_ERRORS:
+            if not retry:
+                raise
             # The pool drops the dead connection; a read is safe to repeat once on a fresh one.
-            return await getattr(self._pool, method)(query.sql, *args)
+            return await getattr(self._pool, method)(query.sql, *args, **options)
 
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
     return None
+
+
+def sql_in(column: str, values: Iterable[object]) -> str:
+    """`column IN ('a', 'b')` with literal values, for a CHECK constraint or a partial index predicate.
+
+    Literals rather than bind parameters: a predicate spelled the same way in a query
+    lets a prepared statement's generic plan still use the partial index.
+    """
+    quoted = ("'" + str(value).replace("'", "''") + "'" for value in values)
+    return f"{column} IN ({', '.join(quoted)})"
 
 
 def _lock_half(text: str) -> int:
@@ -262,13 +300,3 @@ async def advisory_xact_lock(session: AsyncSession, namespace: str, key: object)
         text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
         {"namespace": _lock_half(namespace), "key": _lock_half(str(key))},
     )
-
-
-@asynccontextmanager
-async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection without BEGIN/COMMIT around each statement: for reads that are one statement.
-
-    A single statement is atomic on its own; an explicit transaction only adds two round trips.
-    """
-    async with engine.connect() as connection:
-        yield await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -31,6 +31,7 @@ from galaxy_kit import logging as kit_logging
 from galaxy_kit.events.outbox import OutboxRelay
 from galaxy_kit.events.schema import inbox_table, outbox_table
 from galaxy_kit.grpc_server import HealthReporter, build_server
+from galaxy_kit.heap import freeze_startup_heap
 from galaxy_kit.migrations import upgrade_in_child, upgrade_to_head
 from galaxy_kit.retention import RetentionRule, RetentionWorker, event_table_rules
 from galaxy_kit.settings import ServiceSettings
@@ -129,12 +130,16 @@ def apply_event_settings(workers: list[BackgroundWorker], settings: ServiceSetti
 
 
 async def serve(definition: ServiceDefinition, settings: ServiceSettings | None = None,
-                *, stop_event: asyncio.Event | None = None, migrate_in_child: bool = False) -> None:
+                *, stop_event: asyncio.Event | None = None, migrate_in_child: bool = False,
+                freeze_heap: bool = False) -> None:
     """Run the service until `stop_event` is set.
 
     `migrate_in_child`: apply the migrations in a child process, so Alembic is
     never imported here (a service process's resident memory); in-process
     callers such as tests leave it off and save the child's start-up.
+    `freeze_heap`: once ready, move every object made so far out of the cyclic
+    garbage collector's reach (`freeze_startup_heap`); for a service process,
+    not for a test process that serves many times.
     """
     settings = settings or definition.settings_factory()
     stop_event = stop_event or asyncio.Event()
@@ -182,6 +187,8 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
         for hook in context.on_startup:
             await hook()
         tasks = [asyncio.create_task(worker.run(), name=type(worker).__name__) for worker in context.workers]
+        if freeze_heap:
+            freeze_startup_heap()
         await health.set(serving=True)
         log.info("service_ready", service=definition.name)
         waiter = asyncio.create_task(stop_event.wait())
@@ -230,7 +237,7 @@ def run_service(definition: ServiceDefinition) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop_event.set)
-        await serve(definition, settings, stop_event=stop_event, migrate_in_child=True)
+        await serve(definition, settings, stop_event=stop_event, migrate_in_child=True, freeze_heap=True)
 
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(_main())

@@ -22,7 +22,6 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 import email_validator
-from langcodes.tag_parser import LanguageTagError, parse_tag
 
 #: Longest language tag accepted (RFC 5646 4.4.1 asks implementations for at least 35).
 MAX_LANGUAGE_TAG_LENGTH = 64
@@ -85,6 +84,19 @@ def is_time_zone(value: str) -> bool:
 # ---- language tags ----
 
 
+@lru_cache(maxsize=1)
+def _tag_parser():
+    """langcodes' RFC 5646 parser and its error, imported on the first tag a process checks.
+
+    Importing `langcodes` loads its language-distance tables (about 7 MB resident) although only
+    the parser is used here; processes that import this module for e-mail or UUID checks alone
+    (geo, lobby, runtime) never pay for them.
+    """
+    from langcodes.tag_parser import LanguageTagError, parse_tag
+
+    return parse_tag, LanguageTagError
+
+
 def _canonical_case(subtag_kind: str, text: str) -> str:
     if subtag_kind != "grandfathered":
         return text  # langcodes' parser already cased it (script Title, region UPPER, rest lower)
@@ -105,9 +117,10 @@ def canonical_language_tag(value: str) -> str | None:
         or not _SUBTAGS.match(value)  # langcodes would also read `_` as `-`
     ):
         return None
+    parse_tag, tag_error = _tag_parser()
     try:
         parsed = parse_tag(value)
-    except LanguageTagError:
+    except tag_error:
         return None
     kinds = [kind for kind, _ in parsed]
     if kinds[0] == "language" and not (parsed[0][1].startswith("x-") or _ALPHA.match(parsed[0][1])):

@@ -1,5 +1,6 @@
 """`python -m galaxy_auth`: run the auth service until SIGTERM."""
 
+import galaxy_kit.entry  # noqa: F401  (first of all: see its docstring)
 from galaxy_kit.service import run_service
 
 from galaxy_auth.app import SERVICE

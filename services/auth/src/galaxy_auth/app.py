@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from galaxy.auth.v1 import auth_pb2_grpc
-from galaxy_kit.events import IdempotentConsumer
+from galaxy_kit.events import IdempotentConsumer, OutboxRelay
 from galaxy_kit.grpc_client import insecure_channel
 from galaxy_kit.logging import get_logger
 from galaxy_kit.service import ServiceContext, define_service
@@ -20,9 +20,10 @@ from galaxy_auth.domain.admin_accounts import (
     bootstrap_first_admin,
 )
 from galaxy_auth.domain.login_mail import LoginMailDispatcher, LoginMailPolicy
+from galaxy_auth.domain.sessions import SESSIONS_TOPIC
 from galaxy_auth.domain.sign_in import SignInPolicy
 from galaxy_auth.janitor import Janitor
-from galaxy_auth.repository.tables import inbox
+from galaxy_auth.repository.tables import inbox, outbox
 from galaxy_auth.servicer import AuthServicer
 from galaxy_auth.settings import AuthSettings
 
@@ -49,7 +50,7 @@ async def build(context: ServiceContext) -> None:
 
     context.on_shutdown.append(close_channels)
     login_mail = LoginMailDispatcher(
-        context.sessions,
+        context.reads,
         GrpcMailSender(
             mail_channel,
             timeout=settings.auth_downstream_timeout_seconds,
@@ -68,6 +69,7 @@ async def build(context: ServiceContext) -> None:
         sessions=context.sessions,
         admin_checker=AdminCredentialChecker(
             context.sessions,
+            reads=context.reads,
             bcrypt_pool=bcrypt_pool,
             throttle=AdminThrottle(context.sessions, ThrottlePolicy.from_settings(settings)),
         ),
@@ -76,6 +78,7 @@ async def build(context: ServiceContext) -> None:
         accounts=GrpcAccountDirectory(account_channel, timeout=settings.auth_downstream_timeout_seconds),
         login_mail=login_mail,
         reads=context.reads,
+        last_seen_resolution=timedelta(seconds=settings.auth_session_last_seen_resolution_seconds),
     )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, context.server)
     context.workers.append(
@@ -85,12 +88,26 @@ async def build(context: ServiceContext) -> None:
             attempts_keep_for=timedelta(seconds=settings.admin_throttle_window_seconds),
         )
     )
+    if settings.auth_relay_enabled:
+        # DeviceSessionRevoked events, read by every edge to evict its cached session lookups.
+        # One active publisher per outbox across replicas (advisory lock); see galaxy_kit.events.outbox.
+        context.workers.append(
+            OutboxRelay(
+                context.engine,
+                outbox,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                topics=[SESSIONS_TOPIC],
+                poll_interval=settings.auth_relay_poll_interval_seconds,
+                max_attempts=settings.outbox_max_attempts,
+                name="auth.outbox",
+            )
+        )
     if settings.auth_lifecycle_consumer_enabled:
         # Deleted or permanently blocked accounts lose every session (docs/account.md, "Deletion").
         context.workers.append(
             IdempotentConsumer(
                 account_lifecycle.TOPIC,
-                group_id=account_lifecycle.CONSUMER_GROUP,
+                group_id=settings.auth_lifecycle_consumer_group,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 sessions=context.sessions,
                 inbox=inbox,

@@ -3,6 +3,8 @@
 - Login challenges: a challenge is dead once it expired; it still counts
   toward its address's rate limit until its creation leaves the window. Rows
   that expired more than a window ago are past both.
+- Per-address request records (the rate limit): an address with no request
+  inside the window is under its limit whether its row exists or not.
 - Admin check attempts: they count toward the throttle only within its window.
 
 Deleting them changes no answer. Every replica may run it: the DELETEs are
@@ -45,8 +47,9 @@ class Janitor:
         """Rows deleted, per table."""
         async with transaction(self._sessions) as session:
             challenges = await challenge_repo.delete_stale(session, older_than=self._challenges_keep_for)
+            requests = await challenge_repo.delete_stale_requests(session, older_than=self._challenges_keep_for)
             attempts = await throttle_repo.delete_stale(session, older_than=self._attempts_keep_for)
-        return {"login_challenges": challenges, "admin_check_attempts": attempts}
+        return {"login_challenges": challenges, "login_code_requests": requests, "admin_check_attempts": attempts}
 
     async def run(self) -> None:
         while not self._stopped.is_set():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
-from galaxy_kit.proto import timestamp
 from galaxy_kit.db import Reads
+from galaxy_kit.proto import timestamp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.domain import admin_accounts, sign_in
@@ -54,6 +56,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         accounts: AccountDirectory,
         login_mail: LoginMailDispatcher,
         reads: Reads,
+        last_seen_resolution: timedelta = device_sessions.LAST_SEEN_RESOLUTION,
     ) -> None:
         self._sessions = sessions
         self._admin_checker = admin_checker
@@ -62,6 +65,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self._accounts = accounts
         self._login_mail = login_mail
         self._reads = reads
+        self._last_seen_resolution = last_seen_resolution
 
     # ---- Sign-in ----
 
@@ -70,7 +74,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     ) -> auth_pb2.PublicAuthSendEmailCodeResponse:
         body = request.body
         challenge_id = await sign_in.send_email_code(
-            sessions=self._sessions,
+            reads=self._reads,
             policy=self._policy,
             accounts=self._accounts,
             login_mail=self._login_mail,
@@ -85,7 +89,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     ) -> auth_pb2.PublicAuthConfirmEmailCodeResponse:
         body = request.body
         device_session_id = await sign_in.confirm_email_code(
-            sessions=self._sessions,
+            reads=self._reads,
             policy=self._policy,
             accounts=self._accounts,
             challenge_id=body.challenge_id,
@@ -123,7 +127,10 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.InternalSessionsGetRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.DeviceSession:
         row = await device_sessions.get_session(
-            reads=self._reads, sessions=self._sessions, device_session_id=request.device_session_id
+            reads=self._reads,
+            sessions=self._sessions,
+            device_session_id=request.device_session_id,
+            last_seen_resolution=self._last_seen_resolution,
         )
         return _device_session(row)
 
@@ -132,7 +139,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def AdminAdminAccountsList(
         self, request: auth_pb2.AdminAdminAccountsListRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.AdminAccountList:
-        rows = await admin_accounts.list_admin_accounts(sessions=self._sessions)
+        rows = await admin_accounts.list_admin_accounts(reads=self._reads)
         return auth_pb2.AdminAccountList(items=[_admin_account(row) for row in rows])
 
     async def AdminAdminAccountsCreate(
@@ -151,7 +158,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.AdminAdminAccountsGetRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.AdminAccount:
         return _admin_account(
-            await admin_accounts.get_admin_account(sessions=self._sessions, username=request.username)
+            await admin_accounts.get_admin_account(reads=self._reads, username=request.username)
         )
 
     async def AdminAdminAccountsDisable(

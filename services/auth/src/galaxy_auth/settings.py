@@ -23,6 +23,8 @@ MAIL_LOCALES = "en,de,ru"
 LOGIN_CODE_TEMPLATE = "login_code"
 #: Deadline of each call to account and mail.
 DOWNSTREAM_TIMEOUT_SECONDS = 5.0
+#: Kafka consumer group of the account-lifecycle consumer.
+LIFECYCLE_CONSUMER_GROUP = "auth.account-lifecycle"
 #: Kafka consumer group session timeout of the account-lifecycle consumer.
 LIFECYCLE_SESSION_TIMEOUT_MS = 10_000
 #: Shortest acceptable GALAXY_AUTH_CODE_PEPPER.
@@ -39,6 +41,10 @@ ADMIN_THROTTLE_WINDOW_SECONDS = 300.0
 LOGIN_MAIL_POLL_INTERVAL_SECONDS = 1.0
 #: Longest wait between two tries to hand one code to mail.
 LOGIN_MAIL_MAX_BACKOFF_SECONDS = 30.0
+#: How stale a session's last_seen_at may get before the gateway's lookup writes it again.
+SESSION_LAST_SEEN_RESOLUTION_SECONDS = 60.0
+#: How often the outbox relay looks for unpublished events when no NOTIFY woke it.
+RELAY_POLL_INTERVAL_SECONDS = 1.0
 
 _SEAL_KEY_LABEL = b"galaxy-auth login-code mail seal v1"
 PEPPER_MISSING = (
@@ -74,8 +80,16 @@ class AuthSettings(ServiceSettings):
     auth_login_mail_poll_interval_seconds: float = Field(LOGIN_MAIL_POLL_INTERVAL_SECONDS, gt=0)
     auth_login_mail_max_backoff_seconds: float = Field(LOGIN_MAIL_MAX_BACKOFF_SECONDS, gt=0)
 
+    # Device sessions (docs/auth.md, "Device sessions").
+    auth_session_last_seen_resolution_seconds: float = Field(SESSION_LAST_SEEN_RESOLUTION_SECONDS, gt=0)
+    #: false: this process publishes nothing from auth's outbox (another replica's relay does).
+    auth_relay_enabled: bool = True
+    auth_relay_poll_interval_seconds: float = Field(RELAY_POLL_INTERVAL_SECONDS, gt=0)
+
     # The consumer of galaxy.account.lifecycle.v1 (revokes sessions of deleted/blocked accounts).
     auth_lifecycle_consumer_enabled: bool = True
+    #: Its consumer group: one per deployment (tests sharing a broker give each auth its own).
+    auth_lifecycle_consumer_group: str = LIFECYCLE_CONSUMER_GROUP
     #: Kafka group session timeout: how soon a crashed consumer's partitions move to another replica.
     auth_lifecycle_session_timeout_ms: int = Field(LIFECYCLE_SESSION_TIMEOUT_MS, ge=1000)
 

@@ -10,6 +10,7 @@ from galaxy_kit.service import ServiceContext, define_service
 from galaxy_lobby.clients import AccountDirectory, Defaults, RuntimeControl
 from galaxy_lobby.domain import consumers, notify
 from galaxy_lobby.domain.deps import Deps
+from galaxy_lobby.domain.game_counts import GameCountCompactor
 from galaxy_lobby.domain.scheduler import PublicGameScheduler
 from galaxy_lobby.repository.tables import inbox, outbox
 from galaxy_lobby.servicer import LobbyServicer
@@ -31,6 +32,7 @@ def build(context: ServiceContext) -> None:
     deps = Deps(
         engine=context.engine,
         sessions=context.sessions,
+        reads=context.reads,
         accounts=AccountDirectory(account_channel, timeout=timeout, defaults=Defaults(
             max_active_games=settings.lobby_default_max_active_games,
             max_pending_applications=settings.lobby_default_max_pending_applications,
@@ -55,6 +57,7 @@ def build(context: ServiceContext) -> None:
                 sessions=context.sessions, inbox=inbox, handler=handler,
                 consumer_options=settings.consumer_options(),
             ))
+    context.workers.append(GameCountCompactor(deps))
     if settings.lobby_scheduler_enabled:
         context.workers.append(PublicGameScheduler(deps, interval=settings.lobby_scheduler_interval_seconds))
 

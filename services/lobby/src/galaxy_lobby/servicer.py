@@ -44,6 +44,27 @@ def summary(game: Row) -> pb.GameSummary:
     return pb.GameSummary(**_summary_fields(game))
 
 
+#: Summaries built from page rows, by the row's values (SUMMARY_COLUMNS, the total left out). A page
+#: of the public list is mostly the games of the page before: the same values give the same message,
+#: so a cached one is exact whatever changed since (a changed game is a new key). Emptied when full.
+_SUMMARIES: dict[tuple, pb.GameSummary] = {}
+SUMMARY_CACHE_SIZE = 4096
+
+
+def page_summaries(rows: list) -> list[pb.GameSummary]:
+    """The summaries of a page of the public list (rows of games.page: SUMMARY_COLUMNS, then total)."""
+    out = []
+    for row in rows:
+        key = row[:-1]
+        message = _SUMMARIES.get(key)
+        if message is None:
+            if len(_SUMMARIES) >= SUMMARY_CACHE_SIZE:
+                _SUMMARIES.clear()
+            message = _SUMMARIES[key] = summary(row)
+        out.append(message)
+    return out
+
+
 def detail(game: Row) -> pb.LobbyGameDetail:
     message = pb.LobbyGameDetail(
         **_summary_fields(game), visibility=game.visibility, turn_schedule=game.turn_schedule,
@@ -134,7 +155,7 @@ class LobbyServicer(lobby_pb2_grpc.LobbyServiceServicer):
     async def UserLobbyGamesList(self, request: pb.UserLobbyGamesListRequest, context: Context):
         page, size = request.page or 1, request.page_size or 50
         rows, total = await games.page(self._deps, public_only=True, page=page, page_size=size)
-        return pb.GameSummaryPage(items=[summary(r) for r in rows], page=page, page_size=size, total=total)
+        return pb.GameSummaryPage(items=page_summaries(rows), page=page, page_size=size, total=total)
 
     async def UserLobbyGamesCreate(self, request: pb.UserLobbyGamesCreateRequest, context: Context):
         return detail(await games.create_private(self._deps, user_id=request.user_id, fields=_fields(request.body),

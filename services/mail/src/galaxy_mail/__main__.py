@@ -1,5 +1,6 @@
 """`python -m galaxy_mail`: run the mail service until SIGTERM."""
 
+import galaxy_kit.entry  # noqa: F401  (first of all: see its docstring)
 from galaxy_kit.service import run_service
 
 from galaxy_mail.app import SERVICE

@@ -21,7 +21,7 @@ def build(context: ServiceContext) -> None:
     settings = context.settings
     assert isinstance(settings, MailSettings)
     catalog = TemplateCatalog.load()
-    servicer = MailServicer(sessions=context.sessions, catalog=catalog)
+    servicer = MailServicer(sessions=context.sessions, reads=context.reads, catalog=catalog)
     mail_pb2_grpc.add_MailServiceServicer_to_server(servicer, context.server)
     # Finished deliveries go after the retention (attempts and dead-letter records cascade).
     context.retention.append(

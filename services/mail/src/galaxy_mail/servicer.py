@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import grpc
 from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
+from galaxy_kit.db import Reads
 from galaxy_kit.proto import timestamp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,15 +58,18 @@ def dead_letter_message(view: DeadLetterView) -> mail_pb2.MailDeadLetter:
 
 
 class MailServicer(mail_pb2_grpc.MailServiceServicer):
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], catalog: TemplateCatalog) -> None:
+    def __init__(
+        self, *, sessions: async_sessionmaker[AsyncSession], reads: Reads, catalog: TemplateCatalog
+    ) -> None:
         self._sessions = sessions
+        self._reads = reads
         self._catalog = catalog
 
     async def EnqueueDelivery(
         self, request: mail_pb2.EnqueueDeliveryRequest, context: grpc.aio.ServicerContext
     ) -> mail_pb2.EnqueueDeliveryResponse:
         delivery_id, created = await deliveries.enqueue(
-            self._sessions,
+            self._reads,
             catalog=self._catalog,
             idempotency_key=request.idempotency_key,
             template_id=request.template_id,

@@ -26,8 +26,11 @@ DEFAULT_RETRY_JITTER = 0.5
 DEFAULT_LEASE_SECONDS = 120.0
 #: How often an idle worker looks for due deliveries (LISTEN/NOTIFY wakes it at once for new ones).
 DEFAULT_POLL_INTERVAL_SECONDS = 1.0
-#: Deliveries one worker claims, and sends concurrently, per round.
-DEFAULT_BATCH_SIZE = 10
+#: Deliveries one worker claims per round; they go out over a few reused SMTP connections
+#: (GALAXY_SMTP_CONNECTIONS) and are recorded together, so a larger round costs less per message.
+DEFAULT_BATCH_SIZE = 50
+#: SMTP connections one worker holds open at once; each carries its share of a batch in turn.
+DEFAULT_SMTP_CONNECTIONS = 8
 #: Finished deliveries (sent or dead-lettered) are deleted, with their attempts and dead-letter
 #: records, this long after they finished: long enough to look into a complaint or resend a dead
 #: letter after an outage, far longer than any caller retries an enqueue with the same key.
@@ -43,6 +46,7 @@ class MailSettings(ServiceSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = DEFAULT_SMTP_TIMEOUT_SECONDS
+    smtp_connections: int = DEFAULT_SMTP_CONNECTIONS
     mail_from: str = DEFAULT_MAIL_FROM
 
     mail_max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -72,6 +76,8 @@ class MailSettings(ServiceSettings):
             raise ValueError("GALAXY_MAIL_LEASE_SECONDS must exceed GALAXY_SMTP_TIMEOUT_SECONDS")
         if self.mail_delivery_retention_seconds <= 0:
             raise ValueError("GALAXY_MAIL_DELIVERY_RETENTION_SECONDS must be positive")
+        if self.smtp_connections < 1:
+            raise ValueError("GALAXY_SMTP_CONNECTIONS must be at least 1")
         if self.mail_batch_size < 1 or self.mail_poll_interval_seconds <= 0:
             raise ValueError("GALAXY_MAIL_BATCH_SIZE and GALAXY_MAIL_POLL_INTERVAL_SECONDS must be positive")
         return self

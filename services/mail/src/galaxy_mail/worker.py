@@ -32,7 +32,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from galaxy_mail.domain.retry import RetryPolicy
-from galaxy_mail.domain.sending import Claim, claim_due, finish
+from galaxy_mail.domain.sending import Claim, claim_due, finish, finish_sent
 from galaxy_mail.domain.templates import TemplateCatalog, TemplateError
 from galaxy_mail.repository.deliveries import WAKEUP_CHANNEL
 from galaxy_mail.smtp import SendResult, SmtpSender
@@ -84,7 +84,7 @@ class DeliveryWorker:
         self._wakeup = asyncio.Event()
         self._done = asyncio.Event()
         self._running = False
-        self._sends: set[asyncio.Task[SendResult]] = set()
+        self._sends: set[asyncio.Task[None]] = set()
         self._listener: AsyncConnection | None = None
         self._log = log.bind(worker=self.name)
 
@@ -101,6 +101,7 @@ class DeliveryWorker:
                 self._wakeup.clear()  # before claiming, so a NOTIFY during the claim is not lost
                 try:
                     await self._ensure_listener()
+                    claimed_at = asyncio.get_running_loop().time()  # at or before the leases' start
                     claims = await claim_due(
                         self.sessions, catalog=self.catalog, worker=self.name, policy=self.policy,
                         lease=self.lease, limit=self.batch_size,
@@ -115,7 +116,7 @@ class DeliveryWorker:
                 if not claims:
                     await self._pause(self.poll_interval)
                     continue
-                await asyncio.gather(*(self._deliver(claim) for claim in claims))
+                await self._deliver(claims, claimed_at)
         finally:
             await self._close_listener()
             self._done.set()
@@ -134,12 +135,28 @@ class DeliveryWorker:
                 task.cancel()
             await self._done.wait()
 
-    # -- one delivery --------------------------------------------------------------------------
+    # -- one batch of deliveries -----------------------------------------------------------------
 
-    async def _deliver(self, claim: Claim) -> None:
-        result = await self._attempt(claim)
-        ATTEMPTS_TOTAL.labels(result.outcome).inc()
-        self.attempted += 1
+    async def _deliver(self, claims: list[Claim], claimed_at: float) -> None:
+        results = await self._attempt(claims, claimed_at)
+        for result in results:
+            ATTEMPTS_TOTAL.labels(result.outcome).inc()
+        self.attempted += len(claims)
+        sent = [claim for claim, result in zip(claims, results, strict=True) if result.outcome == "sent"]
+        if sent:
+            try:
+                await finish_sent(self.sessions, sent)
+            except Exception as exc:  # noqa: BLE001
+                # The leases run out and the deliveries are tried again (at-least-once).
+                self._log.warning("mail_attempts_not_recorded", count=len(sent), outcome="sent", error=repr(exc))
+            else:
+                self._log.debug("mail_sent", count=len(sent))
+        await asyncio.gather(*(
+            self._finish(claim, result)
+            for claim, result in zip(claims, results, strict=True) if result.outcome != "sent"
+        ))
+
+    async def _finish(self, claim: Claim, result: SendResult) -> None:
         try:
             status = await finish(
                 self.sessions, catalog=self.catalog, claim=claim, result=result, policy=self.policy,
@@ -153,25 +170,40 @@ class DeliveryWorker:
         self._log.info("mail_attempt", delivery_id=str(claim.delivery_id), attempt_no=claim.attempt_no,
                        outcome=result.outcome, error=result.error, status=status)
 
-    async def _attempt(self, claim: Claim) -> SendResult:
-        try:
-            mail = self.catalog.render(claim.template_id, claim.locale, claim.variables)
-        except TemplateError as exc:
-            return SendResult("rejected", f"cannot render the template: {exc.message}")
-        message = self.sender.build(delivery_id=str(claim.delivery_id), recipient=claim.recipient, mail=mail)
-        task = asyncio.create_task(self.sender.send(message, recipient=claim.recipient))
-        self._sends.add(task)
-        try:
-            return await task
-        except asyncio.CancelledError:
-            if task.cancelled() and not self._cancelled(asyncio.current_task()):
-                return SendResult("failed", "the worker stopped during the attempt")
-            raise
-        except Exception as exc:  # noqa: BLE001 - a bug in sending must not stop the worker
-            self._log.exception("mail_send_crashed", delivery_id=str(claim.delivery_id))
-            return SendResult("failed", f"internal error: {type(exc).__name__}")
-        finally:
-            self._sends.discard(task)
+    async def _attempt(self, claims: list[Claim], claimed_at: float) -> list[SendResult]:
+        """Render and send the batch (SMTP connections reused across it); one result per claim."""
+        results: list[SendResult | None] = [None] * len(claims)
+        outgoing: list[int] = []
+        messages = []
+        for index, claim in enumerate(claims):
+            try:
+                mail = self.catalog.render(claim.template_id, claim.locale, claim.variables)
+            except TemplateError as exc:
+                results[index] = SendResult("rejected", f"cannot render the template: {exc.message}")
+                continue
+            outgoing.append(index)
+            message = self.sender.build(delivery_id=str(claim.delivery_id), recipient=claim.recipient, mail=mail)
+            messages.append((message, claim.recipient))
+        sent: list[SendResult | None] = [None] * len(messages)
+        missing = "the worker stopped during the attempt"
+        if messages:
+            # No conversation may start that could outlive the lease (one delivery, one sender).
+            start_by = claimed_at + self.lease.total_seconds() - self.sender.timeout
+            task = asyncio.create_task(self.sender.send_batch(messages, sent, start_by=start_by))
+            self._sends.add(task)
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not (task.cancelled() and not self._cancelled(asyncio.current_task())):
+                    raise
+            except Exception as exc:  # noqa: BLE001 - a bug in sending must not stop the worker
+                self._log.exception("mail_send_crashed", count=len(messages))
+                missing = f"internal error: {type(exc).__name__}"
+            finally:
+                self._sends.discard(task)
+        for index, result in zip(outgoing, sent, strict=True):
+            results[index] = result or SendResult("failed", missing)
+        return [result or SendResult("failed", missing) for result in results]
 
     @staticmethod
     def _cancelled(task: asyncio.Task[Any] | None) -> bool:

@@ -1,5 +1,6 @@
 """`python -m galaxy_notify`: run the notify service until SIGTERM."""
 
+import galaxy_kit.entry  # noqa: F401  (first of all: see its docstring)
 from galaxy_kit.service import run_service
 
 from galaxy_notify.app import SERVICE

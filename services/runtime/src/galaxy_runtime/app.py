@@ -42,7 +42,7 @@ def build(context: ServiceContext) -> None:
     driver = make_driver(settings)
     engines = EngineClient(timeout=settings.runtime_engine_timeout_seconds)
     deps = Deps(
-        engine=context.engine, sessions=context.sessions, settings=settings, driver=driver, engines=engines,
+        engine=context.engine, sessions=context.sessions, reads=context.reads, settings=settings, driver=driver, engines=engines,
         members=MemberDirectory(lobby_channel, timeout=settings.runtime_downstream_timeout_seconds),
         replica=settings.runtime_replica_id or f"{socket.gethostname()}:{os.getpid()}",
     )

@@ -5,46 +5,105 @@ Plumbing only, no domain rules. See the module docstrings of `outbox` and
 effects through the inbox).
 """
 
-from galaxy_kit.events.consumer import (
-    GiveUpHandler,
-    Handler,
-    HandlerRetriesExhausted,
-    IdempotentConsumer,
-    MalformedHandler,
-    malformed_record_id,
-)
-from galaxy_kit.events.envelope import (
-    EventEnvelope,
-    MalformedEvent,
-    event_id_of,
-    new_envelope,
-    pack,
-    unpack,
-    unpack_payload,
-)
-from galaxy_kit.events.outbox import (
-    DEFAULT_MAX_ATTEMPTS,
-    ROW_REFUSALS,
-    OutboxRelay,
-    OutboxRow,
-    ParkedRow,
-    PublishResult,
-    TopicUnavailable,
-    enqueue,
-    enqueue_envelope,
-    is_broker_trouble,
-    notify_channel,
-    parked_rows,
-    relay_lock_key,
-    requeue_parked,
-)
-from galaxy_kit.events.schema import (
-    create_event_tables,
-    drop_event_tables,
-    inbox_table,
-    outbox_table,
-)
-from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Exports resolve on first use (PEP 562), so a process imports only the parts it
+# uses: the edge reads envelopes and ensures topics, but never runs the outbox
+# or the inbox consumer, and so never loads SQLAlchemy and asyncpg (about 16 MB
+# of resident memory) through this package.
+_EXPORTS = {
+    "GiveUpHandler": "consumer",
+    "Handler": "consumer",
+    "HandlerRetriesExhausted": "consumer",
+    "IdempotentConsumer": "consumer",
+    "MalformedHandler": "consumer",
+    "malformed_record_id": "consumer",
+    "EventEnvelope": "envelope",
+    "MalformedEvent": "envelope",
+    "event_id_of": "envelope",
+    "new_envelope": "envelope",
+    "pack": "envelope",
+    "unpack": "envelope",
+    "unpack_payload": "envelope",
+    "DEFAULT_MAX_ATTEMPTS": "outbox",
+    "OutboxRelay": "outbox",
+    "OutboxRow": "outbox",
+    "ParkedRow": "outbox",
+    "PublishResult": "outbox",
+    "ROW_REFUSALS": "outbox",
+    "TopicUnavailable": "outbox",
+    "enqueue": "outbox",
+    "enqueue_envelope": "outbox",
+    "is_broker_trouble": "outbox",
+    "notify_channel": "outbox",
+    "parked_rows": "outbox",
+    "relay_lock_key": "outbox",
+    "requeue_parked": "outbox",
+    "create_event_tables": "schema",
+    "drop_event_tables": "schema",
+    "inbox_table": "schema",
+    "outbox_table": "schema",
+    "DEFAULT_PARTITIONS": "topics",
+    "ensure_topics": "topics",
+    "missing_topics": "topics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from galaxy_kit.events.consumer import (
+        GiveUpHandler,
+        Handler,
+        HandlerRetriesExhausted,
+        IdempotentConsumer,
+        MalformedHandler,
+        malformed_record_id,
+    )
+    from galaxy_kit.events.envelope import (
+        EventEnvelope,
+        MalformedEvent,
+        event_id_of,
+        new_envelope,
+        pack,
+        unpack,
+        unpack_payload,
+    )
+    from galaxy_kit.events.outbox import (
+        DEFAULT_MAX_ATTEMPTS,
+        ROW_REFUSALS,
+        OutboxRelay,
+        OutboxRow,
+        ParkedRow,
+        PublishResult,
+        TopicUnavailable,
+        enqueue,
+        enqueue_envelope,
+        is_broker_trouble,
+        notify_channel,
+        parked_rows,
+        relay_lock_key,
+        requeue_parked,
+    )
+    from galaxy_kit.events.schema import (
+        create_event_tables,
+        drop_event_tables,
+        inbox_table,
+        outbox_table,
+    )
+    from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",

@@ -22,7 +22,6 @@ from galaxy_auth.domain.sessions import SYSTEM, revoke_all_in
 log = get_logger(__name__)
 
 TOPIC = "galaxy.account.lifecycle.v1"
-CONSUMER_GROUP = "auth.account-lifecycle"
 #: Kinds that end every session of the user.
 REVOKING_KINDS = frozenset({"soft_deleted", "permanently_blocked"})
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
-from galaxy_kit.db import transaction
+from galaxy_kit.db import Reads, transaction
 from galaxy_kit.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, Unauthenticated
 from galaxy_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -197,21 +197,29 @@ class AdminThrottle:
 
 
 class AdminCredentialChecker:
+    """The Basic-auth check. A repeated valid check is one prepared read (hash and status, no
+    transaction) and an in-memory digest lookup: no ORM session, no write (`last_used_at` at most
+    once a minute per administrator and process)."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
+        reads: Reads,
         bcrypt_pool: BcryptPool,
         throttle: AdminThrottle,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessions
+        self._reads = reads
         self._bcrypt = bcrypt_pool
         self._throttle = throttle
         self._clock = clock
         self._key = secrets.token_bytes(32)
         self._verified: OrderedDict[bytes, None] = OrderedDict()
         self._in_flight: dict[bytes, asyncio.Future[bool]] = {}
+        #: Usernames whose `last_used_at` write is under way: concurrent checks do not repeat it.
+        self._touching: set[str] = set()
 
     def _digest(self, username: str, password_hash: str, password: str) -> bytes:
         material = b"\0".join(
@@ -234,8 +242,7 @@ class AdminCredentialChecker:
         """The administrator's username when the credentials are valid; Unauthenticated otherwise."""
         account = None
         if _storable(username):  # PostgreSQL text cannot hold NUL: no stored name contains one
-            async with transaction(self._sessions) as session:
-                account = await repo.get(session, username)
+            account = await repo.read(self._reads, username)
         stored_hash = account.password_hash if account is not None else None
         digest = self._digest(username, stored_hash or "", password)
         if digest not in self._verified:
@@ -251,9 +258,14 @@ class AdminCredentialChecker:
         if account is None or account.status != "active":
             raise Unauthenticated(REJECTED)
         now = self._clock()
-        if account.last_used_at is None or account.last_used_at < now - LAST_USED_RESOLUTION:
-            async with transaction(self._sessions) as session:
-                await repo.touch_last_used(session, account.username, older_than=now - LAST_USED_RESOLUTION)
+        stale = account.last_used_at is None or account.last_used_at < now - LAST_USED_RESOLUTION
+        if stale and account.username not in self._touching:
+            self._touching.add(account.username)
+            try:
+                async with transaction(self._sessions) as session:
+                    await repo.touch_last_used(session, account.username, older_than=now - LAST_USED_RESOLUTION)
+            finally:
+                self._touching.discard(account.username)
         return account.username
 
     async def _attempt(
@@ -288,16 +300,14 @@ class AdminCredentialChecker:
 # ---- Management (the /api/v1/admin/admin-accounts* operations) ----
 
 
-async def list_admin_accounts(*, sessions: async_sessionmaker[AsyncSession]) -> list[repo.AdminAccountRow]:
-    async with transaction(sessions) as session:
-        return await repo.list_all(session)
+async def list_admin_accounts(*, reads: Reads) -> list[repo.AdminAccountRow]:
+    return await repo.read_all(reads)
 
 
-async def get_admin_account(*, sessions: async_sessionmaker[AsyncSession], username: str) -> repo.AdminAccountRow:
+async def get_admin_account(*, reads: Reads, username: str) -> repo.AdminAccountRow:
     if not _storable(username):
         raise NotFound(ADMIN_NOT_FOUND)
-    async with transaction(sessions) as session:
-        account = await repo.get(session, username)
+    account = await repo.read(reads, username)
     if account is None:
         raise NotFound(ADMIN_NOT_FOUND)
     return account

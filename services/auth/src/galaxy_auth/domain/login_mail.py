@@ -1,8 +1,8 @@
 """The login-mail queue: codes reach mail after the challenge is committed, never inside its transaction.
 
 send_email_code writes the challenge and its queue row (code sealed) in one
-transaction, then asks for an immediate dispatch, so a code normally leaves
-within milliseconds. A background worker on every replica drains whatever is
+statement, the row already leased to this replica, then hands the code to mail
+at once (no claim needed), so a code normally leaves within milliseconds. A background worker on every replica drains whatever is
 still due: rows whose immediate dispatch failed (mail down, slow, refusing)
 or whose replica died. Each try leases the row first (repository/login_mail),
 calls mail's EnqueueDelivery with the challenge id as idempotency key, and
@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import nacl.exceptions
-from galaxy_kit.db import transaction
+from galaxy_kit.db import Reads
 from galaxy_kit.logging import get_logger
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.domain import codes
 from galaxy_auth.domain.ports import MailSender
@@ -57,38 +56,38 @@ class LoginMailPolicy:
 class LoginMailDispatcher:
     """Hands queued login codes to mail: at once after a commit, and from a worker loop (a BackgroundWorker)."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], mail: MailSender, policy: LoginMailPolicy
-    ) -> None:
-        self._sessions = sessions
+    def __init__(self, reads: Reads, mail: MailSender, policy: LoginMailPolicy) -> None:
+        self._reads = reads
         self._mail = mail
         self._policy = policy
         self._stopped = asyncio.Event()
         self._immediate: set[asyncio.Task] = set()
+        #: Rows mail accepted, waiting for the next delete (see `_forget`).
+        self._accepted: list[uuid.UUID] = []
+        self._forgetting: asyncio.Task | None = None
 
-    def dispatch_soon(self, challenge_id: uuid.UUID) -> None:
-        """Try to hand this challenge's code to mail now, without making the caller wait for mail."""
-        task = asyncio.create_task(self._dispatch_one(challenge_id))
+    @property
+    def lease(self) -> timedelta:
+        """How long a row written for `dispatch_soon` stays this replica's before any worker may take it."""
+        return self._policy.lease
+
+    def dispatch_soon(self, row: repo.LoginMailRow) -> None:
+        """Hand this row's code (written leased to us) to mail now, without making the caller wait for mail."""
+        task = asyncio.create_task(self._send_safely(row))
         self._immediate.add(task)
         task.add_done_callback(self._immediate.discard)
 
-    async def _dispatch_one(self, challenge_id: uuid.UUID) -> None:
+    async def _send_safely(self, row: repo.LoginMailRow) -> None:
         try:
-            async with transaction(self._sessions) as session:
-                rows = await repo.claim(session, lease=self._policy.lease, limit=1, challenge_id=challenge_id)
-            for row in rows:
-                await self._send(row)
-        except Exception:  # the worker retries it; a request already answered must not see this
-            log.exception("login_code_dispatch_failed", challenge_id=str(challenge_id))
+            await self._send(row)
+        except Exception:  # the worker retries it when the lease ends; an answered request must not see this
+            log.exception("login_code_dispatch_failed", challenge_id=str(row.challenge_id))
 
     async def drain_once(self) -> int:
         """One round of the worker: drop expired rows, then send what is due; rows sent."""
-        async with transaction(self._sessions) as session:
-            expired = await repo.delete_expired(session)
-        for challenge_id in expired:
+        for challenge_id in await repo.delete_expired(self._reads):
             log.warning("login_code_mail_expired", challenge_id=str(challenge_id))
-        async with transaction(self._sessions) as session:
-            rows = await repo.claim(session, lease=self._policy.lease, limit=BATCH_SIZE)
+        rows = await repo.claim(self._reads, lease=self._policy.lease, limit=BATCH_SIZE)
         results = await asyncio.gather(*(self._send(row) for row in rows))
         return sum(results)
 
@@ -98,8 +97,7 @@ class LoginMailDispatcher:
         except (nacl.exceptions.CryptoError, ValueError):
             # Sealed under another pepper (rotated): nobody can read this code any more.
             log.error("login_code_unreadable", challenge_id=str(row.challenge_id))
-            async with transaction(self._sessions) as session:
-                await repo.delete(session, row.challenge_id)
+            await repo.delete(self._reads, row.challenge_id)
             return False
         try:
             await self._mail.send_login_code(
@@ -109,13 +107,34 @@ class LoginMailDispatcher:
             delay = self._policy.backoff(row.attempts)
             log.warning("login_code_mail_retry", challenge_id=str(row.challenge_id), attempts=row.attempts,
                         retry_in_seconds=delay.total_seconds(), error=str(error))
-            async with transaction(self._sessions) as session:
-                await repo.retry_later(session, row.challenge_id, delay=delay, error=str(error))
+            await repo.retry_later(self._reads, row.challenge_id, delay=delay, error=str(error))
             return False
-        async with transaction(self._sessions) as session:
-            await repo.delete(session, row.challenge_id)
-        log.info("login_code_mailed", challenge_id=str(row.challenge_id), attempts=row.attempts)
+        self._forget(row.challenge_id)
+        log.debug("login_code_mailed", challenge_id=str(row.challenge_id), attempts=row.attempts)
         return True
+
+    def _forget(self, challenge_id: uuid.UUID) -> None:
+        """Delete the row of a code mail accepted, together with the others accepted meanwhile.
+
+        One DELETE runs at a time; ids arriving while it runs go into the next one, so under
+        load a delete covers many codes. A row whose delete is lost (a crash, a database error)
+        is sent again when its lease ends, and mail's idempotency key makes that the same
+        delivery.
+        """
+        self._accepted.append(challenge_id)
+        if self._forgetting is None:
+            self._forgetting = asyncio.create_task(self._delete_accepted())
+
+    async def _delete_accepted(self) -> None:
+        try:
+            while self._accepted:
+                batch, self._accepted = self._accepted, []
+                try:
+                    await repo.delete_many(self._reads, batch)
+                except Exception:  # noqa: BLE001 - the rows are sent again after their lease (above)
+                    log.exception("login_code_mail_delete_failed", count=len(batch))
+        finally:
+            self._forgetting = None
 
     async def run(self) -> None:
         while not self._stopped.is_set():
@@ -132,3 +151,5 @@ class LoginMailDispatcher:
         self._stopped.set()
         if self._immediate:
             await asyncio.wait(list(self._immediate), timeout=self._policy.call_timeout)
+        if self._forgetting is not None:
+            await asyncio.wait([self._forgetting], timeout=self._policy.call_timeout)

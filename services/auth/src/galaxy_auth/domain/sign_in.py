@@ -13,7 +13,11 @@ Rules (docs/auth.md):
   row refers to its challenge uniquely);
 - no call to another service happens inside a transaction: the code goes out
   through the login-mail queue (domain/login_mail.py) after the commit, and the
-  account is ensured between two short transactions.
+  account is ensured between two statements.
+
+Each database step is one prepared statement in autocommit (repository/challenges.py):
+asking for a code is one round trip (limit, challenge and queued code together),
+confirming is a read and one write.
 """
 
 from __future__ import annotations
@@ -22,19 +26,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from galaxy_kit.db import transaction
+from galaxy_kit.db import Reads
 from galaxy_kit.errors import InvalidArgument
 from galaxy_kit.logging import get_logger
 from galaxy_kit.validation import choose_locale
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.domain import codes
 from galaxy_auth.domain.login_mail import LoginMailDispatcher
 from galaxy_auth.domain.ports import AccountDirectory
 from galaxy_auth.domain.validation import parse_email, parse_public_key, parse_time_zone, parse_uuid
 from galaxy_auth.repository import challenges as challenge_repo
-from galaxy_auth.repository import login_mail as login_mail_repo
-from galaxy_auth.repository import sessions as session_repo
+from galaxy_auth.repository.login_mail import LoginMailRow
 from galaxy_auth.settings import AuthSettings
 
 log = get_logger(__name__)
@@ -71,7 +73,7 @@ class SignInPolicy:
 
 async def send_email_code(
     *,
-    sessions: async_sessionmaker[AsyncSession],
+    reads: Reads,
     policy: SignInPolicy,
     accounts: AccountDirectory,
     login_mail: LoginMailDispatcher,
@@ -89,30 +91,28 @@ async def send_email_code(
         raise InvalidArgument(BLOCKED)
     challenge_id = uuid.uuid4()
     code = codes.new_code()
-    async with transaction(sessions) as session:
-        await challenge_repo.lock_address(session, address.key)
-        recent = await challenge_repo.count_recent(session, address.key, window=policy.rate_window)
-        if recent >= policy.rate_limit:
-            raise InvalidArgument(RATE_LIMITED)
-        await challenge_repo.insert(
-            session,
-            challenge_id=challenge_id,
-            email=address.address,
-            email_key=address.key,
-            code_hash=codes.digest(policy.code_key, challenge_id, code),
-            locale=chosen_locale,
-            ttl=policy.ttl,
-        )
-        # Same transaction: the challenge exists if and only if its code will be mailed.
-        await login_mail_repo.enqueue(
-            session,
-            challenge_id=challenge_id,
-            recipient=address.address,
-            locale=chosen_locale,
-            sealed_code=codes.seal(policy.seal_key, challenge_id, code),
-        )
-    login_mail.dispatch_soon(challenge_id)
-    log.info("login_code_issued", challenge_id=str(challenge_id), locale=chosen_locale)
+    sealed_code = codes.seal(policy.seal_key, challenge_id, code)
+    # One statement: the challenge exists if and only if its code will be mailed.
+    issued = await challenge_repo.issue(
+        reads,
+        challenge_id=challenge_id,
+        email=address.address,
+        email_key=address.key,
+        code_hash=codes.digest(policy.code_key, challenge_id, code),
+        locale=chosen_locale,
+        ttl=policy.ttl,
+        sealed_code=sealed_code,
+        lease=login_mail.lease,
+        rate_limit=policy.rate_limit,
+        window=policy.rate_window,
+    )
+    if not issued:
+        raise InvalidArgument(RATE_LIMITED)
+    login_mail.dispatch_soon(
+        LoginMailRow(challenge_id=challenge_id, recipient=address.address, locale=chosen_locale,
+                     sealed_code=sealed_code, attempts=1)
+    )
+    log.debug("login_code_issued", challenge_id=str(challenge_id), locale=chosen_locale)
     return challenge_id
 
 
@@ -127,7 +127,7 @@ def _closed(challenge: challenge_repo.ChallengeRow | None, policy: SignInPolicy)
 
 async def confirm_email_code(
     *,
-    sessions: async_sessionmaker[AsyncSession],
+    reads: Reads,
     policy: SignInPolicy,
     accounts: AccountDirectory,
     challenge_id: str,
@@ -138,23 +138,19 @@ async def confirm_email_code(
     """Check the code and open a device session bound to the public key; the session id.
 
     Three steps, none holding a lock across a call to account: read and verify
-    (a wrong code is counted atomically); ensure the account; then lock the
-    challenge, re-check it, consume it and create the session.
+    (a wrong code is counted atomically); ensure the account; then consume the
+    challenge, if still open, and create the session in one statement.
     """
     public_key = parse_public_key(client_public_key)
     zone = parse_time_zone(time_zone)
     parsed_id = parse_uuid(challenge_id)
     if parsed_id is None:
         raise InvalidArgument(CHALLENGE_CLOSED)
-    async with transaction(sessions) as session:
-        challenge = await challenge_repo.get(session, parsed_id)
+    challenge = await challenge_repo.read(reads, parsed_id)
     if _closed(challenge, policy):
         raise InvalidArgument(CHALLENGE_CLOSED)
     if not codes.matches(policy.code_key, parsed_id, challenge.code_hash, code):
-        async with transaction(sessions) as session:
-            attempts = await challenge_repo.record_failed_attempt(
-                session, parsed_id, max_attempts=policy.max_attempts
-            )
+        attempts = await challenge_repo.record_failed_attempt(reads, parsed_id, max_attempts=policy.max_attempts)
         if attempts is None:  # closed by a concurrent confirmation meanwhile
             raise InvalidArgument(CHALLENGE_CLOSED)
         log.info("login_code_rejected", challenge_id=str(parsed_id))
@@ -162,22 +158,15 @@ async def confirm_email_code(
     user_id = await _user_for_sign_in(
         accounts, email=challenge.email, preferred_language=challenge.locale, time_zone=zone,
     )
-    async with transaction(sessions) as session:
-        # Concurrent confirmations of this challenge queue here; the first consumes it.
-        if _closed(await challenge_repo.get(session, parsed_id, for_update=True), policy):
-            raise InvalidArgument(CHALLENGE_CLOSED)
-        await challenge_repo.mark_consumed(session, parsed_id)
-        device_session = await session_repo.insert(
-            session,
-            device_session_id=uuid.uuid4(),
-            user_id=user_id,
-            client_public_key=public_key,
-            time_zone=zone,
-            challenge_id=parsed_id,
-        )
-    log.info("device_session_created", device_session_id=str(device_session.device_session_id),
-             user_id=str(user_id))
-    return device_session.device_session_id
+    device_session_id = uuid.uuid4()
+    # Concurrent confirmations of this challenge: the first consumes it, the others find it closed.
+    if not await challenge_repo.consume_into_session(
+        reads, parsed_id, max_attempts=policy.max_attempts, device_session_id=device_session_id,
+        user_id=user_id, client_public_key=public_key, time_zone=zone,
+    ):
+        raise InvalidArgument(CHALLENGE_CLOSED)
+    log.info("device_session_created", device_session_id=str(device_session_id), user_id=str(user_id))
+    return device_session_id
 
 
 async def _user_for_sign_in(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from galaxy_kit.db import Query, Reads
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,9 +36,20 @@ async def get(session: AsyncSession, username: str, *, for_update: bool = False)
     return None if row is None else _row(row)
 
 
-async def list_all(session: AsyncSession) -> list[AdminAccountRow]:
-    rows = (await session.execute(sa.select(admin_accounts).order_by(admin_accounts.c.username))).mappings()
-    return [_row(row) for row in rows]
+_COLUMNS = tuple(admin_accounts.c[name] for name in AdminAccountRow.__dataclass_fields__)
+_BY_USERNAME = Query.compile(sa.select(*_COLUMNS).where(admin_accounts.c.username == sa.bindparam("username")))
+_ALL = Query.compile(sa.select(*_COLUMNS).order_by(admin_accounts.c.username))
+
+
+async def read(reads: Reads, username: str) -> AdminAccountRow | None:
+    """The account as stored, in one prepared statement outside any transaction (every admin check)."""
+    record = await reads.fetchrow(_BY_USERNAME, username=username)
+    return None if record is None else AdminAccountRow(*record)
+
+
+async def read_all(reads: Reads) -> list[AdminAccountRow]:
+    """Every account by username, in one prepared statement outside any transaction."""
+    return [AdminAccountRow(*record) for record in await reads.fetch(_ALL)]
 
 
 async def create(session: AsyncSession, *, username: str, password_hash: str) -> AdminAccountRow | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from galaxy_kit.events.schema import inbox_table, outbox_table
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 SCHEMA = "auth"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -58,6 +58,16 @@ admin_check_attempts = sa.Table(
     sa.CheckConstraint("scope IN ('username', 'address')", name="admin_check_attempts_scope"),
     sa.Index("admin_check_attempts_scope_key_at", "scope", "key", "attempted_at"),
     sa.Index("admin_check_attempts_at", "attempted_at"),
+)
+
+# Recent code requests per lower-cased address: the rate limit's row (migration 0005).
+login_code_requests = sa.Table(
+    "login_code_requests",
+    metadata,
+    sa.Column("email_key", sa.Text, primary_key=True),
+    sa.Column("requested_at", ARRAY(sa.DateTime(timezone=True)), nullable=False),
+    sa.Column("last_requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("login_code_requests_last", "last_requested_at"),
 )
 
 # A login code still to be handed to mail (sealed, never in clear); deleted once mail accepted it.

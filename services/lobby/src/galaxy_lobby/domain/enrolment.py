@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from galaxy_kit.db import advisory_xact_lock, autocommit, transaction
+from galaxy_kit.db import advisory_xact_lock, transaction
 from galaxy_kit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -155,8 +155,7 @@ async def approve(deps: Deps, *, user_id: str, game_id: str, application_id: str
     caller = validation.parse_uuid(user_id, "user_id")
     parsed_game = validation.parse_uuid(game_id, "game_id")
     parsed = validation.parse_uuid(application_id, "application_id")
-    async with autocommit(deps.engine) as connection:
-        found = await repo.get_application(connection, parsed)
+    found = await repo.read_application(deps.reads, parsed)
     if found is None or found.game_id != parsed_game:
         raise NotFound("application not found")
     allowance = await deps.accounts.allowance(str(found.applicant_user_id))
@@ -187,8 +186,7 @@ async def reject(deps: Deps, *, user_id: str, game_id: str, application_id: str,
 
 async def my_applications(deps: Deps, *, user_id: str) -> list[Row]:
     user = validation.parse_uuid(user_id, "user_id")
-    async with autocommit(deps.engine) as connection:
-        return await repo.applications_of(connection, user)
+    return await repo.applications_of(deps.reads, user)
 
 
 # ---- invites ----
@@ -299,8 +297,7 @@ async def _invite_for_update(session: AsyncSession, game_id: str, invite_id: str
 
 async def my_invites(deps: Deps, *, user_id: str) -> list[Row]:
     user = validation.parse_uuid(user_id, "user_id")
-    async with autocommit(deps.engine) as connection:
-        return await repo.invites_for(connection, user)
+    return await repo.invites_for(deps.reads, user)
 
 
 # ---- memberships ----
@@ -308,18 +305,16 @@ async def my_invites(deps: Deps, *, user_id: str) -> list[Row]:
 
 async def memberships(deps: Deps, *, game_id: str) -> list[Row]:
     parsed = validation.parse_uuid(game_id, "game_id")
-    async with autocommit(deps.engine) as connection:
-        rows = await repo.memberships_of_game(connection, parsed)
-        if not rows and await games_repo.get(connection, parsed) is None:
-            raise NotFound("game not found")
+    rows = await repo.memberships_of_game(deps.reads, parsed)
+    if not rows and await games_repo.read(deps.reads, parsed) is None:
+        raise NotFound("game not found")
     return rows
 
 
 async def active_member(deps: Deps, *, game_id: str, user_id: str) -> Row:
     """The user's active membership of the game (runtime's engine proxy asks); NotFound for anyone else."""
     game, user = validation.parse_uuid(game_id, "game_id"), validation.parse_uuid(user_id, "user_id")
-    async with autocommit(deps.engine) as connection:
-        membership = await repo.active_membership(connection, game, user)
+    membership = await repo.active_membership(deps.reads, game, user)
     if membership is None:
         raise NotFound("no active membership of this user in this game")
     return membership

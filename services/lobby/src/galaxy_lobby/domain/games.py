@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from galaxy_kit.db import advisory_xact_lock, autocommit, transaction
+from galaxy_kit.db import advisory_xact_lock, transaction
 from galaxy_kit.errors import Conflict, NotFound, PermissionDenied, Unavailable
 from galaxy_kit.logging import get_logger
 from sqlalchemy.engine import Row
@@ -125,13 +125,11 @@ async def _insert(session: AsyncSession, values: dict[str, object], *, visibilit
     return await repo.get(session, game_id)
 
 
-# ---- reads (one statement each, no transaction) ----
+# ---- reads (one statement each on deps.reads, no transaction) ----
 
 
 async def get(deps: Deps, *, game_id: str) -> Row:
-    parsed = validation.parse_uuid(game_id, "game_id")
-    async with autocommit(deps.engine) as connection:
-        game = await repo.get(connection, parsed)
+    game = await repo.read(deps.reads, validation.parse_uuid(game_id, "game_id"))
     if game is None:
         raise NotFound(GAME_NOT_FOUND)
     return game
@@ -140,14 +138,12 @@ async def get(deps: Deps, *, game_id: str) -> Row:
 async def page(deps: Deps, *, public_only: bool, page: int, page_size: int) -> tuple[list[Row], int]:
     if page < 1 or not 1 <= page_size <= 200:
         raise validation.InvalidArgument("page must be at least 1 and page_size 1-200")
-    async with autocommit(deps.engine) as connection:
-        return await repo.page(connection, public_only=public_only, page=page, page_size=page_size)
+    return await repo.page(deps.reads, public_only=public_only, page=page, page_size=page_size)
 
 
 async def mine(deps: Deps, *, user_id: str) -> list[Row]:
     user = validation.parse_uuid(user_id, "user_id")
-    async with autocommit(deps.engine) as connection:
-        return await repo.of_user(connection, user)
+    return await repo.of_user(deps.reads, user)
 
 
 # ---- PATCH ----

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from galaxy_kit.db import advisory_xact_lock, autocommit, transaction
+from galaxy_kit.db import advisory_xact_lock, transaction
 from galaxy_kit.errors import Conflict, NotFound
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,8 +46,7 @@ async def ensure_not_taken(session: AsyncSession, *, user_id: uuid.UUID, name: s
 
 async def mine(deps: Deps, *, user_id: str, now: datetime) -> list[Row]:
     user = validation.parse_uuid(user_id, "user_id")
-    async with autocommit(deps.engine) as connection:
-        return await repo.of_user(connection, user, now)
+    return await repo.of_user(deps.reads, user, now)
 
 
 async def register(deps: Deps, *, user_id: str, name: str, now: datetime) -> Row:

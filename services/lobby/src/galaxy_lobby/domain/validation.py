@@ -9,7 +9,6 @@ from datetime import datetime
 from functools import lru_cache
 
 import semver
-from confusable_homoglyphs import confusables
 from croniter import croniter
 from galaxy_kit.errors import InvalidArgument
 
@@ -122,6 +121,9 @@ def _latin_lookalike(ch: str) -> str:
     """The Latin character `ch` is confusable with (Unicode confusables data), or `ch` itself."""
     if ch.isascii():
         return ch
+    # Imported here: its tables cost about 6 MB resident, and today's names are ASCII (never reach here).
+    from confusable_homoglyphs import confusables
+
     found = confusables.is_confusable(ch, greedy=True, preferred_aliases=["latin"])
     if found:
         for homoglyph in found[0]["homoglyphs"]:

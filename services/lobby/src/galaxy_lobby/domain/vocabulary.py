@@ -92,7 +92,3 @@ EDITABLE = (GameStatus.DRAFT, GameStatus.ENROLLMENT_OPEN, GameStatus.READY_TO_ST
 LISTED = (GameStatus.ENROLLMENT_OPEN, GameStatus.READY_TO_START, GameStatus.STARTING,
           GameStatus.START_FAILED, GameStatus.RUNNING, GameStatus.PAUSED)
 
-
-def sql_in(column: str, values) -> str:
-    """`column IN ('a', 'b')` for a CHECK constraint or a partial index predicate."""
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"

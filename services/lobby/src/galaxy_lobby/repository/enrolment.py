@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from galaxy_kit.db import Query, ReadRow, Reads
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_lobby.domain.vocabulary import (
     TERMINAL,
@@ -16,9 +17,6 @@ from galaxy_lobby.domain.vocabulary import (
     MembershipStatus,
 )
 from galaxy_lobby.repository.tables import applications, games, invites, memberships
-
-Executor = AsyncSession | AsyncConnection
-
 
 # ---- counts behind account's limits ----
 
@@ -56,11 +54,20 @@ async def insert_application(session: AsyncSession, **values) -> Row:
     return (await session.execute(sa.insert(applications).values(**values).returning(applications))).one()
 
 
-async def get_application(db: Executor, application_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
+_READ_APPLICATION = Query.compile(
+    sa.select(applications).where(applications.c.application_id == sa.bindparam("application_id"))
+)
+
+
+async def read_application(reads: Reads, application_id: uuid.UUID) -> ReadRow | None:
+    return await reads.fetchrow(_READ_APPLICATION, application_id=application_id)
+
+
+async def get_application(session: AsyncSession, application_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
     query = sa.select(applications).where(applications.c.application_id == application_id)
     if for_update:
         query = query.with_for_update()
-    return (await db.execute(query)).one_or_none()
+    return (await session.execute(query)).one_or_none()
 
 
 async def decide_application(session: AsyncSession, application_id: uuid.UUID, *, status: ApplicationStatus,
@@ -80,13 +87,16 @@ async def has_pending_application(session: AsyncSession, game_id: uuid.UUID, use
     return bool((await session.execute(query)).scalar_one())
 
 
-async def applications_of(db: Executor, user_id: uuid.UUID) -> list[Row]:
-    query = (
-        sa.select(applications)
-        .where(applications.c.applicant_user_id == user_id, applications.c.status != ApplicationStatus.WITHDRAWN)
-        .order_by(applications.c.created_at.desc())
-    )
-    return list((await db.execute(query)).all())
+_APPLICATIONS_OF = Query.compile(
+    sa.select(applications)
+    .where(applications.c.applicant_user_id == sa.bindparam("user_id"),
+           applications.c.status != ApplicationStatus.WITHDRAWN)
+    .order_by(applications.c.created_at.desc())
+)
+
+
+async def applications_of(reads: Reads, user_id: uuid.UUID) -> list[ReadRow]:
+    return await reads.fetch(_APPLICATIONS_OF, user_id=user_id)
 
 
 async def withdraw_applications_of(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
@@ -105,9 +115,9 @@ async def insert_membership(session: AsyncSession, **values) -> Row:
     return (await session.execute(sa.insert(memberships).values(**values).returning(memberships))).one()
 
 
-async def get_membership(db: Executor, membership_id: uuid.UUID) -> Row | None:
+async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> Row | None:
     query = sa.select(memberships).where(memberships.c.membership_id == membership_id)
-    return (await db.execute(query)).one_or_none()
+    return (await session.execute(query)).one_or_none()
 
 
 async def member_state(session: AsyncSession, game_id: uuid.UUID, user_id: uuid.UUID) -> set[str]:
@@ -137,19 +147,26 @@ async def end_membership(session: AsyncSession, membership_id: uuid.UUID, *, sta
     return (await session.execute(query)).one()
 
 
-async def memberships_of_game(db: Executor, game_id: uuid.UUID) -> list[Row]:
-    query = sa.select(memberships).where(memberships.c.game_id == game_id).order_by(
-        memberships.c.joined_at, memberships.c.membership_id
-    )
-    return list((await db.execute(query)).all())
+_MEMBERSHIPS_OF_GAME = Query.compile(
+    sa.select(memberships).where(memberships.c.game_id == sa.bindparam("game_id"))
+    .order_by(memberships.c.joined_at, memberships.c.membership_id)
+)
 
 
-async def active_membership(db: Executor, game_id: uuid.UUID, user_id: uuid.UUID) -> Row | None:
-    query = sa.select(memberships).where(
-        memberships.c.game_id == game_id, memberships.c.user_id == user_id,
+async def memberships_of_game(reads: Reads, game_id: uuid.UUID) -> list[ReadRow]:
+    return await reads.fetch(_MEMBERSHIPS_OF_GAME, game_id=game_id)
+
+
+_ACTIVE_MEMBERSHIP = Query.compile(
+    sa.select(memberships).where(
+        memberships.c.game_id == sa.bindparam("game_id"), memberships.c.user_id == sa.bindparam("user_id"),
         memberships.c.status == MembershipStatus.ACTIVE,
     )
-    return (await db.execute(query)).first()
+)
+
+
+async def active_membership(reads: Reads, game_id: uuid.UUID, user_id: uuid.UUID) -> ReadRow | None:
+    return await reads.fetchrow(_ACTIVE_MEMBERSHIP, game_id=game_id, user_id=user_id)
 
 
 async def active_roster(session: AsyncSession, game_id: uuid.UUID) -> list[Row]:
@@ -173,14 +190,14 @@ async def insert_invite(session: AsyncSession, **values) -> Row:
     return (await session.execute(sa.insert(invites).values(**values).returning(invites))).one()
 
 
-async def get_invite(db: Executor, invite_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
+async def get_invite(session: AsyncSession, invite_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
     query = sa.select(invites).where(invites.c.invite_id == invite_id)
     if for_update:
         query = query.with_for_update()
-    return (await db.execute(query)).one_or_none()
+    return (await session.execute(query)).one_or_none()
 
 
-async def find_redeemable(db: Executor, game_id: uuid.UUID, key: uuid.UUID, user_id: uuid.UUID,
+async def find_redeemable(session: AsyncSession, game_id: uuid.UUID, key: uuid.UUID, user_id: uuid.UUID,
                           *, for_update: bool = False) -> Row | None:
     """The invite the path's {invite_id} names for this user: their own user-bound invite by its id,
     or a code-based invite by its code."""
@@ -190,7 +207,7 @@ async def find_redeemable(db: Executor, game_id: uuid.UUID, key: uuid.UUID, user
     )
     if for_update:
         query = query.with_for_update()
-    return (await db.execute(query)).one_or_none()
+    return (await session.execute(query)).one_or_none()
 
 
 async def set_invite(session: AsyncSession, invite_id: uuid.UUID, **values) -> Row:
@@ -198,15 +215,17 @@ async def set_invite(session: AsyncSession, invite_id: uuid.UUID, **values) -> R
     return (await session.execute(query)).one()
 
 
-async def invites_for(db: Executor, user_id: uuid.UUID) -> list[Row]:
+_INVITES_FOR = Query.compile(
+    sa.select(invites)
+    .where(sa.or_(invites.c.invited_user_id == sa.bindparam("user_id"),
+                  sa.and_(invites.c.inviter_user_id == sa.bindparam("user_id"), invites.c.code.is_not(None))))
+    .order_by(invites.c.created_at.desc())
+)
+
+
+async def invites_for(reads: Reads, user_id: uuid.UUID) -> list[ReadRow]:
     """Invites addressed to the user and code-based invites the user issued, newest first."""
-    query = (
-        sa.select(invites)
-        .where(sa.or_(invites.c.invited_user_id == user_id,
-                      sa.and_(invites.c.inviter_user_id == user_id, invites.c.code.is_not(None))))
-        .order_by(invites.c.created_at.desc())
-    )
-    return list((await db.execute(query)).all())
+    return await reads.fetch(_INVITES_FOR, user_id=user_id)
 
 
 async def revoke_invites_of(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:

@@ -1,4 +1,8 @@
-"""Queries on games and their transitions. Nothing here commits; reads are one statement each."""
+"""Queries on games and their transitions. Nothing here commits.
+
+Reads outside a unit of work (the lists, a game's detail) are one statement each on
+galaxy_kit.db.Reads, compiled once here; the functions that take a session run inside one.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,18 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from galaxy_kit.db import Query, ReadRow, Reads
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_lobby.domain.vocabulary import GameStatus, MembershipStatus, Visibility
-from galaxy_lobby.repository.tables import PUBLIC_LISTED, game_transitions, games, memberships
-
-Executor = AsyncSession | AsyncConnection
+from galaxy_lobby.repository.tables import (
+    PUBLIC_LISTED,
+    game_counts,
+    game_transitions,
+    games,
+    memberships,
+)
 
 
 def _active_members(game_id_column) -> sa.ScalarSelect:
@@ -27,11 +36,18 @@ async def insert(session: AsyncSession, **values) -> None:
     await session.execute(sa.insert(games).values(**values))
 
 
-async def get(db: Executor, game_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
+async def get(session: AsyncSession, game_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
     query = sa.select(games).where(games.c.game_id == game_id)
     if for_update:
         query = query.with_for_update()
-    return (await db.execute(query)).one_or_none()
+    return (await session.execute(query)).one_or_none()
+
+
+_READ = Query.compile(sa.select(games).where(games.c.game_id == sa.bindparam("game_id")))
+
+
+async def read(reads: Reads, game_id: uuid.UUID) -> ReadRow | None:
+    return await reads.fetchrow(_READ, game_id=game_id)
 
 
 async def get_many_for_update(session: AsyncSession, game_ids: list[uuid.UUID]) -> list[Row]:
@@ -65,44 +81,94 @@ async def last_transition_at(session: AsyncSession, game_id: uuid.UUID) -> datet
     )).scalar_one_or_none()
 
 
-async def active_member_count(db: Executor, game_id: uuid.UUID) -> int:
-    return int((await db.execute(sa.select(_active_members(sa.literal(game_id))))).scalar_one())
+async def active_member_count(session: AsyncSession, game_id: uuid.UUID) -> int:
+    return int((await session.execute(sa.select(_active_members(sa.literal(game_id))))).scalar_one())
 
 
-async def page(db: Executor, *, public_only: bool, page: int, page_size: int) -> tuple[list[Row], int]:
-    """One page, newest first, and the total, in one round trip.
+def _total(listed: sa.ColumnElement[bool]) -> sa.ScalarSelect:
+    """How many games match `listed`, from the per-status deltas (tables.game_counts), not by counting
+    games: a sum over a few dozen rows however many games there are."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(game_counts.c.n), sa.literal_column("0")))
+        .where(listed)
+        .scalar_subquery()
+    )
 
-    The total is an uncorrelated scalar subquery (computed once, an index-only count), not
-    `count(*) OVER ()`, which would buffer every matching row to count them.
-    """
-    listed = sa.text(PUBLIC_LISTED) if public_only else sa.true()
-    counted = games.alias("counted")
-    total = sa.select(sa.func.count()).select_from(counted).where(listed).scalar_subquery()
-    query = (
-        sa.select(games, total.label("total"))
+
+#: What a page of the public list shows of a game (the servicer's GameSummary); the admin list
+#: shows every column. Fewer columns, less for asyncpg to decode fifty times per page. The total
+#: comes last in a page row (servicer.page_summaries keys its cache on the columns before it).
+SUMMARY_COLUMNS = (
+    games.c.game_id, games.c.game_name, games.c.visibility, games.c.owner_user_id, games.c.status,
+    games.c.min_players, games.c.max_players, games.c.enrollment_ends_at, games.c.current_turn,
+    games.c.created_at, games.c.updated_at,
+)
+
+
+def _page_query(listed: sa.ColumnElement[bool], columns) -> tuple[Query, Query]:  # noqa: ANN001
+    """The page statement and the total's alone; `listed` (unqualified columns) filters both tables."""
+    total = _total(listed)
+    rows = (
+        sa.select(*columns, total.label("total"))
         .where(listed)
         .order_by(games.c.created_at.desc(), games.c.game_id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.BigInteger))  # page × page_size can pass 2³¹
     )
-    rows = list((await db.execute(query)).all())
+    return Query.compile(rows), Query.compile(sa.select(total))
+
+
+# Literal values in the predicate: the generic plan of the prepared statement keeps using the
+# partial index games_public_listing.
+_PUBLIC_PAGE, _PUBLIC_TOTAL = _page_query(sa.text(PUBLIC_LISTED), SUMMARY_COLUMNS)
+_ALL_PAGE, _ALL_TOTAL = _page_query(sa.true(), games.c)
+
+
+async def page(reads: Reads, *, public_only: bool, page: int, page_size: int) -> tuple[list[ReadRow], int]:
+    """One page, newest first, and the total, in one statement (public: SUMMARY_COLUMNS; all: every column).
+
+    The total is an uncorrelated scalar subquery over game_counts, computed once per
+    statement and read in the statement's snapshot, so it agrees with the page.
+    """
+    rows_query, total_query = (_PUBLIC_PAGE, _PUBLIC_TOTAL) if public_only else (_ALL_PAGE, _ALL_TOTAL)
+    rows = await reads.fetch(rows_query, limit=page_size, offset=(page - 1) * page_size)
     if rows:
-        return rows, int(rows[0].total)
-    # Past the last page no row carries the total: count on its own (rare).
-    return [], int((await db.execute(sa.select(total))).scalar_one())
+        return rows, int(rows[0]["total"])
+    # Past the last page no row carries the total: read it on its own (rare).
+    return [], int(await reads.fetchval(total_query))
 
 
-async def of_user(db: Executor, user_id: uuid.UUID) -> list[Row]:
+_OF_USER = Query.compile(
+    sa.select(games)
+    .where(sa.or_(
+        games.c.owner_user_id == sa.bindparam("user_id"),
+        games.c.game_id.in_(sa.select(memberships.c.game_id).where(
+            memberships.c.user_id == sa.bindparam("user_id"), memberships.c.status == MembershipStatus.ACTIVE,
+        )),
+    ))
+    .order_by(games.c.created_at.desc(), games.c.game_id.desc())
+)
+
+
+async def of_user(reads: Reads, user_id: uuid.UUID) -> list[ReadRow]:
     """Games the user owns or is an active member of, newest first."""
-    member_of = sa.select(memberships.c.game_id).where(
-        memberships.c.user_id == user_id, memberships.c.status == MembershipStatus.ACTIVE
-    )
-    query = (
-        sa.select(games)
-        .where(sa.or_(games.c.owner_user_id == user_id, games.c.game_id.in_(member_of)))
-        .order_by(games.c.created_at.desc(), games.c.game_id.desc())
-    )
-    return list((await db.execute(query)).all())
+    return await reads.fetch(_OF_USER, user_id=user_id)
+
+
+_COMPACT_COUNTS = sa.text("""
+    WITH folded AS (DELETE FROM lobby.game_counts RETURNING visibility, status, n)
+    INSERT INTO lobby.game_counts (visibility, status, n)
+    SELECT visibility, status, sum(n) FROM folded GROUP BY visibility, status HAVING sum(n) <> 0
+""")
+
+
+async def compact_counts(session: AsyncSession) -> None:
+    """Fold game_counts' deltas into one row per (visibility, status); the sums stay the same.
+
+    Safe beside writers and other compactors: a delta committed after this statement's snapshot
+    is neither deleted nor summed, and a row another compactor deleted first is skipped.
+    """
+    await session.execute(_COMPACT_COUNTS)
 
 
 async def owned_unstarted(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:

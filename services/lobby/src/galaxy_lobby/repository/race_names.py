@@ -6,13 +6,12 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from galaxy_kit.db import Query, ReadRow, Reads
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_lobby.domain.vocabulary import RaceNameStatus
 from galaxy_lobby.repository.tables import race_names
-
-Executor = AsyncSession | AsyncConnection
 
 
 def live(now: datetime) -> sa.ColumnElement[bool]:
@@ -20,11 +19,11 @@ def live(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(race_names.c.status != RaceNameStatus.PENDING_REGISTRATION, race_names.c.expires_at > now)
 
 
-async def holder_other_than(db: Executor, canonical_key: str, user_id: uuid.UUID, now: datetime) -> bool:
+async def holder_other_than(session: AsyncSession, canonical_key: str, user_id: uuid.UUID, now: datetime) -> bool:
     query = sa.select(sa.exists().where(
         race_names.c.canonical_key == canonical_key, race_names.c.owner_user_id != user_id, live(now)
     ))
-    return bool((await db.execute(query)).scalar_one())
+    return bool((await session.execute(query)).scalar_one())
 
 
 async def reserve(session: AsyncSession, *, canonical_key: str, name: str, user_id: uuid.UUID,
@@ -55,13 +54,16 @@ async def release_all_of(session: AsyncSession, user_id: uuid.UUID) -> int:
     return result.rowcount or 0
 
 
-async def of_user(db: Executor, user_id: uuid.UUID, now: datetime) -> list[Row]:
-    query = (
-        sa.select(race_names)
-        .where(race_names.c.owner_user_id == user_id, live(now))
-        .order_by(race_names.c.race_name_id)
-    )
-    return list((await db.execute(query)).all())
+_OF_USER = Query.compile(
+    sa.select(race_names)
+    .where(race_names.c.owner_user_id == sa.bindparam("user_id"),
+           live(sa.bindparam("now", type_=sa.DateTime(timezone=True))))
+    .order_by(race_names.c.race_name_id)
+)
+
+
+async def of_user(reads: Reads, user_id: uuid.UUID, now: datetime) -> list[ReadRow]:
+    return await reads.fetch(_OF_USER, user_id=user_id, now=now)
 
 
 async def registered_count(session: AsyncSession, user_id: uuid.UUID) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from galaxy_kit.db import sql_in
 from galaxy_kit.events.schema import inbox_table, outbox_table
 from sqlalchemy.dialects.postgresql import UUID
 
@@ -15,7 +16,6 @@ from galaxy_lobby.domain.vocabulary import (
     MembershipStatus,
     RaceNameStatus,
     Visibility,
-    sql_in,
 )
 
 SCHEMA = "lobby"
@@ -81,6 +81,18 @@ games = sa.Table(
         "games_public_enrolling", "enrollment_ends_at",
         postgresql_where=sa.text("visibility = 'public' AND status IN ('enrollment_open', 'ready_to_start')"),
     ),
+)
+
+# How many games there are per visibility and status, as deltas: a statement that inserts, deletes
+# or changes the status of games adds one row per (visibility, status) it changed, with the
+# difference (the trigger lobby.count_games, migration 0003), in the same transaction; the lists
+# sum the rows for their total. repository/games.compact_counts folds the deltas now and then.
+game_counts = sa.Table(
+    "game_counts",
+    metadata,
+    sa.Column("visibility", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
 )
 
 # A row per status change: who moved the game from which status to which, when and why.

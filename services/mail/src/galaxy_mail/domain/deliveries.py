@@ -1,4 +1,4 @@
-"""The delivery outbox: enqueue (idempotent), the admin reads, resend. One transaction each.
+"""The delivery outbox: enqueue (idempotent, one statement), the admin reads, resend (one transaction each).
 
 Statuses and their transitions are in docs/mail.md. Nothing returned from here
 carries a delivery's variables or its rendered body.
@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from galaxy_kit.db import transaction
+from galaxy_kit.db import Reads, transaction
 from galaxy_kit.errors import Conflict, InvalidArgument, NotFound
 from galaxy_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -78,7 +78,7 @@ def _check_enqueue(idempotency_key: str, recipient: str, locale: str, variables:
 
 
 async def enqueue(
-    sessions: async_sessionmaker[AsyncSession],
+    reads: Reads,
     *,
     catalog: TemplateCatalog,
     idempotency_key: str,
@@ -93,27 +93,26 @@ async def enqueue(
     _check_enqueue(idempotency_key, recipient, locale, variables)
     catalog.check(template_id, variables)  # unknown template or missing variables: INVALID_ARGUMENT
     resolved = catalog.resolve_locale(template_id, locale)
-    delivery_id = uuid.uuid4()
-    async with transaction(sessions) as session:
-        created = await repo.insert_if_absent(
-            session,
-            delivery_id=delivery_id,
-            idempotency_key=idempotency_key,
-            template_id=template_id,
-            locale=resolved,
-            recipient=recipient,
-            variables=dict(variables),
-        )
-        if created:
-            await repo.notify_workers(session)
-        else:
-            # ON CONFLICT waited for a concurrent insert of the same key to commit, so the row is visible.
-            existing = await repo.id_by_key(session, idempotency_key)
-            if existing is None:  # pragma: no cover - the conflicting row cannot vanish (no deletes)
-                raise Conflict("the idempotency key is being used concurrently; retry")
-            delivery_id = existing
+    created_id = await repo.create_and_notify(
+        reads,
+        delivery_id=uuid.uuid4(),
+        idempotency_key=idempotency_key,
+        template_id=template_id,
+        locale=resolved,
+        recipient=recipient,
+        variables=dict(variables),
+    )
+    created = created_id is not None
+    if created_id is not None:
+        delivery_id = created_id
+    else:
+        # ON CONFLICT waited for a concurrent insert of the same key to commit: a new statement sees it.
+        existing = await repo.read_id_by_key(reads, idempotency_key)
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish before its retention
+            raise Conflict("the idempotency key is being used concurrently; retry")
+        delivery_id = existing
     if created:
-        log.info("mail_enqueued", delivery_id=str(delivery_id), template_id=template_id, locale=resolved)
+        log.debug("mail_enqueued", delivery_id=str(delivery_id), template_id=template_id, locale=resolved)
     return delivery_id, created
 
 

@@ -10,7 +10,8 @@ at once. A worker that dies mid-attempt leaves its lease behind; once it ran
 out, the next claim marks the attempt `abandoned` and takes the delivery over.
 
 Finish (one transaction): record the outcome and apply the transition
-(docs/mail.md). Only the lease holder moves a delivery on, except that a
+(docs/mail.md). The attempts of a batch that the server accepted are finished
+together, in one statement (`finish_sent`). Only the lease holder moves a delivery on, except that a
 success is always recorded as `sent`.
 
 Secrets: the transaction that marks a delivery sent erases its variables, and
@@ -71,7 +72,7 @@ async def claim_due(
     lease: timedelta,
     limit: int,
 ) -> list[Claim]:
-    claims: list[Claim] = []
+    starting: list[tuple[repo.DueDelivery, uuid.UUID]] = []
     async with transaction(sessions) as session:
         for due in await repo.lock_due(session, limit=limit):
             if due.claim_attempt_id is not None:
@@ -85,28 +86,34 @@ async def claim_due(
                     erase=secrets_of(catalog, due.template_id),
                 )
                 continue
-            attempt_id = uuid.uuid4()
-            started_at = await repo.start_attempt(
-                session,
-                delivery_id=due.delivery_id,
-                attempt_id=attempt_id,
-                attempt_no=due.attempts + 1,
-                worker=worker,
-                lease=lease,
-            )
-            claims.append(
-                Claim(
-                    delivery_id=due.delivery_id,
-                    attempt_id=attempt_id,
-                    attempt_no=due.attempts + 1,
-                    started_at=started_at,
-                    template_id=due.template_id,
-                    locale=due.locale,
-                    recipient=due.recipient,
-                    variables=dict(due.variables),
-                )
-            )
-    return claims
+            starting.append((due, uuid.uuid4()))
+        # Every attempt of the batch recorded and leased in one statement.
+        started_at = await repo.start_attempts(
+            session,
+            [(due.delivery_id, attempt_id, due.attempts + 1) for due, attempt_id in starting],
+            worker=worker,
+            lease=lease,
+        )
+    return [
+        Claim(
+            delivery_id=due.delivery_id,
+            attempt_id=attempt_id,
+            attempt_no=due.attempts + 1,
+            started_at=started_at[due.delivery_id],
+            template_id=due.template_id,
+            locale=due.locale,
+            recipient=due.recipient,
+            variables=dict(due.variables),
+        )
+        for due, attempt_id in starting
+    ]
+
+
+async def finish_sent(sessions: async_sessionmaker[AsyncSession], claims: list[Claim]) -> None:
+    """Record the attempts whose message the server accepted, and mark their deliveries sent
+    (variables erased), all in one statement: what `finish` does for a `sent` result, per batch."""
+    async with transaction(sessions) as session:
+        await repo.finish_sent(session, [(claim.delivery_id, claim.attempt_id) for claim in claims])
 
 
 async def finish(

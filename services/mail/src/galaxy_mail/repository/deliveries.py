@@ -7,13 +7,15 @@ claim and nowhere else. Every timestamp comes from the database clock.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from galaxy_kit.db import Query, Reads
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,6 +124,47 @@ async def insert_if_absent(
         .on_conflict_do_nothing(index_elements=[deliveries.c.idempotency_key])
     )
     return result.rowcount == 1
+
+
+# One round trip: the row and the workers' wake-up (delivered when the statement commits).
+_ENQUEUE = Query.compile(sa.text("""
+WITH created AS (
+    INSERT INTO mail.deliveries
+        (delivery_id, idempotency_key, template_id, locale, recipient, variables, status, next_attempt_at)
+    VALUES (CAST(:delivery_id AS uuid), CAST(:idempotency_key AS text), CAST(:template_id AS text),
+            CAST(:locale AS text), CAST(:recipient AS text), CAST(:variables AS jsonb), 'pending', now())
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING delivery_id
+)
+SELECT delivery_id, pg_notify('""" + WAKEUP_CHANNEL + """', '') FROM created
+"""))
+_ID_BY_KEY = Query.compile(
+    sa.select(deliveries.c.delivery_id).where(deliveries.c.idempotency_key == sa.bindparam("idempotency_key"))
+)
+
+
+async def create_and_notify(
+    reads: Reads,
+    *,
+    delivery_id: uuid.UUID,
+    idempotency_key: str,
+    template_id: str,
+    locale: str,
+    recipient: str,
+    variables: dict[str, str],
+) -> uuid.UUID | None:
+    """Insert a pending delivery, due now, and wake the workers, in one statement (autocommit);
+    None when the idempotency key is taken."""
+    rows = await reads.write(
+        _ENQUEUE, delivery_id=delivery_id, idempotency_key=idempotency_key, template_id=template_id,
+        locale=locale, recipient=recipient, variables=json.dumps(variables),
+    )
+    return rows[0][0] if rows else None
+
+
+async def read_id_by_key(reads: Reads, idempotency_key: str) -> uuid.UUID | None:
+    """A statement of its own: it sees a row a concurrent enqueue committed after ours began."""
+    return await reads.fetchval(_ID_BY_KEY, idempotency_key=idempotency_key)
 
 
 async def id_by_key(session: AsyncSession, idempotency_key: str) -> uuid.UUID | None:
@@ -289,6 +332,82 @@ async def start_attempt(
         )
     )
     return started_at
+
+
+_START_ATTEMPTS = sa.text("""
+WITH started AS (
+    INSERT INTO mail.attempts (attempt_id, delivery_id, attempt_no, worker, started_at)
+    SELECT s.attempt_id, s.delivery_id, s.attempt_no, CAST(:worker AS text), now()
+    FROM unnest(CAST(:attempt_ids AS uuid[]), CAST(:delivery_ids AS uuid[]), CAST(:attempt_nos AS integer[]))
+         AS s(attempt_id, delivery_id, attempt_no)
+    RETURNING delivery_id, started_at
+), leased AS (
+    UPDATE mail.deliveries AS d
+    SET attempts = d.attempts + 1, cycle_attempts = d.cycle_attempts + 1,
+        claimed_until = now() + CAST(:lease AS interval), claimed_by = CAST(:worker AS text),
+        claim_attempt_id = s.attempt_id, updated_at = now()
+    FROM unnest(CAST(:attempt_ids AS uuid[]), CAST(:delivery_ids AS uuid[])) AS s(attempt_id, delivery_id)
+    WHERE d.delivery_id = s.delivery_id
+)
+SELECT delivery_id, started_at FROM started
+""")
+
+
+async def start_attempts(
+    session: AsyncSession,
+    starts: Sequence[tuple[uuid.UUID, uuid.UUID, int]],
+    *,
+    worker: str,
+    lease: timedelta,
+) -> dict[uuid.UUID, datetime]:
+    """`start_attempt` for many (delivery_id, attempt_id, attempt_no) at once, in one statement;
+    each delivery's attempt start."""
+    if not starts:
+        return {}
+    rows = await session.execute(
+        _START_ATTEMPTS,
+        {
+            "delivery_ids": [delivery_id for delivery_id, _, _ in starts],
+            "attempt_ids": [attempt_id for _, attempt_id, _ in starts],
+            "attempt_nos": [attempt_no for _, _, attempt_no in starts],
+            "worker": worker,
+            "lease": lease,
+        },
+    )
+    return {delivery_id: started_at for delivery_id, started_at in rows.all()}
+
+
+# A success is recorded whoever holds the lease (see domain/sending.py, `finish`); a delivery
+# already `sent` stays as it is.
+_FINISH_SENT = sa.text("""
+WITH finished AS (
+    UPDATE mail.attempts SET finished_at = now(), outcome = 'sent', error = NULL
+    WHERE attempt_id = ANY(CAST(:attempt_ids AS uuid[]))
+), sent AS (
+    UPDATE mail.deliveries
+    SET status = 'sent', sent_at = now(), variables = NULL, next_attempt_at = NULL, last_error = NULL,
+        claimed_until = NULL, claimed_by = NULL, claim_attempt_id = NULL, updated_at = now()
+    WHERE delivery_id = ANY(CAST(:delivery_ids AS uuid[])) AND status <> 'sent'
+    RETURNING delivery_id
+)
+UPDATE mail.dead_letters SET resolved_at = now()
+WHERE delivery_id IN (SELECT delivery_id FROM sent) AND resolved_at IS NULL
+""")
+
+
+async def finish_sent(
+    session: AsyncSession, finished: Sequence[tuple[uuid.UUID, uuid.UUID]]
+) -> None:
+    """`finish_attempt` + `mark_sent` for many (delivery_id, attempt_id) whose message the server
+    accepted, in one statement: the variables (a login code) are erased with the status change."""
+    if finished:
+        await session.execute(
+            _FINISH_SENT,
+            {
+                "delivery_ids": [delivery_id for delivery_id, _ in finished],
+                "attempt_ids": [attempt_id for _, attempt_id in finished],
+            },
+        )
 
 
 async def lock_claim_state(session: AsyncSession, delivery_id: uuid.UUID) -> ClaimState | None:

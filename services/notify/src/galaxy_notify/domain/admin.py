@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from galaxy_kit.db import autocommit
 from galaxy_kit.errors import InvalidArgument, NotFound
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -44,7 +43,8 @@ class Admin:
 
     async def _page(self, query: Any, page: int, page_size: int) -> Page:
         page, page_size = _paging(page, page_size)
-        async with autocommit(self.engine) as connection:
+        # Administrators' reads, rare: SQLAlchemy's implicit read-only transaction, rolled back at close.
+        async with self.engine.connect() as connection:
             items, total = await query(connection, offset=(page - 1) * page_size, limit=page_size)
         return Page(items, page, page_size, total)
 
@@ -62,7 +62,7 @@ class Admin:
             parsed = uuid.UUID(notification_id)
         except ValueError:
             raise InvalidArgument("notification_id must be a UUID") from None
-        async with autocommit(self.engine) as connection:
+        async with self.engine.connect() as connection:
             row = await queries.get_notification(connection, parsed)
         if row is None:
             raise NotFound(f"notification {parsed} not found")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from galaxy_kit.db import Reads
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from galaxy_runtime.clients import EngineClient, MemberDirectory
@@ -16,6 +17,8 @@ from galaxy_runtime.settings import RuntimeSettings
 class Deps:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    #: Reads outside a unit of work: one statement each, no transaction (galaxy_kit.db.Reads).
+    reads: Reads
     settings: RuntimeSettings
     driver: Driver
     engines: EngineClient

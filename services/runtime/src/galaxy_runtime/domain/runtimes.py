@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from galaxy_kit.db import advisory_xact_lock, autocommit, transaction
+from galaxy_kit.db import advisory_xact_lock, transaction
 from galaxy_kit.errors import Conflict, InvalidArgument, NotFound
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,8 +53,7 @@ def parse_game_id(value: str) -> uuid.UUID:
 
 async def get(deps: Deps, *, game_id: str) -> Row:
     parsed = parse_game_id(game_id)
-    async with autocommit(deps.engine) as connection:
-        runtime = await repo.get(connection, parsed)
+    runtime = await repo.read(deps.reads, parsed)
     if runtime is None:
         raise NotFound("runtime not found")
     return runtime

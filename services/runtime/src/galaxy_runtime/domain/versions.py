@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from galaxy_kit.db import autocommit, transaction
+from galaxy_kit.db import transaction
 from galaxy_kit.errors import AlreadyExists, InvalidArgument, NotFound
 from sqlalchemy.engine import Row
 
@@ -40,8 +40,7 @@ def _image_ref(value: str) -> str:
 
 
 async def list_all(deps: Deps) -> list[Row]:
-    async with autocommit(deps.engine) as connection:
-        return await repo.all_versions(connection)
+    return await repo.all_versions(deps.reads)
 
 
 async def register(deps: Deps, *, version: str, image_ref: str, enabled: bool, now: datetime) -> Row:

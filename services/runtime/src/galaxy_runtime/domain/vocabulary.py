@@ -61,7 +61,3 @@ class NotifyKind(StrEnum):
     TURN_COMPLETED = "runtime.turn.completed"
     GAME_FINISHED = "runtime.game.finished"
 
-
-def check_in(column: str, vocabulary: type[StrEnum]) -> str:
-    """The SQL of a CHECK constraint allowing exactly the vocabulary's values."""
-    return f"{column} IN ({', '.join(repr(str(v)) for v in vocabulary)})"

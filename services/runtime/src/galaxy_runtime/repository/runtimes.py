@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from galaxy_kit.db import Query, ReadRow, Reads
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -24,6 +25,13 @@ async def get(db: Executor, game_id: uuid.UUID, *, for_update: bool = False) -> 
     if for_update:
         query = query.with_for_update()
     return (await db.execute(query)).one_or_none()
+
+
+_READ = Query.compile(sa.select(runtimes).where(runtimes.c.game_id == sa.bindparam("game_id")))
+
+
+async def read(reads: Reads, game_id: uuid.UUID) -> ReadRow | None:
+    return await reads.fetchrow(_READ, game_id=game_id)
 
 
 async def insert_runtime(session: AsyncSession, **values) -> Row:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from galaxy_kit.db import sql_in
 from galaxy_kit.events.schema import inbox_table, outbox_table
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
@@ -13,7 +14,6 @@ from galaxy_runtime.domain.vocabulary import (
     RuntimeStatus,
     TickKind,
     TickStatus,
-    check_in,
 )
 
 SCHEMA = "runtime"
@@ -63,8 +63,8 @@ runtimes = sa.Table(
     _at("finished_at"),
     _at("created_at", False),
     _at("updated_at", False),
-    sa.CheckConstraint(check_in("status", RuntimeStatus), name="runtimes_status"),
-    sa.CheckConstraint(check_in("engine_health", EngineHealth), name="runtimes_engine_health"),
+    sa.CheckConstraint(sql_in("status", RuntimeStatus), name="runtimes_status"),
+    sa.CheckConstraint(sql_in("engine_health", EngineHealth), name="runtimes_engine_health"),
 )
 #: Exactly what the scheduler's poll reads: running games whose slot is due.
 sa.Index("runtimes_due", runtimes.c.next_slot_at, postgresql_where=runtimes.c.status == RuntimeStatus.RUNNING)
@@ -84,8 +84,8 @@ runtime_operations = sa.Table(
     sa.Column("error", sa.Text),
     _at("started_at", False),
     _at("finished_at"),
-    sa.CheckConstraint(check_in("op", OperationKind), name="runtime_operations_op"),
-    sa.CheckConstraint(check_in("status", OperationStatus), name="runtime_operations_status"),
+    sa.CheckConstraint(sql_in("op", OperationKind), name="runtime_operations_op"),
+    sa.CheckConstraint(sql_in("status", OperationStatus), name="runtime_operations_status"),
 )
 #: Exactly what the operations worker's poll reads.
 sa.Index("runtime_operations_open", runtime_operations.c.run_after,
@@ -108,8 +108,8 @@ turn_ticks = sa.Table(
     _at("started_at"),
     _at("finished_at"),
     sa.Column("error", sa.Text),
-    sa.CheckConstraint(check_in("kind", TickKind), name="turn_ticks_kind"),
-    sa.CheckConstraint(check_in("status", TickStatus), name="turn_ticks_status"),
+    sa.CheckConstraint(sql_in("kind", TickKind), name="turn_ticks_kind"),
+    sa.CheckConstraint(sql_in("status", TickStatus), name="turn_ticks_status"),
 )
 sa.Index("turn_ticks_retry", turn_ticks.c.run_after,
          postgresql_where=turn_ticks.c.status == TickStatus.RETRY)

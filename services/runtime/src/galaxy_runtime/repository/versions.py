@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from galaxy_kit.db import Query, ReadRow, Reads
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -12,11 +13,13 @@ from galaxy_runtime.repository.tables import engine_versions
 Executor = AsyncSession | AsyncConnection
 
 
-async def all_versions(db: Executor) -> list[Row]:
-    query = sa.select(engine_versions).order_by(
-        engine_versions.c.major, engine_versions.c.minor, engine_versions.c.patch, engine_versions.c.version
-    )
-    return list((await db.execute(query)).all())
+_ALL_VERSIONS = Query.compile(sa.select(engine_versions).order_by(
+    engine_versions.c.major, engine_versions.c.minor, engine_versions.c.patch, engine_versions.c.version
+))
+
+
+async def all_versions(reads: Reads) -> list[ReadRow]:
+    return await reads.fetch(_ALL_VERSIONS)
 
 
 async def get(db: Executor, version: str, *, for_update: bool = False) -> Row | None:
