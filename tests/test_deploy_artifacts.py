@@ -91,6 +91,10 @@ def _run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
+#: The chart that installs the whole suite from the per-service charts.
+UMBRELLA = "galaxy"
+
+
 def _pkg_dir(name: str) -> str:
     return "edge-backend" if name == "edge" else f"services/{name}"
 
@@ -157,6 +161,9 @@ def charts(helm: Path, helm_env: dict[str, str], tmp_path_factory: pytest.TempPa
     for name in DEPLOYABLES:
         proc = _run([str(helm), "dependency", "build", str(dest / f"galaxy-{name}")], env=helm_env)
         assert proc.returncode == 0, f"helm dependency build galaxy-{name}:\n{proc.stdout}{proc.stderr}"
+    # the umbrella packages the per-service charts as they are now, with their library vendored
+    proc = _run([str(helm), "dependency", "build", str(dest / UMBRELLA)], env=helm_env)
+    assert proc.returncode == 0, f"helm dependency build {UMBRELLA}:\n{proc.stdout}{proc.stderr}"
     return dest
 
 
@@ -863,3 +870,49 @@ def test_chart_values_are_documented() -> None:
                     f"galaxy-{name} values.yaml: {m.group(1)} is undocumented"
                 )
 
+
+
+# ---------------------------------------------------------------- the umbrella chart
+
+
+def test_umbrella_chart_depends_on_every_service_chart() -> None:
+    meta = yaml.safe_load((CHARTS_DIR / UMBRELLA / "Chart.yaml").read_text())
+    values = yaml.safe_load((CHARTS_DIR / UMBRELLA / "values.yaml").read_text())
+    want = []
+    for name in DEPLOYABLES:
+        chart = yaml.safe_load((CHARTS_DIR / f"galaxy-{name}" / "Chart.yaml").read_text())
+        want.append({"name": f"galaxy-{name}", "version": chart["version"],
+                     "repository": f"file://../galaxy-{name}", "condition": f"galaxy-{name}.enabled"})
+        assert values[f"galaxy-{name}"] == {"enabled": True}
+    assert meta["dependencies"] == want
+
+
+def test_umbrella_chart_lints(helm: Path, helm_env: dict[str, str], charts: Path) -> None:
+    proc = _run([str(helm), "lint", "--strict", str(charts / UMBRELLA), "--kube-version", KUBE_VERSION], env=helm_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_umbrella_chart_renders_the_whole_suite(helm: Path, helm_env: dict[str, str], charts: Path,
+                                                rendered: dict) -> None:
+    """One release renders exactly what the eight charts render alone, and every manifest validates."""
+    docs = _template(helm, helm_env, charts / UMBRELLA)
+    alone = [d for name in DEPLOYABLES for d in rendered[(name, "defaults")]]
+    key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
+    assert sorted(map(key, docs)) == sorted(map(key, alone))
+    assert sorted(d["metadata"]["name"] for d in docs if d["kind"] == "Deployment") == sorted(
+        f"galaxy-{n}" for n in DEPLOYABLES)
+    errors = []
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+        except Exception as exc:  # noqa: BLE001 - collect every failure
+            errors.append(f"{key(doc)}: {exc}")
+    assert not errors, "\n".join(errors)
+
+
+def test_umbrella_chart_leaves_out_a_disabled_service(helm: Path, helm_env: dict[str, str], charts: Path) -> None:
+    docs = _template(helm, helm_env, charts / UMBRELLA, "--set", "galaxy-geo.enabled=false",
+                     "--set", "galaxy-auth.replicaCount=3")
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert sorted(deployments) == sorted(f"galaxy-{n}" for n in DEPLOYABLES if n != "geo")
+    assert deployments["galaxy-auth"]["spec"]["replicas"] == 3

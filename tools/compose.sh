@@ -37,6 +37,7 @@ pick_engine() {
     ENGINE=docker
     COMPOSE=(docker compose -p "$PROJECT")
     BUILD_NET=()
+    ENGINE_STORE=()
     return
   fi
   ENGINE=podman
@@ -50,8 +51,9 @@ pick_engine() {
   export CONTAINERS_CONF="$STATE/containers.conf"
   printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' > "$CONTAINERS_CONF"
   COMPOSE=(podman-compose -p "$PROJECT")
+  ENGINE_STORE=(--root "$STATE/engines/storage" --runroot "$STATE/engines/run")
   # Builds reach the package index through the host's network (no bridge needed).
-  BUILD_NET=(--network host)
+  BUILD_NET=(--network host --format docker)
   # podman's short-name resolution is not applied through the Docker API runtime uses.
   export GALAXY_IMAGE_PREFIX="${GALAXY_IMAGE_PREFIX:-localhost/galaxy}"
 }
@@ -143,7 +145,11 @@ engine_socket() {
   else
     export GALAXY_CONTAINER_SOCKET="${GALAXY_CONTAINER_SOCKET:-$STATE/podman.sock}"
     if [ "$GALAXY_CONTAINER_SOCKET" = "$STATE/podman.sock" ] && ! [ -S "$GALAXY_CONTAINER_SOCKET" ]; then
-      setsid podman system service --time=0 "unix://$GALAXY_CONTAINER_SOCKET" \
+      # A store of its own: runtime lists and removes every engine container it sees, so it must
+      # not see the engines of anything else on this host. It holds just the engine image.
+      local prefix="${GALAXY_IMAGE_PREFIX:-galaxy}" tag="${GALAXY_IMAGE_TAG:-dev}"
+      podman save "$prefix/galaxy-engine:$tag" | podman "${ENGINE_STORE[@]}" load -q >/dev/null
+      setsid podman "${ENGINE_STORE[@]}" system service --time=0 "unix://$GALAXY_CONTAINER_SOCKET" \
         >"$STATE/podman-service.log" 2>&1 < /dev/null &
       echo $! > "$STATE/podman-service.pid"
       for _ in $(seq 100); do [ -S "$GALAXY_CONTAINER_SOCKET" ] && break; sleep 0.1; done
@@ -154,6 +160,15 @@ engine_socket() {
     fi
     # The engines are reached at the host's address (podman 4.3 has no `host-gateway`).
     export GALAXY_HOST_GATEWAY="${GALAXY_HOST_GATEWAY:-$(hostname -I | awk '{print $1}')}"
+  fi
+  # ... and publish their port there only, not on every interface.
+  if [ -z "${GALAXY_ENGINE_PUBLISH_ADDR:-}" ]; then
+    if [ "$ENGINE" = docker ]; then
+      GALAXY_ENGINE_PUBLISH_ADDR="$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null || echo 0.0.0.0)"
+    else
+      GALAXY_ENGINE_PUBLISH_ADDR="$GALAXY_HOST_GATEWAY"
+    fi
+    export GALAXY_ENGINE_PUBLISH_ADDR
   fi
   if ! [ -S "$GALAXY_CONTAINER_SOCKET" ]; then
     say "no container-engine socket at $GALAXY_CONTAINER_SOCKET (set GALAXY_CONTAINER_SOCKET)"
@@ -205,9 +220,12 @@ cmd_down() {
   "${COMPOSE[@]}" "${FILES[@]}" down -v >"$STATE/down.log" 2>&1 || { cat "$STATE/down.log" >&2; }
   # the game engines runtime started through the socket: runtime's label on this stack's engine image
   local engines
-  engines="$("$ENGINE" ps -aq --filter label=galaxy.runtime=engine \
+  local store=()
+  [ "$ENGINE" = podman ] && store=("${ENGINE_STORE[@]}")
+  engines="$("$ENGINE" "${store[@]}" ps -aq --filter label=galaxy.runtime=engine \
     --filter "ancestor=${GALAXY_IMAGE_PREFIX:-galaxy}/galaxy-engine:${GALAXY_IMAGE_TAG:-dev}" 2>/dev/null || true)"
-  if [ -n "$engines" ]; then "$ENGINE" rm -f $engines >/dev/null; fi
+  # shellcheck disable=SC2086 # one id per word
+  if [ -n "$engines" ]; then "$ENGINE" "${store[@]}" rm -f $engines >/dev/null; fi
   if [ -s "$STATE/podman-service.pid" ]; then
     kill "$(cat "$STATE/podman-service.pid")" 2>/dev/null || true
     rm -f "$STATE/podman-service.pid" "$STATE/podman.sock"
