@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 STATE="${GALAXY_COMPOSE_STATE:-$ROOT/.galaxy-compose}"
 PROJECT="${GALAXY_COMPOSE_PROJECT:-galaxy}"
-READY_TIMEOUT="${GALAXY_COMPOSE_READY_TIMEOUT:-300}"
+READY_TIMEOUT="${GALAXY_COMPOSE_READY_TIMEOUT:-600}"
 SERVICES=(auth account lobby runtime mail notify geo)
 mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
