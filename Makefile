@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV ?= uv
 
-.PHONY: up test fuzz bootstrap protos lint bench clean-state
+.PHONY: up test fuzz bootstrap protos lint bench clean-state compose-up compose-test compose-down
 
 bootstrap:  ## install system packages (when missing) and the Python workspace
 	@bash tools/bootstrap.sh
@@ -29,3 +29,12 @@ bench: bootstrap  ## run the benchmarks under bench/; ends with the hot-path tab
 
 clean-state:  ## forget everything `make up` stored
 	rm -rf $${GALAXY_STATE_DIR:-.galaxy}
+
+compose-up: bootstrap  ## the suite in containers (Docker or podman; builds every image, waits for /readyz; docs/deploy.md)
+	bash tools/compose.sh up
+
+compose-test:  ## the suite tests against the stack of `make compose-up` (pytest args: ARGS=)
+	bash tools/compose.sh test $(ARGS)
+
+compose-down:  ## stop and remove the stack of `make compose-up` and its game engines
+	bash tools/compose.sh down

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A Docker-API container engine for runtime's Docker-driver tests, made on this machine with no
 # registry: podman (with runc) serving the Docker Engine API, a Debian base image made with
-# debootstrap, and the reference engine image built on it from the workspace's own wheels.
+# debootstrap (tools/base_image.sh, shared with make compose-up), and the reference engine image
+# built on it from the workspace's own wheels.
 #
 #   bash tools/container_engine.sh STATE_DIR
 #
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 STATE="${1:?usage: container_engine.sh STATE_DIR}"
 mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
-BASE_IMAGE="localhost/galaxy-base:bookworm"
+BASE_IMAGE="localhost/galaxy-python:3.11-bookworm"
 ENGINE_IMAGE="localhost/galaxy-engine:test"
 
 SUDO=""
@@ -34,18 +35,8 @@ default_ulimits = []
 runtime = "runc"
 CONF
 
-if ! podman image exists "$BASE_IMAGE"; then
-  mirror="$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)"
-  mirror="${mirror:-$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null)}"
-  mirror="${mirror:-http://deb.debian.org/debian}"
-  rootfs="$STATE/rootfs"
-  rm -rf "$rootfs"
-  echo "container_engine: debootstrap of bookworm from $mirror (about a minute)" >&2
-  $SUDO debootstrap --variant=minbase --include=python3 bookworm "$rootfs" "$mirror" >"$STATE/debootstrap.log" 2>&1 \
-    || { echo "container_engine: debootstrap failed, see $STATE/debootstrap.log" >&2; exit 1; }
-  $SUDO tar -C "$rootfs" -c . | podman import - "$BASE_IMAGE" >/dev/null
-  $SUDO rm -rf "$rootfs"
-fi
+# The Debian base image, made locally when missing.
+bash tools/base_image.sh "$BASE_IMAGE"
 
 # The engine and its third-party packages (pure Python) at the locked versions, for Python 3.11.
 context="$STATE/engine-image"

@@ -181,6 +181,7 @@ def test_a_permanent_block_revokes_sessions_and_refuses_sign_in(http, suite, val
                              "actor": admin_actor()}), 400, "invalid_request")
 
 
+@pytest.mark.local_processes  # stops and starts auth
 def test_deletion_while_auth_is_stopped_loses_nothing(http, suite):
     address, user_id, devices = signed_in_user(http, suite, "leaving", devices=2)
     suite.stack.stop_process("auth")
@@ -197,6 +198,7 @@ def test_deletion_while_auth_is_stopped_loses_nothing(http, suite):
     assert again != user_id  # a deleted account is gone: the address makes a new one
 
 
+@pytest.mark.local_processes  # publishes to the suite's broker
 def test_the_same_event_twice_is_applied_once(http, suite):
     _, user_id, devices = signed_in_user(http, suite, "twice")
     deleted = http.post(f"/api/v1/admin/users/{user_id}/soft-delete", auth=suite.admin_auth)

@@ -34,7 +34,8 @@ from galaxy_kit.testing import free_port
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-pytestmark = pytest.mark.suite
+# Starts edges of its own: not against an external suite (make compose-test).
+pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
 ADMIN = ("cache-admin", f"cache-{uuid.uuid4().hex}")
 #: The promise of issue 8: a block or a deletion is refused by every edge within this.

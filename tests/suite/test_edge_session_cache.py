@@ -47,7 +47,7 @@ from test_edge_identity_cache import (
     wait_until,
 )
 
-pytestmark = pytest.mark.suite
+pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
 LOOKUP = "/galaxy.auth.v1.AuthService/InternalSessionsGet"
 #: Cache TTLs of the two edges and of the short-lived edge, and auth's last_seen_at resolution

@@ -67,7 +67,8 @@ from galaxy_devstack.stack import PROCESSES
 from galaxy_devstack.testing import Suite, launch_suite
 from suite_helpers import new_address, public_key, query
 
-pytestmark = pytest.mark.suite
+# Kills, pauses and restarts the suite's processes: not against an external suite (make compose-test).
+pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
 #: Load generators running side by side (each one user journey at a time).
 WORKERS = 3

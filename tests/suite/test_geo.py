@@ -26,7 +26,8 @@ from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy_kit.testing import free_port
 from suite_helpers import error_of, wait_until
 
-pytestmark = pytest.mark.suite
+# Calls account over gRPC and starts a geo of its own: not against an external suite (make compose-test).
+pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
 SERVICES = ("auth", "account", "lobby", "runtime", "mail", "notify", "geo")
 #: Registry allocations of long standing: their countries do not move.

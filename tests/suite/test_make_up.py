@@ -27,7 +27,8 @@ import pytest
 from galaxy_devstack.postgres import PostgresCluster
 from galaxy_devstack.stack import SERVICES, Ports
 
-pytestmark = pytest.mark.suite
+# Runs `make up` itself: not against an external suite (make compose-test).
+pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
 START_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 60.0

@@ -37,7 +37,8 @@ from galaxy_kit.events.testing import produce_raw
 from google.protobuf.struct_pb2 import Struct
 from suite_helpers import error_of, messages_to, new_address, query, sign_in, user_of, wait_until
 
-pytestmark = pytest.mark.suite
+# Starts a suite of its own with notify's fast retries: not against an external suite (make compose-test).
+pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
 LOBBY = "/api/v1/user/lobby"
 ADMIN = "/api/v1/admin/notifications"

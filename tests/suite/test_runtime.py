@@ -18,7 +18,8 @@ import httpx
 import pytest
 from suite_helpers import error_of, new_address, sign_in, user_of, wait_until
 
-pytestmark = pytest.mark.suite
+# Kills an engine of the local driver by its pid: not against an external suite (make compose-test).
+pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
 LOBBY = "/api/v1/user/lobby"
 BIG = 2**53 + 1

@@ -203,6 +203,7 @@ def _wait_for_readyz(http: httpx.Client, status: int, timeout: float) -> httpx.R
         time.sleep(0.2)
 
 
+@pytest.mark.local_processes  # stops and starts geo
 def test_readyz_follows_a_stopped_service(http, suite):
     """Runs last in this module: it stops geo and starts it again."""
     assert http.get("/readyz").status_code == 200

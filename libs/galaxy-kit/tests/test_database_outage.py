@@ -98,3 +98,32 @@ def test_is_unavailable_tells_outages_from_bugs():
     assert not db.is_unavailable(
         sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key value violates unique constraint"))
     )
+
+
+async def test_start_up_waits_for_a_database_that_comes_up_later():
+    """Containers start in any order: a service's start-up outlasts a PostgreSQL that starts late."""
+    root = Path(tempfile.mkdtemp(prefix="galaxy-kit-late-"))
+    cluster = PostgresCluster(root / "data", _free_port(), fsync=False)
+    retries: list[int] = []
+    waiting = asyncio.create_task(
+        db.wait_for_database(cluster.dsn, timeout=120, on_retry=lambda attempt, error, delay: retries.append(attempt))
+    )
+    await asyncio.sleep(1.5)
+    assert not waiting.done(), "returned before the database existed"
+    await asyncio.to_thread(cluster.start)
+    try:
+        attempts = await asyncio.wait_for(waiting, timeout=60)
+        assert attempts > 1 and retries == list(range(1, attempts))
+    finally:
+        cluster.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_start_up_gives_up_after_its_timeout_and_at_once_on_a_wrong_database(own_cluster):
+    with pytest.raises(OSError):
+        await db.wait_for_database(f"postgresql://postgres@127.0.0.1:{_free_port()}/postgres", timeout=1.0)
+    missing = own_cluster.dsn.rsplit("/", 1)[0] + "/no_such_database"
+    began = asyncio.get_running_loop().time()
+    with pytest.raises(Exception, match="no_such_database"):
+        await db.wait_for_database(missing, timeout=60)
+    assert asyncio.get_running_loop().time() - began < 30, "a missing database is not worth waiting for"

@@ -76,6 +76,39 @@ def plain_dsn(dsn: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+#: Backoff between connection attempts while waiting for the database at start-up.
+WAIT_FIRST_DELAY_SECONDS = 0.2
+WAIT_MAX_DELAY_SECONDS = 5.0
+
+
+async def wait_for_database(dsn: str, *, timeout: float, on_retry=None) -> int:
+    """Return once PostgreSQL accepts a connection with `dsn`; the attempts it took.
+
+    Retries connection errors (refused, the server still starting, DNS of a peer
+    container not yet there) with exponential backoff until `timeout` seconds have
+    passed, then raises the last error. Any other error (a wrong password, a
+    missing database) is raised at once: waiting would not fix it.
+    `on_retry(attempt, error, delay)` is called before each pause (for a log line).
+    """
+    deadline = time.monotonic() + timeout
+    delay = WAIT_FIRST_DELAY_SECONDS
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            conn = await asyncpg.connect(plain_dsn(dsn), timeout=5)
+        except CONNECTION_ERRORS + (asyncio.TimeoutError,) as error:
+            if time.monotonic() + delay > deadline:
+                raise
+            if on_retry is not None:
+                on_retry(attempt, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, WAIT_MAX_DELAY_SECONDS)
+            continue
+        await conn.close()
+        return attempt
+
+
 def create_engine(
     dsn: str,
     *,

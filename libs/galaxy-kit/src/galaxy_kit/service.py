@@ -156,6 +156,13 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
     tasks: list[asyncio.Task[Any]] = []
     started = False
     try:
+        await db.wait_for_database(
+            settings.database_dsn(),
+            timeout=settings.database_wait_seconds,
+            on_retry=lambda attempt, error, delay: log.warning(
+                "database_unreachable_retrying", attempt=attempt, error=repr(error), retry_in=delay
+            ),
+        )
         if migrate_in_child:
             await upgrade_in_child(settings.database_dsn(), script_location=definition.migrations,
                                    schema=definition.name)

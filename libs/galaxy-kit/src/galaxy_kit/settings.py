@@ -59,6 +59,9 @@ class ServiceSettings(LoggingSettings):
     grpc_listen_addr: str = ""
     metrics_listen_addr: str = ""
     shutdown_grace_seconds: float = 10.0
+    #: How long start-up waits for PostgreSQL to accept connections (retrying with backoff)
+    #: before the process gives up: containers start in any order (docs/deploy.md).
+    database_wait_seconds: float = 120.0
     db_pool_size: int = 10
     #: Let several replicas on one host listen on the same gRPC port (SO_REUSEPORT): the kernel
     #: spreads connections over them. Off by default so a second copy cannot start by mistake.

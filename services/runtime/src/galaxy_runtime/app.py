@@ -27,7 +27,8 @@ def make_driver(settings: RuntimeSettings) -> Driver:
 
         return DockerDriver(base_url=settings.runtime_docker_url, engine_host=settings.runtime_docker_engine_host,
                             memory=settings.runtime_docker_memory, cpus=settings.runtime_docker_cpus,
-                            pids_limit=settings.runtime_docker_pids_limit)
+                            pids_limit=settings.runtime_docker_pids_limit,
+                            publish_addr=settings.runtime_docker_publish_addr)
     from galaxy_runtime.drivers.local import LocalProcessDriver
 
     return LocalProcessDriver(settings.runtime_local_state_dir, settings.runtime_local_python,

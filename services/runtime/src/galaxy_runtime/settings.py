@@ -37,6 +37,9 @@ class RuntimeSettings(ServiceSettings):
     runtime_docker_url: str = ""
     #: Docker driver: the host the engines' published ports are reached at.
     runtime_docker_engine_host: str = "127.0.0.1"
+    #: Docker driver: the host address the engines' ports are published on. Loopback by default;
+    #: a runtime in a container reaches the host at its gateway address, so compose publishes there.
+    runtime_docker_publish_addr: str = "127.0.0.1"
     runtime_docker_memory: str = "256m"
     runtime_docker_cpus: float = Field(0.5, gt=0)
     runtime_docker_pids_limit: int = Field(128, ge=16)

@@ -3,12 +3,15 @@
 Loaded by the root conftest.py. One cluster and one broker per test session
 (starting them costs about a second); tests isolate themselves with a fresh
 database (`fresh_database_dsn`) and unique topic names. `suite` runs every
-service and the edge as real processes (once per session, on free ports).
+service and the edge as real processes (once per session, on free ports), or,
+with GALAXY_SUITE_EDGE_URL set, is a suite that runs elsewhere (the container
+stack of `make compose-up`, docs/deploy.md): see `external_suite`.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import socket
@@ -18,9 +21,12 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
+from urllib.request import Request, urlopen
 
 import pytest
 
@@ -105,22 +111,28 @@ class Suite:
     on the same ports.
     """
 
-    stack: Stack
+    #: None when the suite runs elsewhere (`external_suite`): no process of it can be touched.
+    stack: Stack | None
     edge_url: str
     admin_auth: tuple[str, str]
-    mail_dir: Path
+    #: Where the local SMTP sink writes; None when mail is read through `mail_api`.
+    mail_dir: Path | None
     database_url: str
     startup_seconds: float
     #: The broker and the cluster the suite runs on, whoever started them.
     broker: TansuBroker | None = None
     postgres: PostgresCluster | None = None
+    #: The HTTP API of a Mailpit (or the stand-in of docker-compose.local.yml) the suite sends to.
+    mail_api: MailApi | None = None
 
     @property
     def push_target(self) -> str:
         return self.stack.push_target
 
     def messages(self) -> list[EmailMessage]:
-        """Every message the local SMTP sink received, oldest first."""
+        """Every message the suite's SMTP server received, oldest first."""
+        if self.mail_api is not None:
+            return self.mail_api.messages()
         return read_messages(self.mail_dir)
 
     # -- faults ------------------------------------------------------------------------------------
@@ -199,9 +211,72 @@ class Suite:
         self.start_postgres()
 
 
+@dataclass
+class MailApi:
+    """Received mail through Mailpit's HTTP API (`GET /api/v1/messages`, `.../message/{ID}/raw`).
+
+    Each message comes back as the local sink stores it: with one `Delivered-To` per recipient
+    (the stand-in catcher adds them; for a real Mailpit they are made from the listed `To`).
+    Messages already read are kept, so polling fetches only the new ones.
+    """
+
+    url: str
+    _seen: dict[str, EmailMessage] = field(default_factory=dict)
+
+    def _get(self, path: str) -> bytes:
+        with urlopen(Request(self.url.rstrip("/") + path), timeout=30) as response:  # noqa: S310 - test URL
+            return response.read()
+
+    def messages(self) -> list[EmailMessage]:
+        listed = json.loads(self._get("/api/v1/messages?limit=1000000"))["messages"]
+        for summary in reversed(listed):  # the API lists newest first
+            if summary["ID"] not in self._seen:
+                message = message_from_bytes(self._get(f"/api/v1/message/{summary['ID']}/raw"), policy=default)
+                if not message.get_all("Delivered-To"):
+                    for recipient in summary.get("To") or []:
+                        message["Delivered-To"] = recipient["Address"]
+                self._seen[summary["ID"]] = message
+        return list(self._seen.values())
+
+
+#: The suite that `suite` yields instead of starting one, when set (`make compose-test`).
+EXTERNAL_SUITE_VARIABLES = (
+    "GALAXY_SUITE_EDGE_URL",  # e.g. http://127.0.0.1:8080
+    "GALAXY_SUITE_ADMIN_USERNAME",
+    "GALAXY_SUITE_ADMIN_PASSWORD",
+    "GALAXY_SUITE_MAIL_API",  # Mailpit's HTTP address, e.g. http://127.0.0.1:8025
+    "GALAXY_SUITE_DATABASE_URL",  # the suite's database as reachable from the tests
+)
+
+
+def external_suite(environ: Mapping[str, str]) -> Suite | None:
+    """The suite described by GALAXY_SUITE_* variables, or None when GALAXY_SUITE_EDGE_URL is unset.
+
+    Tests marked `local_processes` (they stop, kill or restart parts, or talk to a service or the
+    broker directly) cannot run against it: `make compose-test` deselects them.
+    """
+    if not environ.get("GALAXY_SUITE_EDGE_URL"):
+        return None
+    missing = [name for name in EXTERNAL_SUITE_VARIABLES if not environ.get(name)]
+    if missing:
+        raise StackError(f"GALAXY_SUITE_EDGE_URL is set, so these must be too: {', '.join(missing)}")
+    return Suite(
+        stack=None,
+        edge_url=environ["GALAXY_SUITE_EDGE_URL"].rstrip("/"),
+        admin_auth=(environ["GALAXY_SUITE_ADMIN_USERNAME"], environ["GALAXY_SUITE_ADMIN_PASSWORD"]),
+        mail_dir=None,
+        database_url=environ["GALAXY_SUITE_DATABASE_URL"],
+        startup_seconds=0.0,
+        mail_api=MailApi(environ["GALAXY_SUITE_MAIL_API"]),
+    )
+
+
 @pytest.fixture(scope="session")
-def suite(postgres_cluster: PostgresCluster, kafka_broker: TansuBroker) -> Iterator[Suite]:
+def suite(request: pytest.FixtureRequest) -> Iterator[Suite]:
     """Every service and the edge as real processes on free ports, for the whole session.
+
+    With GALAXY_SUITE_EDGE_URL set, the suite described by the GALAXY_SUITE_* variables instead
+    (`external_suite`); nothing is started.
 
     Reuses the session's PostgreSQL (in a fresh database of its own) and broker;
     starts the local SMTP sink. State (logs, mail, admin password) lives in a
@@ -209,6 +284,15 @@ def suite(postgres_cluster: PostgresCluster, kafka_broker: TansuBroker) -> Itera
     can be read. Restarting its broker or PostgreSQL restarts the session's,
     which other tests use too: tests that do that take `private_suite` instead.
     """
+    try:
+        elsewhere = external_suite(os.environ)
+    except StackError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if elsewhere is not None:
+        yield elsewhere
+        return
+    postgres_cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    kafka_broker: TansuBroker = request.getfixturevalue("kafka_broker")
     state_dir = Path(tempfile.mkdtemp(prefix="galaxy-suite-"))
     database_url = create_database(postgres_cluster, f"suite_{uuid.uuid4().hex[:12]}")
     with launch_suite(

@@ -37,9 +37,11 @@ def volume_name(game_id: str) -> str:
 class DockerDriver:
     name = "docker"
 
-    def __init__(self, *, base_url: str, engine_host: str, memory: str, cpus: float, pids_limit: int) -> None:
+    def __init__(self, *, base_url: str, engine_host: str, memory: str, cpus: float, pids_limit: int,
+                 publish_addr: str = "127.0.0.1") -> None:
         self._client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
         self._engine_host = engine_host
+        self._publish_addr = publish_addr
         self._memory = memory
         self._nano_cpus = int(cpus * 1e9)
         self._pids_limit = pids_limit
@@ -54,7 +56,7 @@ class DockerDriver:
                 image_ref, detach=True, name=container_name(game_id),
                 labels={LABEL: LABEL_VALUE, GAME_LABEL: game_id},
                 volumes={volume_name(game_id): {"bind": STATE_MOUNT, "mode": "rw"}},
-                ports={ENGINE_PORT: ("127.0.0.1", None)},
+                ports={ENGINE_PORT: (self._publish_addr, None)},
                 user=ENGINE_USER, init=True, mem_limit=self._memory, nano_cpus=self._nano_cpus,
                 pids_limit=self._pids_limit, cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 environment={"GALAXY_ENGINE_LISTEN": "0.0.0.0:8000", "GALAXY_ENGINE_STATE_DIR": STATE_MOUNT},
