@@ -585,7 +585,7 @@ class Stack:
         ):
             env.pop(secret, None)
         env.update(_bytecode_cache_env(self.environ))
-        # As in the images: no docstrings or asserts resident, about 5 MB less per process
+        # No docstrings or asserts resident: about 5 MB less per process
         # (docs/performance.md, "Memory"). The suite's tests run the services this way too.
         env.setdefault("PYTHONOPTIMIZE", "2")
         env.update(
