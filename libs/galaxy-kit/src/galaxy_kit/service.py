@@ -213,7 +213,14 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
         for worker in reversed(context.workers):
             await worker.stop()
         if tasks:
-            await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
+            _, unfinished = await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
+            # The shutdown hooks close what the workers use (runtime's driver, channels): a worker
+            # still running past the grace would act on a closed driver (an engine started after
+            # the driver stopped tracking engines is an orphan), so it is cancelled and awaited.
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.wait(unfinished, timeout=settings.shutdown_grace_seconds)
         for hook in reversed(context.on_shutdown):
             await hook()
         await reads.close()
