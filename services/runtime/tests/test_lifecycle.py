@@ -15,8 +15,15 @@ import asyncpg
 import grpc
 import httpx
 from galaxy.runtime.v1 import runtime_pb2 as pb
+from galaxy.runtime.v1 import runtime_pb2_grpc
 from galaxy_kit.db import plain_dsn
+from galaxy_kit.testing import running_service
+from galaxy_runtime.app import SERVICE
 from test_engine_versions import create, error_of
+
+# At import, as test_adoption does: at run time `conftest` may name another directory's conftest
+# (tests/suite has one too) once the whole tree is collected.
+from conftest import Runtime, runtime_settings
 
 YEARLY = "0 0 1 1 *"  # no slot falls due during a test: turns here are forced
 
@@ -260,12 +267,6 @@ async def test_an_engine_that_exits_at_start_fails_at_once_not_after_the_deadlin
         fresh_database_dsn, kafka_bootstrap, tmp_path):
     """The health wait gives a live engine up to the start deadline, but one whose process is gone
     fails the attempt at once: three attempts end in start_failed long before one deadline."""
-    from galaxy.runtime.v1 import runtime_pb2_grpc
-    from galaxy_kit.testing import running_service
-    from galaxy_runtime.app import SERVICE
-
-    from conftest import Runtime, runtime_settings
-
     settings = runtime_settings(fresh_database_dsn, kafka_bootstrap, str(tmp_path / "engines"),
                                 runtime_local_python="/bin/false", runtime_engine_start_timeout_seconds=600)
     async with running_service(SERVICE, settings) as service:
