@@ -8,31 +8,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from galaxy.runtime.v1 import runtime_pb2_grpc
-from galaxy_kit.testing import free_port, running_service
+from galaxy_kit.testing import running_service
 from galaxy_runtime.app import SERVICE
-from galaxy_runtime.settings import RuntimeSettings
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 
-
-@dataclass
-class Runtime:
-    stub: runtime_pb2_grpc.RuntimeServiceStub
-    database_url: str
-    settings: RuntimeSettings
-
-
-def runtime_settings(dsn: str, kafka: str, state_dir: str, **overrides) -> RuntimeSettings:
-    return RuntimeSettings(
-        database_url=dsn, kafka_bootstrap_servers=kafka, runtime_relay_enabled=False,
-        lobby_grpc_target=f"127.0.0.1:{free_port()}", runtime_local_state_dir=state_dir,
-        runtime_health_interval_seconds=0.5, runtime_restart_backoff_seconds=0.2,
-        runtime_operations_poll_seconds=0.2, **overrides,
-    )
+from runtime_helpers import Runtime, runtime_settings  # noqa: E402
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from galaxy.runtime.v1 import runtime_pb2_grpc
 from galaxy_kit.testing import running_service
 from galaxy_runtime.app import SERVICE
 from galaxy_runtime.drivers.local import LocalProcessDriver
+from runtime_helpers import Runtime, runtime_settings
 from test_engine_versions import create
 from test_lifecycle import (
     _process_alive,
@@ -17,8 +18,6 @@ from test_lifecycle import (
     start_request,
     until,
 )
-
-from conftest import Runtime, runtime_settings
 
 
 async def test_a_new_runtime_adopts_its_engines_and_removes_orphans(fresh_database_dsn, kafka_bootstrap, tmp_path):

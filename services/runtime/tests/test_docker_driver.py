@@ -20,10 +20,9 @@ from galaxy.runtime.v1 import runtime_pb2 as pb
 from galaxy_kit.testing import running_service
 from galaxy_runtime.app import SERVICE
 from galaxy_runtime.drivers.docker import GAME_LABEL, DockerDriver, volume_name
+from runtime_helpers import Runtime, runtime_settings
 from test_engine_versions import create
 from test_lifecycle import _replaced, _status_is, engine_game, runtime_row, start_request, until
-
-from conftest import Runtime, runtime_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 STATE = Path(os.environ.get("GALAXY_CONTAINER_TEST_DIR", "/var/tmp/galaxy-runtime-containers"))

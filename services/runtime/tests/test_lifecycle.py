@@ -19,11 +19,8 @@ from galaxy.runtime.v1 import runtime_pb2_grpc
 from galaxy_kit.db import plain_dsn
 from galaxy_kit.testing import running_service
 from galaxy_runtime.app import SERVICE
+from runtime_helpers import Runtime, runtime_settings
 from test_engine_versions import create, error_of
-
-# At import, as test_adoption does: at run time `conftest` may name another directory's conftest
-# (tests/suite has one too) once the whole tree is collected.
-from conftest import Runtime, runtime_settings
 
 YEARLY = "0 0 1 1 *"  # no slot falls due during a test: turns here are forced
 

@@ -10,10 +10,9 @@ from galaxy.runtime.v1 import runtime_pb2 as pb
 from galaxy.runtime.v1 import runtime_pb2_grpc
 from galaxy_kit.testing import running_service
 from galaxy_runtime.app import SERVICE
+from runtime_helpers import Runtime, runtime_settings
 from test_engine_versions import create
 from test_lifecycle import _status_is, engine_game, rows, start_request, until
-
-from conftest import Runtime, runtime_settings
 
 GAMES = 4
 
