@@ -187,6 +187,7 @@ def cache_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[Ca
 
 
 def new_user(stack: CacheStack) -> str:
+    """A new account, made straight through account (any stack with an `account_target`)."""
     with grpc.insecure_channel(stack.account_target) as channel:
         reply = account_pb2_grpc.AccountServiceStub(channel).EnsureAccountByEmail(
             account_pb2.EnsureAccountByEmailRequest(

@@ -42,6 +42,7 @@ from test_edge_identity_cache import (
     REFUSAL_SECONDS,
     Process,
     edge_env,
+    new_user,
     serving,
     spawn,
     wait_until,
@@ -91,20 +92,6 @@ async def _execute(dsn: str, sql: str, *params) -> list[asyncpg.Record]:
         return await conn.fetch(sql, *params)
     finally:
         await conn.close()
-
-
-def new_user(stack: SessionStack) -> str:
-    with grpc.insecure_channel(stack.account_target) as channel:
-        reply = account_pb2_grpc.AccountServiceStub(channel).EnsureAccountByEmail(
-            account_pb2.EnsureAccountByEmailRequest(
-                email=f"sessions-{uuid.uuid4().hex[:10]}@example.com",
-                preferred_language="en",
-                time_zone="UTC",
-            ),
-            timeout=10,
-        )
-    assert reply.outcome == "created", reply
-    return reply.user_id
 
 
 def new_session(dsn: str, user_id: str) -> str:
