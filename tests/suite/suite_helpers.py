@@ -75,6 +75,11 @@ def user_of(http: httpx.Client, device_session_id: str) -> str:
     return looked_up.json()["user_id"]
 
 
+def as_user(user_id: str) -> dict:
+    """The header the gateway sends for an authenticated user."""
+    return {"X-User-ID": user_id}
+
+
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0, interval: float = 0.05) -> float:
     """Poll `check` until true; the seconds it took."""
     begun = time.monotonic()

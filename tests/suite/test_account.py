@@ -11,14 +11,13 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy_edge.schema import compile_validator, to_json_schema
 from galaxy_kit.events import new_envelope, pack
-from suite_helpers import error_of, new_address, sign_in, user_of, wait_until
+from suite_helpers import error_of, new_address, query, sign_in, user_of, wait_until
 
 pytestmark = pytest.mark.suite
 
@@ -53,19 +52,6 @@ def signed_in_user(http, suite, label: str, devices: int = 1) -> tuple[str, str,
 
 def revoked(http, devices: list[str]) -> bool:
     return all(http.get(f"/api/v1/internal/sessions/{d}").json()["status"] == "revoked" for d in devices)
-
-
-def query(suite, sql: str, *params) -> list[tuple]:
-    """Rows of one statement on the suite's database ($1-style parameters), as tuples."""
-
-    async def run() -> list[tuple]:
-        conn = await asyncpg.connect(suite.database_url)
-        try:
-            return [tuple(row) for row in await conn.fetch(sql, *params)]
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 def admin_actor() -> dict:

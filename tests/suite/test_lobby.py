@@ -13,13 +13,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import pytest
 from galaxy.events.v1.notify_pb2 import NotificationIntent
 from galaxy_edge.schema import compile_validator, to_json_schema
 from galaxy_kit.events import unpack, unpack_payload
-from suite_helpers import error_of, new_address, sign_in, user_of, wait_until
+from suite_helpers import as_user, error_of, new_address, query, sign_in, user_of, wait_until
 
 pytestmark = pytest.mark.suite
 
@@ -53,21 +52,6 @@ def users(http, suite, count: int, label: str = "lobby") -> list[str]:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(one, range(count)))
-
-
-def as_user(user_id: str) -> dict:
-    return {"X-User-ID": user_id}
-
-
-def query(suite, sql: str, *params) -> list[tuple]:
-    async def run() -> list[tuple]:
-        conn = await asyncpg.connect(suite.database_url)
-        try:
-            return [tuple(row) for row in await conn.fetch(sql, *params)]
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 def iso(at: datetime) -> str:

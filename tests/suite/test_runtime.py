@@ -6,17 +6,15 @@ and the engine is gone. A non-member gets 404 from the proxy."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from suite_helpers import error_of, new_address, sign_in, user_of, wait_until
+from suite_helpers import as_user, error_of, new_address, query, sign_in, user_of, wait_until
 
 # Kills an engine of the local driver by its pid: not against an external suite (make compose-test).
 pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
@@ -36,20 +34,6 @@ def users(http, suite, count: int) -> list[str]:
         return user_of(http, sign_in(http, suite, new_address(f"runtime{i}")))
     with ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(one, range(count)))
-
-
-def as_user(user_id: str) -> dict:
-    return {"X-User-ID": user_id}
-
-
-def query(suite, sql: str, *params) -> list[tuple]:
-    async def run() -> list[tuple]:
-        conn = await asyncpg.connect(suite.database_url)
-        try:
-            return [tuple(row) for row in await conn.fetch(sql, *params)]
-        finally:
-            await conn.close()
-    return asyncio.run(run())
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict:
