@@ -25,7 +25,6 @@ rules for its own tables in its `build` (`context.retention.append(...)`).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from galaxy_kit.logging import get_logger
+from galaxy_kit.workers import PeriodicWorker
 
 log = get_logger(__name__)
 
@@ -86,8 +86,10 @@ def event_table_rules(
     ]
 
 
-class RetentionWorker:
+class RetentionWorker(PeriodicWorker):
     """Applies `rules` every `interval` seconds (a background worker of `galaxy_kit.service`)."""
+
+    failure_event = "retention_pass_failed"
 
     def __init__(
         self,
@@ -99,26 +101,14 @@ class RetentionWorker:
     ) -> None:
         if batch_size < 1 or interval <= 0:
             raise ValueError("retention needs a positive batch size and interval")
+        super().__init__(interval=interval)
         self.engine = engine
         self.rules = list(rules)
-        self.interval = interval
         self.batch_size = batch_size
         self.pruned: dict[str, int] = {}
-        self._stopping = asyncio.Event()
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.prune_once()
-            except Exception as exc:  # noqa: BLE001 - the database may be away; next interval
-                log.warning("retention_pass_failed", error=repr(exc))
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
-            except TimeoutError:
-                pass
-
-    async def stop(self) -> None:
-        self._stopping.set()
+    async def run_once(self) -> dict[str, int]:
+        return await self.prune_once()
 
     async def prune_once(self) -> dict[str, int]:
         """One pass over every rule; returns the rows this call deleted, per table."""

@@ -13,11 +13,11 @@ idempotent.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from galaxy_kit.db import transaction
 from galaxy_kit.logging import get_logger
+from galaxy_kit.workers import PeriodicWorker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.repository import admin_throttle as throttle_repo
@@ -28,7 +28,9 @@ log = get_logger(__name__)
 INTERVAL_SECONDS = 300.0
 
 
-class Janitor:
+class Janitor(PeriodicWorker):
+    failure_event = "janitor_sweep_failed"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -37,11 +39,10 @@ class Janitor:
         attempts_keep_for: timedelta,
         interval_seconds: float = INTERVAL_SECONDS,
     ) -> None:
+        super().__init__(interval=interval_seconds)
         self._sessions = sessions
         self._challenges_keep_for = challenges_keep_for
         self._attempts_keep_for = attempts_keep_for
-        self._interval = interval_seconds
-        self._stopped = asyncio.Event()
 
     async def sweep(self) -> dict[str, int]:
         """Rows deleted, per table."""
@@ -51,18 +52,7 @@ class Janitor:
             attempts = await throttle_repo.delete_stale(session, older_than=self._attempts_keep_for)
         return {"login_challenges": challenges, "login_code_requests": requests, "admin_check_attempts": attempts}
 
-    async def run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                deleted = await self.sweep()
-                if any(deleted.values()):
-                    log.info("stale_rows_deleted", **deleted)
-            except Exception:  # a database hiccup must not kill the service; try again next round
-                log.exception("janitor_sweep_failed")
-            try:
-                await asyncio.wait_for(self._stopped.wait(), timeout=self._interval)
-            except TimeoutError:
-                pass
-
-    async def stop(self) -> None:
-        self._stopped.set()
+    async def run_once(self) -> None:
+        deleted = await self.sweep()
+        if any(deleted.values()):
+            log.info("stale_rows_deleted", **deleted)

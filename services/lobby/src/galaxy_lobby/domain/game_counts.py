@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from galaxy_kit.db import transaction
-from galaxy_kit.logging import get_logger
+from galaxy_kit.workers import PeriodicWorker
 
 from galaxy_lobby.domain.deps import Deps
 from galaxy_lobby.repository import games as repo
-
-log = get_logger(__name__)
 
 #: Between two folds every game created or moved adds a row; at this pace the table stays at a few
 #: dozen rows unless games change faster than tens per second, and a total sums them in microseconds.
@@ -22,27 +18,18 @@ async def compact(deps: Deps) -> None:
         await repo.compact_counts(session)
 
 
-class GameCountCompactor:
+class GameCountCompactor(PeriodicWorker):
     """A background worker: fold game_counts' deltas every `interval` seconds, first right after start.
 
-    Any number of replicas may run it at once (repository/games.compact_counts says why).
+    Any number of replicas may run it at once (repository/games.compact_counts says why). A failed
+    fold is retried at the next interval; totals stay exact meanwhile, only slower to sum.
     """
 
+    failure_event = "game_count_compaction_failed"
+
     def __init__(self, deps: Deps, *, interval: float = COMPACT_INTERVAL_SECONDS) -> None:
+        super().__init__(interval=interval)
         self._deps = deps
-        self._interval = interval
-        self._stopping = asyncio.Event()
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await compact(self._deps)
-            except Exception:  # retried at the next interval; totals stay exact meanwhile, only slower
-                log.exception("game_count_compaction_failed")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
-            except TimeoutError:
-                pass
-
-    async def stop(self) -> None:
-        self._stopping.set()
+    async def run_once(self) -> None:
+        await compact(self._deps)

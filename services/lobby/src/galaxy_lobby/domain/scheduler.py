@@ -8,12 +8,12 @@ commits, and only then asks runtime to start the games it moved to `starting`.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from galaxy_kit.db import transaction
 from galaxy_kit.logging import get_logger
+from galaxy_kit.workers import PeriodicWorker
 from sqlalchemy.engine import Row
 
 from galaxy_lobby.domain import games as games_domain
@@ -85,25 +85,15 @@ async def tick(deps: Deps, *, now: datetime, batch: int = 100) -> TickResult:
     return TickResult(moved, started)
 
 
-class PublicGameScheduler:
+class PublicGameScheduler(PeriodicWorker):
     """A background worker: `tick()` every `interval` seconds with the wall clock as `now`."""
 
+    failure_event = "public_game_scheduler_tick_failed"
+
     def __init__(self, deps: Deps, *, interval: float, batch: int = 100) -> None:
+        super().__init__(interval=interval)
         self._deps = deps
-        self._interval = interval
         self._batch = batch
-        self._stopping = asyncio.Event()
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await tick(self._deps, now=datetime.now(UTC), batch=self._batch)
-            except Exception:  # a failed tick is retried on the next one; the worker stays up
-                log.exception("public_game_scheduler_tick_failed")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
-            except TimeoutError:
-                pass
-
-    async def stop(self) -> None:
-        self._stopping.set()
+    async def run_once(self) -> TickResult:
+        return await tick(self._deps, now=datetime.now(UTC), batch=self._batch)
