@@ -132,19 +132,8 @@ class SmtpSender:
     async def send(self, message: Message, *, recipient: str) -> SendResult:
         try:
             async with asyncio.timeout(self.timeout):
-                await aiosmtplib.send(
-                    message,
-                    sender=self.envelope_sender,
-                    recipients=[recipient],
-                    hostname=self.host,
-                    port=self.port,
-                    username=self.username,
-                    password=self._password.get_secret_value() or None,
-                    use_tls=False,
-                    start_tls=self.starttls,
-                    timeout=self.timeout,
-                    local_hostname=await self.local_hostname(),
-                )
+                async with await self._client() as client:  # connects; QUIT on the way out
+                    await client.send_message(message, sender=self.envelope_sender, recipients=[recipient])
         except aiosmtplib.SMTPException as exc:
             return classify(exc)
         except TimeoutError:  # asyncio.timeout above (a TimeoutError is an OSError too: keep this first)
