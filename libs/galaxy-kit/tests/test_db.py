@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -27,6 +28,7 @@ def restartable_cluster():
         yield cluster
     finally:
         cluster.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_a_compiled_query_binds_by_name_and_keeps_its_own_literals(fresh_database_dsn):

@@ -44,7 +44,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
-    """A throw-away private cluster (fsync off) for the whole test session."""
+    """A throw-away private cluster (fsync off) for the whole test session, removed afterwards."""
     root = Path(tempfile.mkdtemp(prefix="galaxy-test-pg-"))
     cluster = PostgresCluster(root / "data", free_port(), fsync=False)
     cluster.start()
@@ -52,6 +52,7 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -59,32 +60,53 @@ def postgres_dsn(postgres_cluster: PostgresCluster) -> str:
     return postgres_cluster.dsn
 
 
-def create_database(cluster: PostgresCluster, name: str) -> str:
-    """Create an empty database in the cluster and return its DSN."""
+def _psql(cluster: PostgresCluster, statement: str) -> None:
     import subprocess
 
-    subprocess.run(
+    done = subprocess.run(
         ["psql", "-h", cluster.host, "-p", str(cluster.port), "-U", "postgres", "-d", "postgres",
-         "-c", f'CREATE DATABASE "{name}"'],
-        check=True, capture_output=True,
+         "-v", "ON_ERROR_STOP=1", "-c", statement],
+        capture_output=True, text=True,
     )
+    if done.returncode != 0:
+        # psql's own message (no space left, too many clients, ...) is what a failed CI run needs.
+        raise RuntimeError(f"psql {statement!r} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+def create_database(cluster: PostgresCluster, name: str) -> str:
+    """Create an empty database in the cluster and return its DSN."""
+    _psql(cluster, f'CREATE DATABASE "{name}"')
     return f"postgresql://postgres@{cluster.host}:{cluster.port}/{name}"
 
 
+def drop_database(cluster: PostgresCluster, name: str) -> None:
+    """Drop a database, ending whatever connections a test left open to it."""
+    _psql(cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def fresh_database_dsn(postgres_cluster: PostgresCluster) -> str:
-    """A brand-new empty database for one test."""
-    return create_database(postgres_cluster, f"t_{uuid.uuid4().hex[:16]}")
+def fresh_database_dsn(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A brand-new empty database for one test, dropped after it.
+
+    Every database is a copy of template1 (about 8 MB): kept, a full run's 1,000-odd of
+    them filled gigabytes of the temporary directory, and a CI machine's disk with them.
+    """
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    dsn = create_database(postgres_cluster, name)
+    yield dsn
+    drop_database(postgres_cluster, name)
 
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[TansuBroker]:
-    broker = TansuBroker(free_port(), log_file=Path(tempfile.gettempdir()) / f"galaxy-test-tansu-{os.getpid()}.log")
+    log_file = Path(tempfile.gettempdir()) / f"galaxy-test-tansu-{os.getpid()}.log"
+    broker = TansuBroker(free_port(), log_file=log_file)
     broker.start()
     try:
         yield broker
     finally:
         broker.stop()
+        log_file.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
