@@ -299,6 +299,9 @@ def test_two_edges_each_gateway_gets_each_event_once(http, notify_suite, gateway
     a_second = Gateway(second_edge, a_name)
     b = Gateway(second_edge, b_name)
     try:
+        # Published before B's stream is held, B's copies would wait for a retry (backoff up to
+        # half a minute and more), which is the retry test's subject, not this one's.
+        wait_until(lambda: b.error is None and _holding(notify_suite, b_name), "B's stream held", timeout=60)
         ids = [str(uuid.uuid4()) for _ in range(6)]
         publish(notify_suite, *(intent_record(user, intent_id=i) for i in ids), key=user)
         wait_until(lambda: len(a_first.of(user)) == 6 and len(b.of(user)) == 6, "six pushes each", timeout=60)
