@@ -118,6 +118,40 @@ async def test_racing_ensures_make_one_account(account):
     assert grants == [{"tier": "free", "source": "auth_registration"}]
 
 
+async def test_an_ensure_that_loses_the_race_for_a_new_address_answers_the_winners_account(account):
+    """The losing side of a race, made certain: an uncommitted account of the address holds the
+    unique index while ensures arrive; they wait on it and, once it commits, answer `existing`
+    with its id (no second account, no error)."""
+    address = new_address("late")
+    winner = uuid.uuid4()
+    engine = create_engine(account.database_url, pool_size=2, max_overflow=0)
+    try:
+        async with engine.connect() as holder, engine.connect() as watcher:
+            await holder.execute(
+                sa.text("INSERT INTO account.accounts (user_id, email, email_key, user_name, preferred_language, "
+                        "time_zone) VALUES (:u, :e, :k, 'player-winner23', 'en', 'UTC')"),
+                {"u": winner, "e": address, "k": address.lower()},
+            )
+            racing = asyncio.gather(*(ensure(account, address) for _ in range(3)))
+            waiting = 0
+            deadline = asyncio.get_running_loop().time() + 30
+            while waiting < 3:
+                assert asyncio.get_running_loop().time() < deadline, "the ensures never queued on the index"
+                await asyncio.sleep(0.05)
+                waiting = (await watcher.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE '%INSERT INTO account.accounts%' AND pid <> pg_backend_pid()"
+                ))).scalar_one()
+                await watcher.rollback()
+            await holder.commit()
+            replies = await racing
+    finally:
+        await engine.dispose()
+    assert [(r.outcome, r.user_id) for r in replies] == [("existing", str(winner))] * 3
+    rows = await fetch(account, "SELECT count(*) AS n FROM account.accounts WHERE email_key = :k", k=address.lower())
+    assert rows == [{"n": 1}]
+
+
 async def test_racing_ensures_of_many_new_addresses_make_one_account_each(account):
     """Sign-ins of new addresses in parallel (the confirm hot path): each address gets exactly one account."""
     addresses = [new_address("crowd") for _ in range(6)]
