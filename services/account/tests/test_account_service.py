@@ -14,6 +14,8 @@ from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy_kit.db import create_engine
 from galaxy_kit.events import unpack, unpack_payload
 
+from galaxy_account.domain import accounts as accounts_domain
+
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 ADMIN = "root-admin"
 
@@ -111,6 +113,76 @@ async def test_racing_ensures_make_one_account(account):
     assert sorted(r.outcome for r in replies) == ["created"] + ["existing"] * 7
     rows = await fetch(account, "SELECT count(*) AS n FROM account.accounts WHERE email_key = :k", k=address.lower())
     assert rows == [{"n": 1}]
+    grants = await fetch(account, "SELECT tier, source FROM account.entitlements WHERE user_id = :u",
+                         u=uuid.UUID(replies[0].user_id))
+    assert grants == [{"tier": "free", "source": "auth_registration"}]
+
+
+async def test_an_ensure_that_loses_the_race_for_a_new_address_answers_the_winners_account(account):
+    """The losing side of a race, made certain: an uncommitted account of the address holds the
+    unique index while ensures arrive; they wait on it and, once it commits, answer `existing`
+    with its id (no second account, no error)."""
+    address = new_address("late")
+    winner = uuid.uuid4()
+    engine = create_engine(account.database_url, pool_size=2, max_overflow=0)
+    try:
+        async with engine.connect() as holder, engine.connect() as watcher:
+            await holder.execute(
+                sa.text("INSERT INTO account.accounts (user_id, email, email_key, user_name, preferred_language, "
+                        "time_zone) VALUES (:u, :e, :k, 'player-winner23', 'en', 'UTC')"),
+                {"u": winner, "e": address, "k": address.lower()},
+            )
+            racing = asyncio.gather(*(ensure(account, address) for _ in range(3)))
+            waiting = 0
+            deadline = asyncio.get_running_loop().time() + 30
+            while waiting < 3:
+                assert asyncio.get_running_loop().time() < deadline, "the ensures never queued on the index"
+                await asyncio.sleep(0.05)
+                waiting = (await watcher.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE '%INSERT INTO account.accounts%' AND pid <> pg_backend_pid()"
+                ))).scalar_one()
+                await watcher.rollback()
+            await holder.commit()
+            replies = await racing
+    finally:
+        await engine.dispose()
+    assert [(r.outcome, r.user_id) for r in replies] == [("existing", str(winner))] * 3
+    rows = await fetch(account, "SELECT count(*) AS n FROM account.accounts WHERE email_key = :k", k=address.lower())
+    assert rows == [{"n": 1}]
+
+
+async def test_racing_ensures_of_many_new_addresses_make_one_account_each(account):
+    """Sign-ins of new addresses in parallel (the confirm hot path): each address gets exactly one account."""
+    addresses = [new_address("crowd") for _ in range(6)]
+    replies = await asyncio.gather(*(ensure(account, a) for a in addresses for _ in range(4)))
+    by_address: dict[str, set[str]] = {}
+    for address, reply in zip((a for a in addresses for _ in range(4)), replies, strict=True):
+        by_address.setdefault(address, set()).add(reply.user_id)
+    assert all(len(ids) == 1 for ids in by_address.values())
+    assert sorted(r.outcome for r in replies).count("created") == len(addresses)
+    rows = await fetch(account, "SELECT email_key, count(*) AS n FROM account.accounts "
+                                "WHERE email_key LIKE 'crowd-%' GROUP BY email_key")
+    assert sorted(r["n"] for r in rows) == [1] * len(addresses)
+
+
+async def test_a_drawn_user_name_that_is_taken_is_drawn_again(account, monkeypatch):
+    taken = (await account.UserAccountGet(pb.UserAccountGetRequest(
+        user_id=(await ensure(account, new_address())).user_id))).account.user_name
+    draws = iter([taken, taken, "player-fresh234"])
+    monkeypatch.setattr(accounts_domain, "new_user_name", lambda: next(draws))
+    created = await ensure(account, new_address("second"))
+    assert created.outcome == "created"
+    got = (await account.UserAccountGet(pb.UserAccountGetRequest(user_id=created.user_id))).account
+    assert got.user_name == "player-fresh234"
+    assert got.entitlement.plan_code == "free"
+
+    # Never a free name: the sign-in fails (INTERNAL, not a half-made account) and writes nothing.
+    monkeypatch.setattr(accounts_domain, "new_user_name", lambda: taken)
+    address = new_address("unlucky")
+    assert (await error_of(ensure(account, address))).code() == grpc.StatusCode.INTERNAL
+    rows = await fetch(account, "SELECT count(*) AS n FROM account.accounts WHERE email_key = :k", k=address.lower())
+    assert rows == [{"n": 0}]
 
 
 async def test_profile_and_settings_validation_changes_nothing_on_error(account):
@@ -228,6 +300,17 @@ async def test_a_permanent_block_refuses_the_address_and_publishes_once(account)
     past = block(user_id)
     past.body.expires_at.FromDatetime(datetime.now(UTC) - timedelta(seconds=1))
     assert (await error_of(account.AdminUsersAddSanction(past))).code() == INVALID
+
+
+async def test_deleting_a_blocked_account_does_not_free_its_address(account):
+    address = new_address("blocked-gone")
+    user_id = (await ensure(account, address)).user_id
+    await account.AdminUsersAddSanction(block(user_id))
+    await account.AdminUsersSoftDelete(pb.AdminUsersSoftDeleteRequest(admin_username=ADMIN, user_id=user_id))
+    reply = await ensure(account, address.upper())
+    assert (reply.outcome, reply.user_id, reply.block_reason_code) == ("blocked", "", "policy_blocked")
+    rows = await fetch(account, "SELECT count(*) AS n FROM account.accounts WHERE email_key = :k", k=address.lower())
+    assert rows == [{"n": 1}]
 
 
 async def test_an_expired_block_drops_out(account):

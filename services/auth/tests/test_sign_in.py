@@ -245,6 +245,20 @@ async def test_two_confirmations_racing_with_one_code_make_one_session(auth: Aut
     assert [str(r["device_session_id"]) for r in rows] == succeeded
 
 
+async def test_confirmations_racing_for_one_new_address_make_one_account(auth: Auth):
+    """Several codes of an address nobody has signed in with, confirmed at once (auth asks the real
+    account service for each): every confirmation gets its session, all of one new user."""
+    address = new_address("first-time")
+    challenges = []
+    for nth in range(1, 5):
+        challenges.append((await auth.send(address), await auth.neighbours.code_for(address, nth)))
+    sessions = await asyncio.gather(*(auth.confirm(challenge_id, code) for challenge_id, code in challenges))
+    users = {(await auth.session(session_id)).user_id for session_id in sessions}
+    assert len(set(sessions)) == 4 and len(users) == 1
+    rows = await auth.fetch("SELECT user_id FROM account.accounts WHERE email_key = :key", key=address.lower())
+    assert [str(r["user_id"]) for r in rows] == list(users)
+
+
 async def test_an_unknown_challenge_is_refused(auth: Auth):
     for challenge_id in (str(uuid.uuid4()), "not-a-uuid"):
         error = await rpc_error(auth.confirm(challenge_id, "123456"))

@@ -174,7 +174,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
 
     async def EnsureAccountByEmail(self, request: account_pb2.EnsureAccountByEmailRequest, context: Context):
         ensured = await accounts.ensure_by_email(
-            sessions=self._sessions, email=request.email,
+            reads=self._reads, email=request.email,
             preferred_language=request.preferred_language, time_zone=request.time_zone,
         )
         reply = account_pb2.EnsureAccountByEmailResponse(

@@ -1,9 +1,10 @@
-"""Account operations: one transaction each (docs/account.md).
+"""Account operations: one transaction each, or one statement in autocommit (docs/account.md).
 
 - ensure-by-email: the live account of an address, created on first sign-in
   (outcome created/existing), or `blocked` when any account of the address
-  carries an active permanent block. Two calls racing for a new address make
-  one account (the partial unique index on email_key + ON CONFLICT DO NOTHING).
+  carries an active permanent block; one statement. Two calls racing for a new
+  address make one account (the partial unique index on email_key + ON
+  CONFLICT DO NOTHING).
 - user_name: `player-` + 8 random base32 characters, drawn at creation, unique
   for ever (unique constraint; a collision is retried with a new draw), never
   changed.
@@ -26,11 +27,9 @@ from galaxy_kit.db import Reads, transaction
 from galaxy_kit.errors import InvalidArgument, NotFound
 from galaxy_kit.events import enqueue
 from galaxy_kit.logging import get_logger
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from galaxy_account.domain import policy
-from galaxy_account.domain import aggregate
+from galaxy_account.domain import aggregate, policy
 from galaxy_account.domain.aggregate import Aggregate, load, load_one
 from galaxy_account.domain.validation import (
     canonical_tag,
@@ -49,7 +48,9 @@ from galaxy_account.repository.tables import outbox
 log = get_logger(__name__)
 
 USER_NAME_PREFIX = "player-"
-USER_NAME_ATTEMPTS = 8
+#: Statements one ensure-by-email may take: a drawn user_name collides about once in 10^12 draws,
+#: and a lost race for a new address is followed by a statement that sees the winner.
+ENSURE_ATTEMPTS = 8
 PRODUCER = "account"
 
 UNKNOWN_USER = "X-User-ID: unknown user"
@@ -83,57 +84,43 @@ class Ensured:
 # ---- internal: sign-in, lookups, identity ----
 
 
-async def ensure_by_email(
-    *, sessions: async_sessionmaker[AsyncSession], email: str, preferred_language: str, time_zone: str
-) -> Ensured:
+#: The initial entitlement of every new account (its tier and provenance).
+INITIAL_ENTITLEMENT = {
+    "tier": policy.FREE,
+    "source": policy.INITIAL_SOURCE,
+    "actor_type": policy.SERVICE_ACTOR_TYPE,
+    "actor_id": policy.SERVICE_ACTOR_ID,
+    "reason_code": policy.INITIAL_REASON,
+}
+
+
+async def ensure_by_email(*, reads: Reads, email: str, preferred_language: str, time_zone: str) -> Ensured:
+    """One prepared statement in autocommit (repository/accounts.py, `ensure_by_email_key`); again
+    only when the drawn user_name was taken or a concurrent sign-in created the account meanwhile."""
     address = parse_email(email)
     if address is None:
         raise InvalidArgument("email is not a valid e-mail address")
     # The registration context must never fail a sign-in: unusable values fall back.
     language = canonical_tag(preferred_language) or policy.DEFAULT_LANGUAGE
     zone = time_zone if is_time_zone(time_zone) else policy.DEFAULT_TIME_ZONE
-    at = now()
-    async with transaction(sessions) as session:
-        if await repo.email_blocked(session, address.key, at):
+    for _ in range(ENSURE_ATTEMPTS):
+        try:
+            found = await repo.ensure_by_email_key(
+                reads, user_id=uuid.uuid4(), email=address.address, email_key=address.key,
+                user_name=new_user_name(), preferred_language=language, time_zone=zone,
+                block_code=policy.PERMANENT_BLOCK, entitlement=INITIAL_ENTITLEMENT, now=now(),
+            )
+        except repo.UserNameTaken:
+            continue
+        if found.blocked:
             return Ensured(BLOCKED, block_reason_code=policy.BLOCK_REASON)
-        existing = await repo.get_live_by_email_key(session, address.key)
-        if existing is not None:
-            return Ensured(EXISTING, existing.user_id)
-        user_id = uuid.uuid4()
-        for _ in range(USER_NAME_ATTEMPTS):
-            try:
-                async with session.begin_nested():
-                    inserted = await repo.insert_if_address_free(
-                        session,
-                        user_id=user_id,
-                        email=address.address,
-                        email_key=address.key,
-                        user_name=new_user_name(),
-                        preferred_language=language,
-                        time_zone=zone,
-                    )
-            except IntegrityError:  # the drawn user_name is taken: draw again
-                continue
-            break
-        else:
-            raise RuntimeError("could not draw a free user_name")
-        if not inserted:  # a concurrent sign-in created it first (and has committed)
-            existing = await repo.get_live_by_email_key(session, address.key)
-            if existing is None:
-                raise RuntimeError("account vanished during ensure-by-email")
-            return Ensured(EXISTING, existing.user_id)
-        await repo.insert_entitlement(
-            session,
-            user_id=user_id,
-            tier=policy.FREE,
-            source=policy.INITIAL_SOURCE,
-            actor_type=policy.SERVICE_ACTOR_TYPE,
-            actor_id=policy.SERVICE_ACTOR_ID,
-            reason_code=policy.INITIAL_REASON,
-            starts_at=at,
-        )
-    log.info("account_created", user_id=str(user_id))
-    return Ensured(CREATED, user_id)
+        if found.existing_user_id is not None:
+            return Ensured(EXISTING, found.existing_user_id)
+        if found.created_user_id is not None:
+            log.info("account_created", user_id=str(found.created_user_id))
+            return Ensured(CREATED, found.created_user_id)
+        # A concurrent sign-in created the account after this statement's snapshot: the next sees it.
+    raise RuntimeError("ensure-by-email found no free user_name or kept losing races")
 
 
 # Reads of one account are one statement each, outside any transaction (galaxy_kit.db.Reads):

@@ -1,4 +1,9 @@
-"""Queries on accounts and their entitlement, sanction and limit history. Nothing here commits."""
+"""Queries on accounts and their entitlement, sanction and limit history.
+
+The ORM-session functions never commit (the domain's transaction does). The hot
+statements at the end run alone in autocommit on `galaxy_kit.db.Reads`, each
+one prepared statement, atomic on its own.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import distinct_on, insert
 from galaxy_kit.db import Query, Reads
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_account.repository.tables import accounts, entitlements, limits, sanctions
@@ -85,62 +91,6 @@ async def get(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = F
         query = query.with_for_update()
     row = (await session.execute(query)).one_or_none()
     return AccountRow(*row) if row is not None else None
-
-
-async def get_live_by_email_key(session: AsyncSession, email_key: str) -> AccountRow | None:
-    row = (
-        await session.execute(
-            sa.select(*_ACCOUNT_COLUMNS).where(accounts.c.email_key == email_key, accounts.c.deleted_at.is_(None))
-        )
-    ).one_or_none()
-    return AccountRow(*row) if row is not None else None
-
-
-async def email_blocked(session: AsyncSession, email_key: str, now: datetime) -> bool:
-    """Whether any account of the address (live or deleted) has an active permanent block."""
-    query = sa.select(
-        sa.exists().where(
-            sanctions.c.user_id == accounts.c.user_id,
-            accounts.c.email_key == email_key,
-            sanctions.c.sanction_code == "permanent_block",
-            _active(sanctions.c.expires_at, now),
-        )
-    )
-    return bool((await session.execute(query)).scalar_one())
-
-
-async def insert_if_address_free(
-    session: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    email: str,
-    email_key: str,
-    user_name: str,
-    preferred_language: str,
-    time_zone: str,
-) -> bool:
-    """Insert a live account unless one already holds the address; True when inserted.
-
-    A user_name collision raises IntegrityError (the caller retries in a savepoint).
-    """
-    inserted = (
-        await session.execute(
-            insert(accounts)
-            .values(
-                user_id=user_id,
-                email=email,
-                email_key=email_key,
-                user_name=user_name,
-                preferred_language=preferred_language,
-                time_zone=time_zone,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[accounts.c.email_key], index_where=accounts.c.deleted_at.is_(None)
-            )
-            .returning(accounts.c.user_id)
-        )
-    ).scalar_one_or_none()
-    return inserted is not None
 
 
 async def update(session: AsyncSession, user_id: uuid.UUID, **values) -> AccountRow:
@@ -331,3 +281,90 @@ async def read_identity(reads: Reads, user_id: uuid.UUID, now: datetime) -> tupl
     """(deleted, blocked) of an account in one statement; None when there is none."""
     record = await reads.fetchrow(_IDENTITY, user_id=user_id, now=now)
     return (record["deleted"], record["blocked"]) if record is not None else None
+
+
+# ---- ensure-by-email: one statement (docs/account.md, "Ensure-by-email") ----
+
+#: The constraint a drawn user_name collides on (the caller draws again).
+USER_NAME_CONSTRAINT = "accounts_user_name_key"
+
+
+class UserNameTaken(Exception):
+    """The drawn user_name already belongs to an account; nothing was written."""
+
+
+@dataclass(frozen=True)
+class EnsureRow:
+    """What one ensure statement found or made; all empty when it lost a race (see `ensure_by_email_key`)."""
+
+    blocked: bool
+    existing_user_id: uuid.UUID | None
+    created_user_id: uuid.UUID | None
+
+
+# The block check (any account of the address, live or deleted), the live account and, only when
+# there is neither, the new account and its first entitlement: one snapshot, one round trip. Two
+# statements racing for a new address meet on the partial unique index: the later INSERT waits for
+# the earlier one's commit and then does nothing, so exactly one account is made; the loser's own
+# snapshot predates that commit, so it answers all-empty and the caller asks again.
+_ENSURE = Query.compile(sa.text("""
+WITH blocked AS (
+    SELECT EXISTS (
+        SELECT 1 FROM account.accounts AS a JOIN account.sanctions AS s ON s.user_id = a.user_id
+        WHERE a.email_key = CAST(:email_key AS text)
+          AND s.sanction_code = CAST(:block_code AS text)
+          AND (s.expires_at IS NULL OR s.expires_at > CAST(:now AS timestamptz))
+    ) AS blocked
+), live AS (
+    SELECT user_id FROM account.accounts
+    WHERE email_key = CAST(:email_key AS text) AND deleted_at IS NULL
+), created AS (
+    INSERT INTO account.accounts (user_id, email, email_key, user_name, preferred_language, time_zone)
+    SELECT CAST(:user_id AS uuid), CAST(:email AS text), CAST(:email_key AS text), CAST(:user_name AS text),
+           CAST(:preferred_language AS text), CAST(:time_zone AS text)
+    WHERE NOT (SELECT blocked FROM blocked) AND NOT EXISTS (SELECT FROM live)
+    ON CONFLICT (email_key) WHERE deleted_at IS NULL DO NOTHING
+    RETURNING user_id
+), entitlement AS (
+    INSERT INTO account.entitlements (user_id, tier, source, actor_type, actor_id, reason_code, starts_at)
+    SELECT user_id, CAST(:tier AS text), CAST(:source AS text), CAST(:actor_type AS text),
+           CAST(:actor_id AS text), CAST(:reason_code AS text), CAST(:now AS timestamptz)
+    FROM created
+)
+SELECT (SELECT blocked FROM blocked) AS blocked,
+       (SELECT user_id FROM live) AS existing_user_id,
+       (SELECT user_id FROM created) AS created_user_id
+"""))
+
+
+async def ensure_by_email_key(
+    reads: Reads,
+    *,
+    user_id: uuid.UUID,
+    email: str,
+    email_key: str,
+    user_name: str,
+    preferred_language: str,
+    time_zone: str,
+    block_code: str,
+    entitlement: dict[str, str],
+    now: datetime,
+) -> EnsureRow:
+    """Blocked, the live account, or a new one (with `entitlement`: tier, source, actor_type,
+    actor_id, reason_code, starting `now`), in one statement in autocommit.
+
+    All fields empty: a concurrent statement created the address's account after this one's
+    snapshot was taken (nothing was written; ask again). Raises UserNameTaken when `user_name`
+    is someone's (nothing was written; draw again).
+    """
+    try:
+        [row] = await reads.write(
+            _ENSURE, user_id=user_id, email=email, email_key=email_key, user_name=user_name,
+            preferred_language=preferred_language, time_zone=time_zone, block_code=block_code, now=now,
+            **entitlement,
+        )
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == USER_NAME_CONSTRAINT:
+            raise UserNameTaken(user_name) from None
+        raise
+    return EnsureRow(row["blocked"], row["existing_user_id"], row["created_user_id"])
