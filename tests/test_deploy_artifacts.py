@@ -387,6 +387,13 @@ def test_dockerfile_shape(name: str) -> None:
         assert env["BACKEND_GRPC_PUSH_LISTEN_ADDR"] == f"0.0.0.0:{EDGE_PUSH_PORT}"
     else:
         assert env["GALAXY_GRPC_LISTEN_ADDR"] == f"0.0.0.0:{PORTS[name]}"
+    # byte-code at optimisation level 2, the level the container runs at, for the standard library
+    # too (the official base ships none; docs/deploy.md "Image sizes")
+    assert env["PYTHONOPTIMIZE"] == "2"
+    assert "UV_COMPILE_BYTECODE" not in _image_env(ins), "uv would compile at the default level"
+    stage_runs = [a for k, a in last_stage if k == "RUN"]
+    assert any(re.search(r"compileall .*-o 2 .*sysconfig", a) for a in stage_runs), \
+        "the runtime stage must compile the standard library at level 2"
     assert ("STOPSIGNAL", "SIGTERM") in last_stage
     assert _effective_command(last_stage) == ["python", "-m", module]
     assert kinds.count("HEALTHCHECK") <= 1
@@ -496,6 +503,13 @@ def _replay_build_stage(name: str, ctx: Path, venv: Path) -> str | None:
                     target = workdir / dest / source.name if dest.endswith("/") else workdir / dest
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(source, target)
+        elif kind == "RUN" and "compileall" in arg:
+            # the slimming step, on the replayed virtualenv with its own interpreter (Python 3.11)
+            script = arg.replace("/opt/venv", str(venv))
+            run_env = {**env, "PATH": f"{venv / 'bin'}:{env['PATH']}"}
+            proc = _run(["/bin/sh", "-c", script], cwd=workdir, env=run_env, timeout=600)
+            if proc.returncode != 0:
+                return f"{script}:\n{proc.stdout}{proc.stderr}"
         elif kind == "RUN" and " uv sync " in f" {arg} ":
             cmd = shlex.split(arg[arg.index("uv sync"):])
             # host Python instead of the image's; bytecode compilation only costs time here
@@ -509,21 +523,47 @@ def _replay_build_stage(name: str, ctx: Path, venv: Path) -> str | None:
 
 
 def _check_image_venv(name: str, venv: Path) -> str | None:
-    """The service's entry module imports with what was installed, and nothing else is there."""
+    """The service's entry module imports with what was installed, and nothing else is there.
+
+    As the image runs it: at optimisation level 2, with the byte-code of every module it loads
+    from the virtualenv already compiled (a read-only root filesystem compiles nothing to disk, and
+    compiling at each start costs time and memory), and without what a running service never
+    reads (extension modules' debug symbols, packages' own tests, type stubs; docs/deploy.md
+    "Image sizes").
+    """
+    # no `assert` in here: level 2 drops them
     code = (
-        "import importlib, importlib.util\n"
-        f"assert importlib.util.find_spec('galaxy_{name}.__main__'), 'no __main__'\n"
+        "import importlib, importlib.util, os, sys\n"
+        "def check(ok, why):\n"
+        "    if not ok:\n"
+        "        sys.exit(why)\n"
+        "check(sys.flags.optimize == 2, f'optimisation level {sys.flags.optimize}')\n"
+        f"check(importlib.util.find_spec('galaxy_{name}.__main__'), 'no __main__')\n"
         f"importlib.import_module('galaxy_{name}.__main__')\n"
         "import grpc_health.v1.health_pb2\n"
+        "cached = [getattr(getattr(m, '__spec__', None), 'cached', None) for m in list(sys.modules.values())]\n"
+        f"missing = [c for c in cached if c and c.startswith({str(venv)!r}) and not os.path.exists(c)]\n"
+        "check(not missing, f'byte-code not compiled in the image: {missing[:5]} ({len(missing)})')\n"
         f"others = [m for m in {[f'galaxy_{d}' for d in DEPLOYABLES if d != name]!r} "
         "if importlib.util.find_spec(m)]\n"
-        "assert not others, f'other deployables in the image: {others}'\n"
+        "check(not others, f'other deployables in the image: {others}')\n"
         "for dev in ('pytest', 'galaxy_devstack'):\n"
-        "    assert not importlib.util.find_spec(dev), f'{dev} in the image'\n"
+        "    check(not importlib.util.find_spec(dev), f'{dev} in the image')\n"
     )
-    proc = _run([str(venv / "bin" / "python"), "-c", code], cwd=venv.parent)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    proc = _run([str(venv / "bin" / "python"), "-c", code], cwd=venv.parent,
+                env={**env, "PYTHONOPTIMIZE": "2", "PYTHONDONTWRITEBYTECODE": "1"})
     if proc.returncode != 0:
         return proc.stdout + proc.stderr
+    site = next(venv.glob("lib/python*/site-packages"))
+    left = [str(p.relative_to(site)) for p in site.rglob("*")
+            if (p.is_dir() and p.name in ("test", "tests")) or p.suffix == ".pyi"]
+    if left:
+        return f"tests or type stubs left in the image: {left[:5]} ({len(left)})"
+    for so in site.rglob("*.so"):
+        sections = _run(["readelf", "-S", "-W", str(so)])
+        if sections.returncode != 0 or ".debug_info" in sections.stdout:
+            return f"{so.relative_to(site)} keeps its debug symbols: {sections.stderr}"
     # installed as wheels, not editable links back into the build context
     pths = " ".join(p.read_text() for p in venv.glob("lib/python*/site-packages/*.pth"))
     if str(venv.parent / "ctx") in pths:

@@ -7,18 +7,32 @@
 #     EXTERNALLY-MANAGED and refuses `pip install` into the system;
 #   - the host's CA bundle (the package index may sit behind the host's TLS proxy), with
 #     SSL_CERT_FILE pointing at it, which uv and pip read;
-#   - no apt lists, caches, documentation or locales (image size).
+#   - no apt lists, caches, documentation or locales (image size);
+#   - none of what a Galaxy container never reads (image size, docs/deploy.md "Image sizes"): the
+#     standard library's byte-code at the default level (the images run at optimisation level 2
+#     and compile the library at that level themselves, as on the official image, which ships
+#     none), its test, lib2to3 and pydoc_data directories, and glibc's gconv modules (iconv for
+#     non-Unicode character sets; Python's codecs are its own). apt, dpkg and perl stay: the
+#     stand-ins of docker-compose.local.yml install Debian packages on this base.
 #
 #   bash tools/base_image.sh [IMAGE]      # default localhost/galaxy-python:3.11-bookworm
 #
-# Idempotent: does nothing when the image exists. Needs root (debootstrap) and podman.
+# Idempotent: does nothing when the image exists and was made by this version of the recipe
+# (its label galaxy.base.recipe); an image of an older recipe is made again.
+# Needs root (debootstrap) and podman.
 set -euo pipefail
 IMAGE="${1:-localhost/galaxy-python:3.11-bookworm}"
+# Raise it whenever the image's content changes, so that an existing base is replaced.
+RECIPE=2
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 if podman image exists "$IMAGE"; then
-  exit 0
+  made_by="$(podman image inspect --format '{{ index .Labels "galaxy.base.recipe" }}' "$IMAGE" 2>/dev/null || true)"
+  if [ "$made_by" = "$RECIPE" ]; then
+    exit 0
+  fi
+  echo "base_image: $IMAGE is from an older recipe (${made_by:-1}); making it again" >&2
 fi
 if ! command -v debootstrap >/dev/null 2>&1; then
   echo "base_image: installing debootstrap" >&2
@@ -45,11 +59,17 @@ if [ -s /etc/ssl/certs/ca-certificates.crt ]; then
 fi
 $SUDO rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* \
   "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
-  "$rootfs"/usr/share/locale/* "$rootfs"/tmp/*
+  "$rootfs"/usr/share/locale/* "$rootfs"/tmp/* \
+  "$rootfs"/usr/lib/*-linux-gnu/gconv \
+  "$rootfs"/usr/lib/python3.11/test "$rootfs"/usr/lib/python3.11/lib2to3 \
+  "$rootfs"/usr/lib/python3.11/pydoc_data
+$SUDO find "$rootfs"/usr/lib/python3.11 "$rootfs"/usr/lib/python3/dist-packages \
+  -name __pycache__ -type d -prune -exec rm -rf {} +
 $SUDO tar -C "$rootfs" -c . | podman import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
   --change 'CMD ["python3"]' \
+  --change "LABEL galaxy.base.recipe=$RECIPE" \
   - "$IMAGE" >/dev/null
 echo "base_image: $IMAGE ($(podman image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=si)B)" >&2

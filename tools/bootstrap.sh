@@ -31,6 +31,8 @@ command -v wrk >/dev/null 2>&1 || apt_install wrk
 # their base image without a registry (tools/container_engine.sh builds it when the tests run).
 command -v podman >/dev/null 2>&1 || apt_install podman
 command -v runc >/dev/null 2>&1 || apt_install runc
+# strip and readelf: the deploy tests replay the images' slimming step (tests/test_deploy_artifacts.py).
+command -v strip >/dev/null 2>&1 || apt_install binutils
 command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
 
 if ! command -v uv >/dev/null 2>&1; then

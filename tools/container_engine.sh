@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 STATE="${1:?usage: container_engine.sh STATE_DIR}"
 mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
-BASE_IMAGE="localhost/galaxy-python:3.11-bookworm"
+BASE_IMAGE="${GALAXY_BASE_IMAGE:-localhost/galaxy-python:3.11-bookworm}"
 ENGINE_IMAGE="localhost/galaxy-engine:test"
 
 SUDO=""
