@@ -143,9 +143,9 @@ def smtp_server():
     """Start a real SMTP server with a given handler: `port = smtp_server(handler)`."""
     controllers: list[Controller] = []
 
-    def start(handler: RecordingSmtpHandler) -> int:
+    def start(handler: RecordingSmtpHandler, **smtp_parameters) -> int:
         port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10, **smtp_parameters)
         controller.start()
         controllers.append(controller)
         return port
@@ -503,6 +503,64 @@ async def test_a_batch_goes_over_a_few_reused_connections_and_a_refusal_does_not
     # 16 messages and 4 refusals over at most 4 connections: each carried several messages, and a
     # refused message did not cost its connection.
     assert handler.connections <= 4
+
+
+class SlowCountingSmtpHandler(CountingConnectionsSmtpHandler):
+    """Takes `delay` over every DATA and records the most messages it was ever answering at once."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.answering = 0
+        self.most_at_once = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
+        with self._lock:
+            self.answering += 1
+            self.most_at_once = max(self.most_at_once, self.answering)
+        try:
+            return await super().handle_DATA(server, session, envelope)
+        finally:
+            with self._lock:
+                self.answering -= 1
+
+
+async def test_several_batches_are_in_flight_over_one_pool_of_reused_connections(fresh_database_dsn, smtp_server):
+    """Batches of one against a slow server: the worker claims the next batch while the first is
+    still talking SMTP (a stored delivery waits for a free connection, not for a whole batch),
+    never holds more connections than GALAXY_SMTP_CONNECTIONS, and a connection that finished one
+    batch carries the next instead of a new handshake and EHLO per batch."""
+    handler = SlowCountingSmtpHandler(delay=1.0)
+    port = smtp_server(handler)
+    count = 9
+    async with mail_service(fresh_database_dsn, handler, port, mail_worker_enabled=False) as mail:
+        replies = [await mail.enqueue(f"pool:{i}", code=f"{i:06d}") for i in range(count)]
+        async with mail_service(fresh_database_dsn, handler, port, mail_batch_size=1, smtp_connections=3):
+            for reply in replies:
+                await mail.wait_status(reply.delivery_id, "sent")
+            late = await mail.enqueue("pool:late", code="999999")  # after a pause: a pooled connection
+            await mail.wait_status(late.delivery_id, "sent")
+        await asyncio.sleep(0.3)  # room for a duplicate to arrive
+    assert handler.per_delivery() == {reply.delivery_id: 1 for reply in [*replies, late]}
+    assert handler.most_at_once == 3, "three batches of one were sent at the same time"
+    assert handler.connections == 3, "ten batches over the same three connections"
+
+
+async def test_a_pooled_connection_the_server_hung_up_on_costs_no_failed_attempt(fresh_database_dsn, smtp_server):
+    """The server closes connections idle for 0.5 s: the next message, which finds its pooled
+    connection dropped, goes out on a new one at its first attempt (no `failed`, no retry delay)."""
+    handler = CountingConnectionsSmtpHandler()
+    port = smtp_server(handler, timeout=0.5)
+    async with mail_service(fresh_database_dsn, handler, port, mail_retry_base_seconds=30.0,
+                            mail_retry_cap_seconds=30.0) as mail:
+        first = await mail.enqueue("idle:1", code="100001")
+        await mail.wait_status(first.delivery_id, "sent")
+        await asyncio.sleep(1.5)  # the server hangs up on the idle pooled connection
+        second = await mail.enqueue("idle:2", code="100002")
+        await mail.wait_status(second.delivery_id, "sent")
+        attempts = await mail.attempts(second.delivery_id)
+    assert [(a.attempt_no, a.outcome) for a in attempts] == [(1, "sent")]
+    assert handler.connections == 2
 
 
 async def test_a_batch_starts_no_conversation_that_could_outlive_its_lease(fresh_database_dsn, smtp_server):
