@@ -54,7 +54,7 @@ INTERNAL_RPCS = {
     },
     "lobby": {"InternalGetActiveMember"},
     "runtime": {"StartRuntime", "StopRuntime", "PauseRuntime", "ResumeRuntime"},
-    "mail": {"EnqueueDelivery"},
+    "mail": {"EnqueueDelivery", "EnqueueDeliveries"},
     "notify": {"SubscribePush"},
     "geo": {"ObserveClientAddress", "ObserveClientAddresses"},
 }
@@ -355,6 +355,7 @@ def test_internal_rpc_shapes() -> None:
             "EnqueueDeliveryResponse",
             {"delivery_id", "created"},
         ),
+        ("mail", "EnqueueDeliveries"): ({"deliveries"}, "EnqueueDeliveriesResponse", {"results"}),
         ("runtime", "StartRuntime"): (
             {"game_id", "engine_version", "roster", "turn_schedule", "seed"},
             "RuntimeOperation",

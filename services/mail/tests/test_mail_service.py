@@ -309,6 +309,80 @@ async def test_the_same_idempotency_key_makes_one_delivery_and_one_message(fresh
         assert (await mail.deliveries()).total == 1
 
 
+def delivery(key: str, *, code: str = "000000", recipient: str = "player@example.com",
+             template_id: str = "login_code", locale: str = "en") -> mail_pb2.EnqueueDeliveryRequest:
+    return mail_pb2.EnqueueDeliveryRequest(idempotency_key=key, template_id=template_id, recipient=recipient,
+                                           locale=locale, variables={"code": code})
+
+
+async def test_many_deliveries_in_one_call_each_as_one_enqueue_would_be(fresh_database_dsn, smtp_server):
+    """EnqueueDeliveries: one result per delivery in order; a bad one is refused alone (nothing
+    stored for it), a key already taken answers its delivery with created=false, a key repeated
+    inside the call is one delivery; every stored one is sent once, in its own language."""
+    handler = RecordingSmtpHandler()
+    port = smtp_server(handler)
+    async with mail_service(fresh_database_dsn, handler, port) as mail:
+        earlier = await mail.enqueue("many:taken", code="500000")
+        reply = await mail.stub.EnqueueDeliveries(mail_pb2.EnqueueDeliveriesRequest(deliveries=[
+            delivery("many:1", code="500001", recipient="one@example.com"),
+            delivery("many:bad", code="500002", recipient="two@example.com, three@example.com"),
+            delivery("many:taken", code="500003"),
+            delivery("many:2", code="500004", recipient="de@example.com", locale="de-AT"),
+            delivery("many:1", code="500005"),
+            delivery("many:nocode", template_id="notify.game_started"),
+        ]))
+        first, bad, taken, german, repeated, unknown = reply.results
+        assert first.created and first.delivery_id and not first.error
+        assert not bad.delivery_id and "recipient" in bad.error
+        assert (taken.delivery_id, taken.created, taken.error) == (earlier.delivery_id, False, "")
+        assert german.created and german.delivery_id not in (first.delivery_id, earlier.delivery_id)
+        assert (repeated.delivery_id, repeated.created) == (first.delivery_id, False)
+        assert not unknown.delivery_id and "game_name" in unknown.error and "500" not in unknown.error
+        stored = {earlier.delivery_id, first.delivery_id, german.delivery_id}
+        for delivery_id in stored:
+            await mail.wait_status(delivery_id, "sent")
+        assert (await mail.deliveries()).total == 3
+        await asyncio.sleep(0.3)  # room for a wrong second send to show up
+        assert handler.per_delivery() == {delivery_id: 1 for delivery_id in stored}
+        by_id = {str(message[DELIVERY_ID_HEADER]): message for message in handler.snapshot()}
+        assert "500001" in by_id[first.delivery_id].get_content()
+        assert "500000" in by_id[earlier.delivery_id].get_content(), "a taken key changes nothing"
+        assert by_id[german.delivery_id]["Content-Language"] == "de"
+
+        for size in (0, 501):
+            error = await rpc_error(mail.stub.EnqueueDeliveries(mail_pb2.EnqueueDeliveriesRequest(
+                deliveries=[delivery(f"many:size:{i}") for i in range(size)]
+            )))
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (await mail.deliveries()).total == 3
+
+
+async def test_concurrent_calls_with_the_same_keys_make_one_delivery_per_key(fresh_database_dsn, smtp_server):
+    handler = RecordingSmtpHandler()
+    port = smtp_server(handler)
+    keys = [f"race:{i}" for i in range(20)]
+    async with mail_service(fresh_database_dsn, handler, port) as mail:
+        replies = await asyncio.gather(*(
+            mail.stub.EnqueueDeliveries(mail_pb2.EnqueueDeliveriesRequest(
+                deliveries=[delivery(key, code=f"{n:06d}") for key in (keys if n % 2 else keys[::-1])]
+            ))
+            for n in range(6)
+        ))
+        per_key: dict[str, set[str]] = {key: set() for key in keys}
+        created = Counter()
+        for n, reply in enumerate(replies):
+            for key, result in zip(keys if n % 2 else keys[::-1], reply.results, strict=True):
+                assert not result.error
+                per_key[key].add(result.delivery_id)
+                created[key] += result.created
+        assert all(len(ids) == 1 for ids in per_key.values())
+        assert created == {key: 1 for key in keys}
+        for ids in per_key.values():
+            await mail.wait_status(next(iter(ids)), "sent")
+        await asyncio.sleep(0.3)
+        assert sorted(handler.per_delivery().values()) == [1] * len(keys)
+
+
 async def test_retries_with_backoff_then_dead_letter_then_resend_sends(
     fresh_database_dsn, smtp_server, catalog_with_a_notice
 ):

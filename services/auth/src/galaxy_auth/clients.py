@@ -6,12 +6,14 @@ UNIMPLEMENTED → Unavailable, 503 at the edge), anything else INTERNAL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
 from galaxy_kit.downstream import downstream_failure
 
-from galaxy_auth.domain.ports import EnsuredAccount
+from galaxy_auth.domain.ports import EnsuredAccount, LoginCodeMail
 
 PERMANENT_BLOCK = "permanent_block"
 class GrpcAccountDirectory:
@@ -55,17 +57,22 @@ class GrpcMailSender:
         self._timeout = timeout
         self._template_id = template_id
 
-    async def send_login_code(self, *, idempotency_key: str, recipient: str, locale: str, code: str) -> None:
+    async def send_login_codes(self, codes: Sequence[LoginCodeMail]) -> list[str | None]:
+        """One EnqueueDeliveries call for all of `codes` (mail's idempotency key: the challenge id)."""
         try:
-            await self._stub.EnqueueDelivery(
-                mail_pb2.EnqueueDeliveryRequest(
-                    idempotency_key=idempotency_key,
-                    template_id=self._template_id,
-                    recipient=recipient,
-                    locale=locale,
-                    variables={"code": code},
-                ),
+            reply = await self._stub.EnqueueDeliveries(
+                mail_pb2.EnqueueDeliveriesRequest(deliveries=[
+                    mail_pb2.EnqueueDeliveryRequest(
+                        idempotency_key=code.idempotency_key,
+                        template_id=self._template_id,
+                        recipient=code.recipient,
+                        locale=code.locale,
+                        variables={"code": code.code},
+                    )
+                    for code in codes
+                ]),
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
-            raise downstream_failure("mail", "EnqueueDelivery", error) from None
+            raise downstream_failure("mail", "EnqueueDeliveries", error) from None
+        return [result.error or None for result in reply.results]
