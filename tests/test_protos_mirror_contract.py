@@ -50,6 +50,7 @@ INTERNAL_RPCS = {
         "EnsureAccountByEmail",
         "SyncDeclaredCountry",
         "GetAccountByEmail",
+        "GetPermanentlyBlockedEmails",
         "ResolveUserIdentity",
     },
     "lobby": {"InternalGetActiveMember"},
@@ -345,6 +346,11 @@ def test_internal_rpc_shapes() -> None:
             {"user_id", "declared_country", "updated_at"},
         ),
         ("account", "GetAccountByEmail"): ({"email"}, "AccountResponse", None),
+        ("account", "GetPermanentlyBlockedEmails"): (
+            {"emails"},
+            "GetPermanentlyBlockedEmailsResponse",
+            {"blocked_emails"},
+        ),
         ("account", "ResolveUserIdentity"): (
             {"user_id"},
             "ResolveUserIdentityResponse",
