@@ -175,7 +175,9 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         self.elapsed = elapsed = time.monotonic() - self._t0
         now = self._sample()
-        return {name: round(max(now[name] - self._c0[name], 0.0) / elapsed, 2) for name in now}
+        #: CPU seconds each process spent, unrounded (CPU per request is computed from these).
+        self.seconds = {name: max(now[name] - self._c0[name], 0.0) for name in now}
+        return {name: round(value / elapsed, 2) for name, value in self.seconds.items()}
 
 
 # ---- wrk ------------------------------------------------------------------------------------
@@ -252,7 +254,7 @@ def measured(stack: Stack, label: str, run, step: str = "") -> dict[str, Any]:  
     # CPU milliseconds each process spent per answered request: steadier than req/s on a shared machine.
     answered = max(result.get("requests", 0) - result.get("non2xx", 0), 1)
     result["cpu_ms_per_request"] = {
-        name: round(value * meter.elapsed * 1000 / answered, 3) for name, value in cores.items() if value > 0
+        name: round(value * 1000 / answered, 3) for name, value in meter.seconds.items() if value > 0
     }
     result["busiest"] = ", ".join(f"{name} {value:.2f}" for name, value in busiest)
     result["load1_before"] = round(load, 2)
