@@ -11,7 +11,10 @@ counted like a service's) on free ports in a temporary state directory, then:
    account-internal) and on GET /api/v1/internal/sessions/{id} (the gateway's
    lookup);
 3. wrk on send-email-code with a distinct address per request, while a probe
-   sends its own codes and times each one to its arrival at the SMTP sink;
+   sends its own codes and times each one to its arrival at the SMTP sink
+   (flat out, then paced at the goal's 500 codes a second, where the latency
+   goal applies; after each, how fast mail empties the backlog and at what
+   CPU per message);
    then wrk on confirm-email-code, each request a distinct open challenge
    (prepared in auth's table, enough for 1,500 req/s, so none is replayed);
 4. the split: the same read as gRPC straight to account and through the edge,
@@ -71,6 +74,8 @@ ADMIN_ROUTE = "/api/v1/admin/admin-accounts"
 ACCOUNT_ROUTE = "/api/v1/user/account"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STEPS = ("admin", "account", "session", "codes", "split")
+#: The rate of the send-email-code goal; the code → sink latency goal is measured at it.
+SEND_CODE_GOAL_RATE = 500
 THREADS = 2
 CONNECTIONS = 32
 
@@ -95,7 +100,15 @@ GOALS: dict[str, tuple[str, Any]] = {
     "admin_first32.failed": ("0", lambda v: v == 0),
     "admin_first32.max_ms": ("", None),
     "send_code.rps": ("≥ 500", lambda v: v >= 500),
-    "send_code.smtp_p99_ms": ("≤ 1000", lambda v: v <= 1000),
+    "send_code.smtp_p99_ms": ("", None),
+    "send_code.cpu_ms.auth": ("", None),
+    "send_code.cpu_ms.account": ("", None),
+    "send_code.cpu_ms.mail": ("", None),
+    "send_code.cpu_ms.edge": ("", None),
+    "send_code.cpu_ms.postgres": ("", None),
+    "send_code.cpu_ms.sink": ("", None),
+    "send_code_at_goal.rps": ("≥ 500", lambda v: v >= 500),
+    "send_code_at_goal.smtp_p99_ms": ("≤ 1000", lambda v: v <= 1000),
     "confirm_code.rps": ("≥ 300", lambda v: v >= 300),
     "split.grpc_p50_ms": ("", None),
     "split.edge_p50_ms": ("", None),
@@ -341,9 +354,14 @@ def basic_header(auth: tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
 
 
-async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
-    """wrk on send-email-code; meanwhile a probe times its own codes to the SMTP sink."""
+async def send_code_load(stack: Stack, duration: float, rate: int | None = None) -> dict[str, Any]:
+    """wrk on send-email-code (as fast as it goes, or paced at `rate` per second); meanwhile a
+    probe times its own codes to the SMTP sink."""
     run = f"b{uuid.uuid4().hex[:8]}"
+    script, env, label = "send_code.lua", {"BENCH_RUN": run}, "POST send-email-code"
+    if rate is not None:
+        script, label = "send_code_paced.lua", f"POST send-email-code paced at {rate}/s"
+        env["BENCH_RATE"] = str(rate)
     probe_sent: dict[str, int] = {}
 
     async def probe(stop: asyncio.Event) -> None:
@@ -359,15 +377,15 @@ async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
                 except TimeoutError:
                     pass
 
+    earlier = len(list(stack.mail_dir.glob("*.eml")))
     stop = asyncio.Event()
     prober = asyncio.create_task(probe(stop))
     result = await asyncio.to_thread(
-        measured, stack, "POST send-email-code",
-        lambda: wrk(stack.edge_url, "send_code.lua", duration, {"BENCH_RUN": run}),
-        "send",
+        measured, stack, label, lambda: wrk(stack.edge_url, script, duration, env), "send" if rate is None else "",
     )
     stop.set()
     await prober
+    result["drain"] = await drain(stack, earlier + result.get("requests", 0) + len(probe_sent))
     arrived = await wait_for_mail(stack.mail_dir, set(probe_sent), timeout=60)
     delays = sorted((arrival_ns(path) - probe_sent[address]) / 1e6 for address, (_, path) in arrived.items())
     lost = len(probe_sent) - len(arrived)
@@ -383,6 +401,36 @@ async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
     result["smtp_stages_ms"] = await code_stages(stack, probe_sent, arrived)
     print(f"  where a probe's code spent its time (p50 / p99 ms): {result['smtp_stages_ms']}", flush=True)
     return result
+
+
+async def drain(stack: Stack, expected: int) -> dict[str, Any]:
+    """After wrk: how fast mail empties the backlog of codes into the sink, and the CPU that costs
+    per message (nothing is enqueued meanwhile, so this is the delivery side alone: mail's worker,
+    the sink, PostgreSQL)."""
+    before = len(list(stack.mail_dir.glob("*.eml")))
+    meter = CpuMeter(stack)
+    meter.start()
+    deadline = time.monotonic() + 60
+    delivered = before
+    while delivered < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        delivered = len(list(stack.mail_dir.glob("*.eml")))
+    meter.stop()
+    drained = delivered - before
+    figures = {
+        "backlog_at_end_of_load": expected - before,
+        "delivered": drained,
+        "seconds": round(meter.elapsed, 2),
+        "messages_per_second": round(drained / meter.elapsed, 1) if drained else 0.0,
+        "cpu_ms_per_message": {
+            name: round(meter.seconds[name] * 1000 / drained, 3)
+            for name in ("mail", "sink", "postgres") if drained and name in meter.seconds
+        },
+    }
+    print(f"  after the load: {figures['backlog_at_end_of_load']} codes not yet at the sink; mail delivered "
+          f"{drained} in {figures['seconds']} s ({figures['messages_per_second']}/s), CPU per message "
+          f"{figures['cpu_ms_per_message']}", flush=True)
+    return figures
 
 
 async def code_stages(stack: Stack, sent_ns: dict[str, int], arrived: dict[str, tuple[str, Path]]
@@ -541,6 +589,9 @@ async def run(args: argparse.Namespace, stack: Stack, work: Path) -> dict[str, A
         )
     if "codes" in args.only:
         results["send_code"] = await send_code_load(stack, args.duration)
+        # The latency goal is stated "under that load", 500 codes a second: flat out, wrk asks for
+        # more than the delivery side is given CPU for, and the backlog grows for the whole run.
+        results["send_code_at_goal"] = await send_code_load(stack, args.duration, rate=SEND_CODE_GOAL_RATE)
         results["confirm_code"] = await confirm_code_load(
             stack, results["send_code"]["run"], args.duration, work
         )
