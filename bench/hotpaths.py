@@ -427,9 +427,17 @@ async def drain(stack: Stack, expected: int) -> dict[str, Any]:
             for name in ("mail", "sink", "postgres") if drained and name in meter.seconds
         },
     }
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        # Every attempt of one claim carries the claim transaction's now(): messages per claim so far.
+        figures["messages_per_claim"] = round(float(await connection.fetchval(
+            "SELECT count(*)::float / greatest(count(DISTINCT (worker, started_at)), 1) FROM mail.attempts"
+        )), 1)
+    finally:
+        await connection.close()
     print(f"  after the load: {figures['backlog_at_end_of_load']} codes not yet at the sink; mail delivered "
           f"{drained} in {figures['seconds']} s ({figures['messages_per_second']}/s), CPU per message "
-          f"{figures['cpu_ms_per_message']}", flush=True)
+          f"{figures['cpu_ms_per_message']}, {figures['messages_per_claim']} messages per claim so far", flush=True)
     return figures
 
 
