@@ -430,6 +430,10 @@ async def drain(stack: Stack, expected: int) -> dict[str, Any]:
     connection = await asyncpg.connect(stack.database_url)
     try:
         # Every attempt of one claim carries the claim transaction's now(): messages per claim so far.
+        # Every delivery one enqueue statement stores carries its now(): codes per call to mail.
+        figures["codes_per_enqueue"] = round(float(await connection.fetchval(
+            "SELECT count(*)::float / greatest(count(DISTINCT created_at), 1) FROM mail.deliveries"
+        )), 1)
         figures["messages_per_claim"] = round(float(await connection.fetchval(
             "SELECT count(*)::float / greatest(count(DISTINCT (worker, started_at)), 1) FROM mail.attempts"
         )), 1)
@@ -437,7 +441,8 @@ async def drain(stack: Stack, expected: int) -> dict[str, Any]:
         await connection.close()
     print(f"  after the load: {figures['backlog_at_end_of_load']} codes not yet at the sink; mail delivered "
           f"{drained} in {figures['seconds']} s ({figures['messages_per_second']}/s), CPU per message "
-          f"{figures['cpu_ms_per_message']}, {figures['messages_per_claim']} messages per claim so far", flush=True)
+          f"{figures['cpu_ms_per_message']}, {figures['messages_per_claim']} messages per claim, "
+          f"{figures['codes_per_enqueue']} codes per call to mail so far", flush=True)
     return figures
 
 
