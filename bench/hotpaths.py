@@ -1,7 +1,8 @@
 """Benchmark: the hot paths of issue 8, measured with wrk against the whole suite.
 
-Starts every process (private PostgreSQL, embedded broker, SMTP sink, seven
-services, the edge) on free ports in a temporary state directory, then:
+Starts every process (private PostgreSQL, embedded broker, seven services, the
+edge, and the development SMTP sink in a process of its own, whose CPU is
+counted like a service's) on free ports in a temporary state directory, then:
 
 1. admin Basic checks: 32 concurrent first requests right after start, then wrk
    on GET /api/v1/admin/admin-accounts with the same valid credentials;
@@ -10,7 +11,10 @@ services, the edge) on free ports in a temporary state directory, then:
    account-internal) and on GET /api/v1/internal/sessions/{id} (the gateway's
    lookup);
 3. wrk on send-email-code with a distinct address per request, while a probe
-   sends its own codes and times each one to its arrival at the SMTP sink;
+   sends its own codes and times each one to its arrival at the SMTP sink
+   (flat out, then paced at the goal's 500 codes a second, where the latency
+   goal applies; after each, how fast mail empties the backlog and at what
+   CPU per message);
    then wrk on confirm-email-code, each request a distinct open challenge
    (prepared in auth's table, enough for 1,500 req/s, so none is replayed);
 4. the split: the same read as gRPC straight to account and through the edge,
@@ -42,6 +46,7 @@ import os
 import re
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -58,6 +63,7 @@ import grpc
 import httpx
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy_devstack.stack import PROCESSES, Stack
+from galaxy_kit.testing import free_port
 from nacl.signing import SigningKey
 
 HERE = Path(__file__).resolve().parent
@@ -68,6 +74,8 @@ ADMIN_ROUTE = "/api/v1/admin/admin-accounts"
 ACCOUNT_ROUTE = "/api/v1/user/account"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STEPS = ("admin", "account", "session", "codes", "split")
+#: The rate of the send-email-code goal; the code → sink latency goal is measured at it.
+SEND_CODE_GOAL_RATE = 500
 THREADS = 2
 CONNECTIONS = 32
 
@@ -92,7 +100,15 @@ GOALS: dict[str, tuple[str, Any]] = {
     "admin_first32.failed": ("0", lambda v: v == 0),
     "admin_first32.max_ms": ("", None),
     "send_code.rps": ("≥ 500", lambda v: v >= 500),
-    "send_code.smtp_p99_ms": ("≤ 1000", lambda v: v <= 1000),
+    "send_code.smtp_p99_ms": ("", None),
+    "send_code.cpu_ms.auth": ("", None),
+    "send_code.cpu_ms.account": ("", None),
+    "send_code.cpu_ms.mail": ("", None),
+    "send_code.cpu_ms.edge": ("", None),
+    "send_code.cpu_ms.postgres": ("", None),
+    "send_code.cpu_ms.sink": ("", None),
+    "send_code_at_goal.rps": ("≥ 500", lambda v: v >= 500),
+    "send_code_at_goal.smtp_p99_ms": ("≤ 1000", lambda v: v <= 1000),
     "confirm_code.rps": ("≥ 300", lambda v: v >= 300),
     "split.grpc_p50_ms": ("", None),
     "split.edge_p50_ms": ("", None),
@@ -156,6 +172,8 @@ class CpuMeter:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.pids = pids(stack)
+        if SINK:
+            self.pids["sink"] = SINK[0].pid
 
     def _sample(self) -> dict[str, float]:
         sample = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
@@ -170,7 +188,9 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         self.elapsed = elapsed = time.monotonic() - self._t0
         now = self._sample()
-        return {name: round(max(now[name] - self._c0[name], 0.0) / elapsed, 2) for name in now}
+        #: CPU seconds each process spent, unrounded (CPU per request is computed from these).
+        self.seconds = {name: max(now[name] - self._c0[name], 0.0) for name in now}
+        return {name: round(value / elapsed, 2) for name, value in self.seconds.items()}
 
 
 # ---- wrk ------------------------------------------------------------------------------------
@@ -200,6 +220,30 @@ def wrk(url: str, script: str, duration: float, env: dict[str, str] | None = Non
     }
 
 
+#: The SMTP sink's own process (see `start_sink`): its CPU is counted like a service's.
+SINK: list[subprocess.Popen] = []
+
+
+def start_sink(directory: Path) -> tuple[subprocess.Popen, int]:
+    """The development SMTP sink in a process of its own, not a thread of this harness: its
+    event loop then shares no GIL with the harness's client, and its CPU per code is measured."""
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "galaxy_devstack.smtp_sink", "--dir", str(directory), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return sink, port
+        except OSError:
+            if sink.poll() is not None or time.monotonic() > deadline:
+                sink.kill()
+                raise SystemExit("the SMTP sink did not start") from None
+            time.sleep(0.1)
+
+
 #: Processes `measured` samples with py-spy (`--profile`), and how long a wrk step runs.
 PROFILED: list[str] = []
 PROFILE_SECONDS = [8.0]
@@ -211,7 +255,7 @@ def measured(stack: Stack, label: str, run, step: str = "") -> dict[str, Any]:  
     profilers = []
     if step and PROFILED:
         RESULTS.mkdir(exist_ok=True)
-        profilers = [profile(stack.children[name].pid, PROFILE_SECONDS[0], RESULTS / f"profile-{step}-{name}.txt")
+        profilers = [profile(meter.pids[name], PROFILE_SECONDS[0], RESULTS / f"profile-{step}-{name}.txt")
                      for name in PROFILED]
     meter.start()
     result = run()
@@ -223,7 +267,7 @@ def measured(stack: Stack, label: str, run, step: str = "") -> dict[str, Any]:  
     # CPU milliseconds each process spent per answered request: steadier than req/s on a shared machine.
     answered = max(result.get("requests", 0) - result.get("non2xx", 0), 1)
     result["cpu_ms_per_request"] = {
-        name: round(value * meter.elapsed * 1000 / answered, 3) for name, value in cores.items() if value > 0
+        name: round(value * 1000 / answered, 3) for name, value in meter.seconds.items() if value > 0
     }
     result["busiest"] = ", ".join(f"{name} {value:.2f}" for name, value in busiest)
     result["load1_before"] = round(load, 2)
@@ -310,9 +354,14 @@ def basic_header(auth: tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
 
 
-async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
-    """wrk on send-email-code; meanwhile a probe times its own codes to the SMTP sink."""
+async def send_code_load(stack: Stack, duration: float, rate: int | None = None) -> dict[str, Any]:
+    """wrk on send-email-code (as fast as it goes, or paced at `rate` per second); meanwhile a
+    probe times its own codes to the SMTP sink."""
     run = f"b{uuid.uuid4().hex[:8]}"
+    script, env, label = "send_code.lua", {"BENCH_RUN": run}, "POST send-email-code"
+    if rate is not None:
+        script, label = "send_code_paced.lua", f"POST send-email-code paced at {rate}/s"
+        env["BENCH_RATE"] = str(rate)
     probe_sent: dict[str, int] = {}
 
     async def probe(stop: asyncio.Event) -> None:
@@ -328,15 +377,15 @@ async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
                 except TimeoutError:
                     pass
 
+    earlier = len(list(stack.mail_dir.glob("*.eml")))
     stop = asyncio.Event()
     prober = asyncio.create_task(probe(stop))
     result = await asyncio.to_thread(
-        measured, stack, "POST send-email-code",
-        lambda: wrk(stack.edge_url, "send_code.lua", duration, {"BENCH_RUN": run}),
-        "send",
+        measured, stack, label, lambda: wrk(stack.edge_url, script, duration, env), "send" if rate is None else "",
     )
     stop.set()
     await prober
+    result["drain"] = await drain(stack, earlier + result.get("requests", 0) + len(probe_sent))
     arrived = await wait_for_mail(stack.mail_dir, set(probe_sent), timeout=60)
     delays = sorted((arrival_ns(path) - probe_sent[address]) / 1e6 for address, (_, path) in arrived.items())
     lost = len(probe_sent) - len(arrived)
@@ -352,6 +401,49 @@ async def send_code_load(stack: Stack, duration: float) -> dict[str, Any]:
     result["smtp_stages_ms"] = await code_stages(stack, probe_sent, arrived)
     print(f"  where a probe's code spent its time (p50 / p99 ms): {result['smtp_stages_ms']}", flush=True)
     return result
+
+
+async def drain(stack: Stack, expected: int) -> dict[str, Any]:
+    """After wrk: how fast mail empties the backlog of codes into the sink, and the CPU that costs
+    per message (nothing is enqueued meanwhile, so this is the delivery side alone: mail's worker,
+    the sink, PostgreSQL)."""
+    before = len(list(stack.mail_dir.glob("*.eml")))
+    meter = CpuMeter(stack)
+    meter.start()
+    deadline = time.monotonic() + 60
+    delivered = before
+    while delivered < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        delivered = len(list(stack.mail_dir.glob("*.eml")))
+    meter.stop()
+    drained = delivered - before
+    figures = {
+        "backlog_at_end_of_load": expected - before,
+        "delivered": drained,
+        "seconds": round(meter.elapsed, 2),
+        "messages_per_second": round(drained / meter.elapsed, 1) if drained else 0.0,
+        "cpu_ms_per_message": {
+            name: round(meter.seconds[name] * 1000 / drained, 3)
+            for name in ("mail", "sink", "postgres") if drained and name in meter.seconds
+        },
+    }
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        # Every attempt of one claim carries the claim transaction's now(): messages per claim so far.
+        # Every delivery one enqueue statement stores carries its now(): codes per call to mail.
+        figures["codes_per_enqueue"] = round(float(await connection.fetchval(
+            "SELECT count(*)::float / greatest(count(DISTINCT created_at), 1) FROM mail.deliveries"
+        )), 1)
+        figures["messages_per_claim"] = round(float(await connection.fetchval(
+            "SELECT count(*)::float / greatest(count(DISTINCT (worker, started_at)), 1) FROM mail.attempts"
+        )), 1)
+    finally:
+        await connection.close()
+    print(f"  after the load: {figures['backlog_at_end_of_load']} codes not yet at the sink; mail delivered "
+          f"{drained} in {figures['seconds']} s ({figures['messages_per_second']}/s), CPU per message "
+          f"{figures['cpu_ms_per_message']}, {figures['messages_per_claim']} messages per claim, "
+          f"{figures['codes_per_enqueue']} codes per call to mail so far", flush=True)
+    return figures
 
 
 async def code_stages(stack: Stack, sent_ns: dict[str, int], arrived: dict[str, tuple[str, Path]]
@@ -510,6 +602,9 @@ async def run(args: argparse.Namespace, stack: Stack, work: Path) -> dict[str, A
         )
     if "codes" in args.only:
         results["send_code"] = await send_code_load(stack, args.duration)
+        # The latency goal is stated "under that load", 500 codes a second: flat out, wrk asks for
+        # more than the delivery side is given CPU for, and the backlog grows for the whole run.
+        results["send_code_at_goal"] = await send_code_load(stack, args.duration, rate=SEND_CODE_GOAL_RATE)
         results["confirm_code"] = await confirm_code_load(
             stack, results["send_code"]["run"], args.duration, work
         )
@@ -589,7 +684,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds of wrk per route")
     parser.add_argument("--split-requests", type=int, default=1000)
-    parser.add_argument("--profile", choices=PROCESSES, nargs="*", default=[],
+    parser.add_argument("--profile", choices=[*PROCESSES, "sink"], nargs="*", default=[],
                         help="py-spy these processes during every wrk step")
     parser.add_argument("--only", choices=STEPS, nargs="*", default=list(STEPS),
                         help="run only these steps (a quick look while working; `make bench` runs all)")
@@ -604,16 +699,21 @@ def main() -> None:
     # /var/tmp, not a 0700 mkdtemp under /tmp: the private PostgreSQL runs as `postgres`.
     state_dir = Path(tempfile.mkdtemp(prefix="galaxy-bench-", dir="/var/tmp"))
     os.chmod(state_dir, 0o755)
+    sink, sink_port = start_sink(state_dir / "mail")
+    SINK.append(sink)
     stack = Stack(state_dir, free_ports=True, pg_fsync=False, admin_username="bench-admin",
-                  admin_password=f"bench-{uuid.uuid4().hex}", out=open(os.devnull, "w"))
+                  admin_password=f"bench-{uuid.uuid4().hex}", out=open(os.devnull, "w"),
+                  smtp_host="127.0.0.1", smtp_port=sink_port)
     started = time.time()
     print(f"hot paths: starting the suite (load average {os.getloadavg()[0]:.2f}, "
           f"{os.cpu_count()} cores)", flush=True)
-    stack.start()
     try:
+        stack.start()
         results = asyncio.run(run(args, stack, state_dir))
     finally:
         stack.stop(quiet=True)
+        sink.terminate()
+        sink.wait(10)
         shutil.rmtree(state_dir, ignore_errors=True)
     current = {
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),

@@ -50,11 +50,12 @@ INTERNAL_RPCS = {
         "EnsureAccountByEmail",
         "SyncDeclaredCountry",
         "GetAccountByEmail",
+        "GetPermanentlyBlockedEmails",
         "ResolveUserIdentity",
     },
     "lobby": {"InternalGetActiveMember"},
     "runtime": {"StartRuntime", "StopRuntime", "PauseRuntime", "ResumeRuntime"},
-    "mail": {"EnqueueDelivery"},
+    "mail": {"EnqueueDelivery", "EnqueueDeliveries"},
     "notify": {"SubscribePush"},
     "geo": {"ObserveClientAddress", "ObserveClientAddresses"},
 }
@@ -345,6 +346,11 @@ def test_internal_rpc_shapes() -> None:
             {"user_id", "declared_country", "updated_at"},
         ),
         ("account", "GetAccountByEmail"): ({"email"}, "AccountResponse", None),
+        ("account", "GetPermanentlyBlockedEmails"): (
+            {"emails"},
+            "GetPermanentlyBlockedEmailsResponse",
+            {"blocked_emails"},
+        ),
         ("account", "ResolveUserIdentity"): (
             {"user_id"},
             "ResolveUserIdentityResponse",
@@ -355,6 +361,7 @@ def test_internal_rpc_shapes() -> None:
             "EnqueueDeliveryResponse",
             {"delivery_id", "created"},
         ),
+        ("mail", "EnqueueDeliveries"): ({"deliveries"}, "EnqueueDeliveriesResponse", {"results"}),
         ("runtime", "StartRuntime"): (
             {"game_id", "engine_version", "roster", "turn_schedule", "seed"},
             "RuntimeOperation",

@@ -362,3 +362,30 @@ async def test_admin_list_pages_live_accounts(account):
     assert [a.user_id for a in [*first.items, *second.items]] == ids[1:]
     internal = await account.InternalUsersGetAccountInternal(pb.InternalUsersGetAccountInternalRequest(user_id=ids[1]))
     assert internal.account.user_id == ids[1]
+
+
+async def test_which_addresses_are_permanently_blocked_in_one_call(account):
+    """GetPermanentlyBlockedEmails: only live accounts under an active permanent block, compared
+    case-insensitively, answered as given; no account, a deleted one, an expired block or a
+    malformed address is not blocked."""
+    blocked, free, expired = new_address("b-blocked"), new_address("b-free"), new_address("b-expired")
+    deleted = new_address("b-deleted")
+    blocked_id = (await ensure(account, blocked)).user_id
+    await ensure(account, free)
+    expired_id = (await ensure(account, expired)).user_id
+    deleted_id = (await ensure(account, deleted)).user_id
+    await account.AdminUsersAddSanction(block(blocked_id))
+    await account.AdminUsersAddSanction(block(deleted_id))
+    await account.AdminUsersSoftDelete(pb.AdminUsersSoftDeleteRequest(admin_username=ADMIN, user_id=deleted_id))
+    request = block(expired_id)
+    request.body.expires_at.FromDatetime(datetime.now(UTC) + timedelta(hours=1))
+    await account.AdminUsersAddSanction(request)
+    await let_time_pass(account, "sanctions", "expires_at", expired_id)
+    unknown = new_address("b-unknown")
+    asked = [free, blocked.upper(), unknown, "not an address", expired, deleted, blocked]
+    reply = await account.GetPermanentlyBlockedEmails(pb.GetPermanentlyBlockedEmailsRequest(emails=asked))
+    assert list(reply.blocked_emails) == [blocked.upper(), blocked]
+    for size in (0, 501):
+        error = await error_of(account.GetPermanentlyBlockedEmails(
+            pb.GetPermanentlyBlockedEmailsRequest(emails=[new_address() for _ in range(size)])))
+        assert error.code() == INVALID

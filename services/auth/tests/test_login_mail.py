@@ -140,3 +140,25 @@ async def test_sign_in_is_accepted_while_mail_is_frozen_and_codes_arrive_once_it
             await asyncio.sleep(1.0)  # room for a duplicate to show up, were there one
             assert [len(auth.neighbours.messages_to(address)) for address in addresses] == [1] * FROZEN_SIGN_INS
 
+
+
+async def test_codes_asked_for_together_reach_mail_in_fewer_calls_and_each_arrives_once(auth):
+    """Codes that arrive while a call to mail is under way go together in the next one
+    (EnqueueDeliveries). Each call is one statement in mail, and every delivery one statement
+    stores shares its `created_at` (the transaction's time): fewer distinct times than codes
+    means fewer calls than codes."""
+    addresses = [new_address("together") for _ in range(40)]
+    challenge_ids = await asyncio.gather(*(auth.send(address) for address in addresses))
+    for address in addresses:
+        await auth.neighbours.wait_for_messages(address)
+    [row] = await auth.fetch(
+        "SELECT count(*) AS deliveries, count(DISTINCT created_at) AS statements FROM mail.deliveries"
+        " WHERE idempotency_key = ANY(CAST(:ids AS text[]))",
+        ids=challenge_ids,
+    )
+    assert row["deliveries"] == len(addresses)
+    assert row["statements"] < len(addresses)
+    await asyncio.sleep(1.0)  # room for a duplicate to show up, were there one
+    assert [len(auth.neighbours.messages_to(address)) for address in addresses] == [1] * len(addresses)
+    code = await auth.neighbours.code_for(addresses[-1])
+    assert await auth.session(await auth.confirm(challenge_ids[-1], code))

@@ -331,6 +331,70 @@ async def test_a_permanently_blocked_address_is_refused(auth: Auth):
     assert "cannot be used to sign in" in error.details()
 
 
+async def block_user(auth: Auth, user_id: str) -> None:
+    account = account_pb2_grpc.AccountServiceStub(auth.neighbours.account.channel)
+    await account.AdminUsersAddSanction(
+        account_pb2.AdminUsersAddSanctionRequest(
+            admin_username="root-admin",
+            user_id=user_id,
+            body=account_pb2.AdminUserSanctionRequest(
+                sanction_code="permanent_block", scope="platform", reason_code="abuse",
+                actor=account_pb2.ActorRef(type="admin", id="root-admin"),
+            ),
+        )
+    )
+
+
+async def test_block_checks_asked_together_refuse_exactly_the_blocked_address(auth: Auth):
+    """Concurrent requests share calls to account (GetPermanentlyBlockedEmails): each still gets
+    its own answer, the blocked address (in any letter case) is refused and the others are not."""
+    blocked = new_address("blocked-among")
+    await block_user(auth, (await auth.session(await auth.sign_in(blocked))).user_id)
+    others = [new_address("among") for _ in range(30)]
+    asked = [*others[:15], blocked.upper(), *others[15:]]
+    outcomes = await asyncio.gather(*(auth.send(address) for address in asked), return_exceptions=True)
+    refused = [address for address, outcome in zip(asked, outcomes, strict=True) if isinstance(outcome, Exception)]
+    assert refused == [blocked.upper()]
+    assert outcomes[15].code() == INVALID and "cannot be used to sign in" in outcomes[15].details()
+    for address in others:
+        await auth.neighbours.wait_for_messages(address)
+
+
+class AccountBeforeBatchChecks(account_pb2_grpc.AccountServiceServicer):
+    """An account service from before GetPermanentlyBlockedEmails (the generated base class answers
+    it UNIMPLEMENTED) whose GetAccountByEmail is the real account's, passed through."""
+
+    def __init__(self, real: account_pb2_grpc.AccountServiceStub) -> None:
+        self.real = real
+
+    async def GetAccountByEmail(self, request, context):  # noqa: N802 (gRPC method name)
+        try:
+            return await self.real.GetAccountByEmail(request)
+        except grpc.aio.AioRpcError as error:
+            await context.abort(error.code(), error.details())
+
+
+async def test_an_account_service_without_the_batch_check_is_asked_one_address_at_a_time(start_auth, neighbours):
+    """A rolling update may meet an older account: the block check falls back to GetAccountByEmail."""
+    server = grpc.aio.server()
+    account_pb2_grpc.add_AccountServiceServicer_to_server(
+        AccountBeforeBatchChecks(account_pb2_grpc.AccountServiceStub(neighbours.account.channel)), server
+    )
+    older = f"127.0.0.1:{free_port()}"
+    server.add_insecure_port(older)
+    await server.start()
+    try:
+        async with start_auth() as auth:
+            blocked = new_address("blocked-older")
+            await block_user(auth, (await auth.session(await auth.sign_in(blocked))).user_id)
+        async with start_auth(account_grpc_target=older) as auth:
+            error = await rpc_error(auth.send(blocked))
+            assert error.code() == INVALID and "cannot be used to sign in" in error.details()
+            assert await auth.send(new_address("fine-older"))
+    finally:
+        await server.stop(None)
+
+
 async def test_the_sweep_deletes_only_rows_past_their_window(auth: Auth):
     from galaxy_kit.db import create_engine, session_factory
 

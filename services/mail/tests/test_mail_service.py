@@ -143,9 +143,9 @@ def smtp_server():
     """Start a real SMTP server with a given handler: `port = smtp_server(handler)`."""
     controllers: list[Controller] = []
 
-    def start(handler: RecordingSmtpHandler) -> int:
+    def start(handler: RecordingSmtpHandler, **smtp_parameters) -> int:
         port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10, **smtp_parameters)
         controller.start()
         controllers.append(controller)
         return port
@@ -307,6 +307,80 @@ async def test_the_same_idempotency_key_makes_one_delivery_and_one_message(fresh
         assert handler.per_delivery() == {delivery_id: 1}
         assert "777001" in handler.snapshot()[0].get_content()
         assert (await mail.deliveries()).total == 1
+
+
+def delivery(key: str, *, code: str = "000000", recipient: str = "player@example.com",
+             template_id: str = "login_code", locale: str = "en") -> mail_pb2.EnqueueDeliveryRequest:
+    return mail_pb2.EnqueueDeliveryRequest(idempotency_key=key, template_id=template_id, recipient=recipient,
+                                           locale=locale, variables={"code": code})
+
+
+async def test_many_deliveries_in_one_call_each_as_one_enqueue_would_be(fresh_database_dsn, smtp_server):
+    """EnqueueDeliveries: one result per delivery in order; a bad one is refused alone (nothing
+    stored for it), a key already taken answers its delivery with created=false, a key repeated
+    inside the call is one delivery; every stored one is sent once, in its own language."""
+    handler = RecordingSmtpHandler()
+    port = smtp_server(handler)
+    async with mail_service(fresh_database_dsn, handler, port) as mail:
+        earlier = await mail.enqueue("many:taken", code="500000")
+        reply = await mail.stub.EnqueueDeliveries(mail_pb2.EnqueueDeliveriesRequest(deliveries=[
+            delivery("many:1", code="500001", recipient="one@example.com"),
+            delivery("many:bad", code="500002", recipient="two@example.com, three@example.com"),
+            delivery("many:taken", code="500003"),
+            delivery("many:2", code="500004", recipient="de@example.com", locale="de-AT"),
+            delivery("many:1", code="500005"),
+            delivery("many:nocode", template_id="notify.game_started"),
+        ]))
+        first, bad, taken, german, repeated, unknown = reply.results
+        assert first.created and first.delivery_id and not first.error
+        assert not bad.delivery_id and "recipient" in bad.error
+        assert (taken.delivery_id, taken.created, taken.error) == (earlier.delivery_id, False, "")
+        assert german.created and german.delivery_id not in (first.delivery_id, earlier.delivery_id)
+        assert (repeated.delivery_id, repeated.created) == (first.delivery_id, False)
+        assert not unknown.delivery_id and "game_name" in unknown.error and "500" not in unknown.error
+        stored = {earlier.delivery_id, first.delivery_id, german.delivery_id}
+        for delivery_id in stored:
+            await mail.wait_status(delivery_id, "sent")
+        assert (await mail.deliveries()).total == 3
+        await asyncio.sleep(0.3)  # room for a wrong second send to show up
+        assert handler.per_delivery() == {delivery_id: 1 for delivery_id in stored}
+        by_id = {str(message[DELIVERY_ID_HEADER]): message for message in handler.snapshot()}
+        assert "500001" in by_id[first.delivery_id].get_content()
+        assert "500000" in by_id[earlier.delivery_id].get_content(), "a taken key changes nothing"
+        assert by_id[german.delivery_id]["Content-Language"] == "de"
+
+        for size in (0, 501):
+            error = await rpc_error(mail.stub.EnqueueDeliveries(mail_pb2.EnqueueDeliveriesRequest(
+                deliveries=[delivery(f"many:size:{i}") for i in range(size)]
+            )))
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (await mail.deliveries()).total == 3
+
+
+async def test_concurrent_calls_with_the_same_keys_make_one_delivery_per_key(fresh_database_dsn, smtp_server):
+    handler = RecordingSmtpHandler()
+    port = smtp_server(handler)
+    keys = [f"race:{i}" for i in range(20)]
+    async with mail_service(fresh_database_dsn, handler, port) as mail:
+        replies = await asyncio.gather(*(
+            mail.stub.EnqueueDeliveries(mail_pb2.EnqueueDeliveriesRequest(
+                deliveries=[delivery(key, code=f"{n:06d}") for key in (keys if n % 2 else keys[::-1])]
+            ))
+            for n in range(6)
+        ))
+        per_key: dict[str, set[str]] = {key: set() for key in keys}
+        created = Counter()
+        for n, reply in enumerate(replies):
+            for key, result in zip(keys if n % 2 else keys[::-1], reply.results, strict=True):
+                assert not result.error
+                per_key[key].add(result.delivery_id)
+                created[key] += result.created
+        assert all(len(ids) == 1 for ids in per_key.values())
+        assert created == {key: 1 for key in keys}
+        for ids in per_key.values():
+            await mail.wait_status(next(iter(ids)), "sent")
+        await asyncio.sleep(0.3)
+        assert sorted(handler.per_delivery().values()) == [1] * len(keys)
 
 
 async def test_retries_with_backoff_then_dead_letter_then_resend_sends(
@@ -503,6 +577,64 @@ async def test_a_batch_goes_over_a_few_reused_connections_and_a_refusal_does_not
     # 16 messages and 4 refusals over at most 4 connections: each carried several messages, and a
     # refused message did not cost its connection.
     assert handler.connections <= 4
+
+
+class SlowCountingSmtpHandler(CountingConnectionsSmtpHandler):
+    """Takes `delay` over every DATA and records the most messages it was ever answering at once."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.answering = 0
+        self.most_at_once = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
+        with self._lock:
+            self.answering += 1
+            self.most_at_once = max(self.most_at_once, self.answering)
+        try:
+            return await super().handle_DATA(server, session, envelope)
+        finally:
+            with self._lock:
+                self.answering -= 1
+
+
+async def test_several_batches_are_in_flight_over_one_pool_of_reused_connections(fresh_database_dsn, smtp_server):
+    """Batches of one against a slow server: the worker claims the next batch while the first is
+    still talking SMTP (a stored delivery waits for a free connection, not for a whole batch),
+    never holds more connections than GALAXY_SMTP_CONNECTIONS, and a connection that finished one
+    batch carries the next instead of a new handshake and EHLO per batch."""
+    handler = SlowCountingSmtpHandler(delay=1.0)
+    port = smtp_server(handler)
+    count = 9
+    async with mail_service(fresh_database_dsn, handler, port, mail_worker_enabled=False) as mail:
+        replies = [await mail.enqueue(f"pool:{i}", code=f"{i:06d}") for i in range(count)]
+        async with mail_service(fresh_database_dsn, handler, port, mail_batch_size=1, smtp_connections=3):
+            for reply in replies:
+                await mail.wait_status(reply.delivery_id, "sent")
+            late = await mail.enqueue("pool:late", code="999999")  # after a pause: a pooled connection
+            await mail.wait_status(late.delivery_id, "sent")
+        await asyncio.sleep(0.3)  # room for a duplicate to arrive
+    assert handler.per_delivery() == {reply.delivery_id: 1 for reply in [*replies, late]}
+    assert handler.most_at_once == 3, "three batches of one were sent at the same time"
+    assert handler.connections == 3, "ten batches over the same three connections"
+
+
+async def test_a_pooled_connection_the_server_hung_up_on_costs_no_failed_attempt(fresh_database_dsn, smtp_server):
+    """The server closes connections idle for 0.5 s: the next message, which finds its pooled
+    connection dropped, goes out on a new one at its first attempt (no `failed`, no retry delay)."""
+    handler = CountingConnectionsSmtpHandler()
+    port = smtp_server(handler, timeout=0.5)
+    async with mail_service(fresh_database_dsn, handler, port, mail_retry_base_seconds=30.0,
+                            mail_retry_cap_seconds=30.0) as mail:
+        first = await mail.enqueue("idle:1", code="100001")
+        await mail.wait_status(first.delivery_id, "sent")
+        await asyncio.sleep(1.5)  # the server hangs up on the idle pooled connection
+        second = await mail.enqueue("idle:2", code="100002")
+        await mail.wait_status(second.delivery_id, "sent")
+        attempts = await mail.attempts(second.delivery_id)
+    assert [(a.attempt_no, a.outcome) for a in attempts] == [(1, "sent")]
+    assert handler.connections == 2
 
 
 async def test_a_batch_starts_no_conversation_that_could_outlive_its_lease(fresh_database_dsn, smtp_server):

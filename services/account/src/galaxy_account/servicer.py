@@ -196,6 +196,12 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def GetAccountByEmail(self, request: account_pb2.GetAccountByEmailRequest, context: Context):
         return _response(await accounts.get_by_email(reads=self._reads, email=request.email))
 
+    async def GetPermanentlyBlockedEmails(
+        self, request: account_pb2.GetPermanentlyBlockedEmailsRequest, context: Context
+    ):
+        blocked = await accounts.permanently_blocked_emails(reads=self._reads, emails=list(request.emails))
+        return account_pb2.GetPermanentlyBlockedEmailsResponse(blocked_emails=blocked)
+
     async def ResolveUserIdentity(self, request: account_pb2.ResolveUserIdentityRequest, context: Context):
         status = await accounts.resolve_identity(reads=self._reads, user_id=request.user_id)
         return account_pb2.ResolveUserIdentityResponse(status=status)

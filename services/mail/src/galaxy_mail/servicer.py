@@ -79,6 +79,26 @@ class MailServicer(mail_pb2_grpc.MailServiceServicer):
         )
         return mail_pb2.EnqueueDeliveryResponse(delivery_id=str(delivery_id), created=created)
 
+    async def EnqueueDeliveries(
+        self, request: mail_pb2.EnqueueDeliveriesRequest, context: grpc.aio.ServicerContext
+    ) -> mail_pb2.EnqueueDeliveriesResponse:
+        results = await deliveries.enqueue_many(
+            self._reads,
+            catalog=self._catalog,
+            requests=[
+                deliveries.EnqueueRequest(
+                    idempotency_key=item.idempotency_key, template_id=item.template_id,
+                    recipient=item.recipient, locale=item.locale, variables=dict(item.variables),
+                )
+                for item in request.deliveries
+            ],
+        )
+        return mail_pb2.EnqueueDeliveriesResponse(results=[
+            mail_pb2.EnqueueDeliveryResult(delivery_id=str(result.delivery_id), created=result.created)
+            if result.error is None else mail_pb2.EnqueueDeliveryResult(error=result.error)
+            for result in results
+        ])
+
     async def AdminMailListDeliveries(
         self, request: mail_pb2.AdminMailListDeliveriesRequest, context: grpc.aio.ServicerContext
     ) -> mail_pb2.MailDeliveryList:

@@ -29,7 +29,8 @@ DEFAULT_POLL_INTERVAL_SECONDS = 1.0
 #: Deliveries one worker claims per round; they go out over a few reused SMTP connections
 #: (GALAXY_SMTP_CONNECTIONS) and are recorded together, so a larger round costs less per message.
 DEFAULT_BATCH_SIZE = 50
-#: SMTP connections one worker holds open at once; each carries its share of a batch in turn.
+#: SMTP connections one worker holds open at once (a pool its batches share, kept between batches),
+#: and the most claimed batches it has in flight; each connection carries its share of a batch in turn.
 DEFAULT_SMTP_CONNECTIONS = 8
 #: Finished deliveries (sent or dead-lettered) are deleted, with their attempts and dead-letter
 #: records, this long after they finished: long enough to look into a complaint or resend a dead

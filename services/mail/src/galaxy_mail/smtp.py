@@ -44,6 +44,10 @@ _MESSAGE_REFUSALS = (
     aiosmtplib.SMTPDataError,
 )
 TEMPLATE_HEADER = "X-Galaxy-Template"
+#: A pooled connection idle longer than this is hung up on rather than reused: well inside the
+#: idle timeouts of SMTP servers (RFC 5321 asks them to wait at least 5 minutes), so a reused
+#: connection is rarely one the server already dropped (and then the message gets a new one).
+IDLE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,12 @@ class SmtpSender:
             parseaddr(settings.mail_from), charset="utf-8"
         )
         self._local_hostname: asyncio.Future[str] | None = None
+        # The connection pool shared by every batch in flight: at most `connections` conversations
+        # at once, and a connection that ended its share of one batch carries the next batch's
+        # (no new TCP handshake, greeting and EHLO per batch) unless it sat idle longer than
+        # IDLE_SECONDS.
+        self._slots: asyncio.Semaphore | None = None
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
     async def local_hostname(self) -> str:
         """The name this host gives in EHLO: its FQDN, looked up once per process.
@@ -159,14 +169,15 @@ class SmtpSender:
     ) -> None:
         """Send each (message, recipient) and put its outcome at the same index of `results`.
 
-        Up to `connections` connections, each reused for its messages in turn. Every message
-        has its own SMTP timeout and its own outcome, exactly as with `send`; after a refusal of
-        one message the connection carries the next, after anything else (a timeout, a dropped
-        or refused connection) the next message opens a new one. No message starts after
-        `start_by` (event-loop time): the caller's lease must outlast every conversation, so a
-        message that could end after it is not sent now but answered `failed` (tried again
-        later). `results` is filled as messages finish, so a caller that cancels the batch
-        still knows which messages the server had accepted.
+        Up to `connections` connections, each reused for its messages in turn; the limit and
+        the connections are shared by every batch in flight (a pool), so several batches at once
+        never hold more. Every message has its own SMTP timeout and its own outcome, exactly as
+        with `send`; after a refusal of one message the connection carries the next, after
+        anything else (a timeout, a dropped or refused connection) the next message opens a new
+        one. No message starts after `start_by` (event-loop time): the caller's lease must
+        outlast every conversation, so a message that could end after it is not sent now but
+        answered `failed` (tried again later). `results` is filled as messages finish, so a
+        caller that cancels the batch still knows which messages the server had accepted.
         """
         lanes = min(self.connections, len(messages))
         await asyncio.gather(*(
@@ -179,42 +190,93 @@ class SmtpSender:
         start_by: float,
     ) -> None:
         loop = asyncio.get_running_loop()
-        client: aiosmtplib.SMTP | None = None
-        try:
-            for index in indexes:
-                message, recipient = messages[index]
-                if loop.time() > start_by:
-                    results[index] = SendResult("failed", NOT_STARTED)
-                    continue
-                keep = False
-                try:
-                    async with asyncio.timeout(self.timeout):
-                        if client is None:
-                            client = await self._client()
-                            await client.connect()
-                        await client.send_message(message, sender=self.envelope_sender, recipients=[recipient])
-                    results[index] = SendResult("sent")
-                    keep = True
-                except _MESSAGE_REFUSALS as exc:
-                    results[index] = classify(exc)
-                    keep = True
-                except aiosmtplib.SMTPException as exc:
-                    results[index] = classify(exc)
-                except TimeoutError:  # asyncio.timeout above (before OSError: a TimeoutError is one)
-                    results[index] = SendResult("failed", f"SMTP conversation timed out after {self.timeout:g}s")
-                except OSError as exc:
-                    results[index] = classify(exc)
-                if not keep and client is not None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.connections)
+        async with self._slots:
+            client = self._pooled(loop.time())
+            reused = client is not None
+            try:
+                for index in indexes:
+                    message, recipient = messages[index]
+                    if loop.time() > start_by:
+                        results[index] = SendResult("failed", NOT_STARTED)
+                        continue
+                    result, client, dropped = await self._send_one(client, message, recipient)
+                    if reused and dropped and loop.time() <= start_by:
+                        # The server had hung up on the pooled connection while it sat idle
+                        # (not this message's fault): once more, on a new connection.
+                        result, client, _ = await self._send_one(None, message, recipient)
+                    reused = False
+                    results[index] = result
+            except asyncio.CancelledError:  # the worker is stopping: hang up at once
+                if client is not None:
                     client.close()
                     client = None
-        except asyncio.CancelledError:  # the worker is stopping: hang up at once
-            if client is not None:
+                raise
+            finally:
+                if client is not None:
+                    self._idle.append((client, loop.time()))
+
+    async def _send_one(
+        self, client: aiosmtplib.SMTP | None, message: Message, recipient: str
+    ) -> tuple[SendResult, aiosmtplib.SMTP | None, bool]:
+        """One message over `client` (a new connection when None): the outcome, the connection
+        if it can carry the next message (None: it was closed), and whether the server had
+        dropped the connection."""
+        keep = dropped = False
+        try:
+            async with asyncio.timeout(self.timeout):
+                if client is None:
+                    client = await self._client()
+                    await client.connect()
+                await client.send_message(message, sender=self.envelope_sender, recipients=[recipient])
+            result = SendResult("sent")
+            keep = True
+        except _MESSAGE_REFUSALS as exc:
+            result = classify(exc)
+            keep = True
+        except aiosmtplib.SMTPServerDisconnected as exc:
+            result = classify(exc)
+            dropped = True
+        except aiosmtplib.SMTPException as exc:
+            result = classify(exc)
+        except TimeoutError:  # asyncio.timeout above (before OSError: a TimeoutError is one)
+            result = SendResult("failed", f"SMTP conversation timed out after {self.timeout:g}s")
+        except ConnectionError as exc:
+            result = classify(exc)
+            dropped = True
+        except OSError as exc:
+            result = classify(exc)
+        if not keep and client is not None:
+            client.close()
+            client = None
+        return result, client, dropped
+
+    def _pooled(self, now: float) -> aiosmtplib.SMTP | None:
+        """An idle connection still open and used recently, else None; stale ones are closed."""
+        while self._idle:
+            client, since = self._idle.pop()
+            if client.is_connected and now - since <= IDLE_SECONDS:
+                return client
+            client.close()
+        return None
+
+    def prune_idle(self) -> None:
+        """Hang up on pooled connections idle longer than IDLE_SECONDS (the worker calls it
+        when it finds nothing to send)."""
+        now = asyncio.get_running_loop().time()
+        keep = []
+        for client, since in self._idle:
+            if client.is_connected and now - since <= IDLE_SECONDS:
+                keep.append((client, since))
+            else:
                 client.close()
-                client = None
-            raise
-        finally:
-            if client is not None:
-                await _quit(client, self.timeout)
+        self._idle = keep
+
+    async def close(self) -> None:
+        """QUIT every pooled connection (the worker stopped)."""
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(_quit(client, self.timeout) for client, _ in idle))
 
 
 async def _quit(client: aiosmtplib.SMTP, timeout: float) -> None:

@@ -10,7 +10,14 @@ it also polls every `poll_interval` seconds for retries that came due and for
 leases that ran out. Without the LISTEN connection (database restarting) it
 keeps polling and re-LISTENs later.
 
-Stop: `stop()` lets the batch in flight finish (each SMTP conversation is
+Batches: up to `max_batches` (by default GALAXY_SMTP_CONNECTIONS) claimed batches are
+in flight at once, sharing the sender's pool of SMTP connections; the worker
+claims again as soon as one slot is free, so a delivery stored while others
+are being sent waits for a free slot, not for a whole batch's conversations.
+Under load the slots are busy and the claims grow towards `batch_size`; when
+it is quiet each claim takes what just arrived.
+
+Stop: `stop()` lets the batches in flight finish (each SMTP conversation is
 bounded by the SMTP timeout) for up to `stop_grace` seconds, then cancels the
 conversations still running; their attempts are recorded as failed and retried
 later (a message the server had accepted just before may then arrive twice:
@@ -63,6 +70,7 @@ class DeliveryWorker:
         poll_interval: float,
         batch_size: int,
         stop_grace: float = DEFAULT_STOP_GRACE_SECONDS,
+        max_batches: int | None = None,
         listen: bool = True,
         name: str | None = None,
         rng: random.Random | None = None,
@@ -85,6 +93,10 @@ class DeliveryWorker:
         self._done = asyncio.Event()
         self._running = False
         self._sends: set[asyncio.Task[None]] = set()
+        #: Batches in flight (claimed, being sent or recorded); at most `max_batches` at once.
+        self._batches: set[asyncio.Task[None]] = set()
+        self._slot_freed = asyncio.Event()
+        self.max_batches = max_batches or sender.connections
         self._listener: AsyncConnection | None = None
         self._log = log.bind(worker=self.name)
 
@@ -95,9 +107,14 @@ class DeliveryWorker:
             raise RuntimeError("this worker is already running")
         self._running = True
         backoff = ERROR_BACKOFF_SECONDS
-        self._log.info("mail_worker_started")
+        self._log.info("mail_worker_started", max_batches=self.max_batches)
         try:
             while not self._stopping.is_set():
+                # Claim as soon as a batch slot is free: rows stored while the batches in flight
+                # talk SMTP are claimed then, instead of after the slowest conversation of one batch.
+                await self._slot_free()
+                if self._stopping.is_set():
+                    break
                 self._wakeup.clear()  # before claiming, so a NOTIFY during the claim is not lost
                 try:
                     await self._ensure_listener()
@@ -114,18 +131,37 @@ class DeliveryWorker:
                     continue
                 backoff = ERROR_BACKOFF_SECONDS
                 if not claims:
+                    if not self._batches:
+                        self.sender.prune_idle()
                     await self._pause(self.poll_interval)
                     continue
-                await self._deliver(claims, claimed_at)
+                batch = asyncio.create_task(self._deliver(claims, claimed_at))
+                self._batches.add(batch)
+                batch.add_done_callback(self._batch_done)
         finally:
+            if self._batches:
+                await asyncio.gather(*self._batches, return_exceptions=True)
             await self._close_listener()
+            await self.sender.close()
             self._done.set()
             self._log.info("mail_worker_stopped")
 
+    def _batch_done(self, batch: asyncio.Task[None]) -> None:
+        self._batches.discard(batch)
+        self._slot_freed.set()
+        if not batch.cancelled() and batch.exception() is not None:
+            self._log.error("mail_batch_crashed", error=repr(batch.exception()))
+
+    async def _slot_free(self) -> None:
+        while len(self._batches) >= self.max_batches and not self._stopping.is_set():
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+
     async def stop(self) -> None:
-        """Finish the batch in flight (cancel its sends after `stop_grace`) and return once `run()` has."""
+        """Finish the batches in flight (cancel their sends after `stop_grace`) and return once `run()` has."""
         self._stopping.set()
         self._wakeup.set()
+        self._slot_freed.set()
         if not self._running:
             return
         try:

@@ -127,6 +127,22 @@ async def ensure_by_email(*, reads: Reads, email: str, preferred_language: str, 
 # the statement sees one snapshot, so the aggregate is consistent without BEGIN/COMMIT.
 
 
+#: Addresses one GetPermanentlyBlockedEmails call may carry.
+MAX_BLOCK_CHECKS = 500
+
+
+async def permanently_blocked_emails(*, reads: Reads, emails: list[str]) -> list[str]:
+    """Those of `emails` (as given) whose live account is permanently blocked, in one statement;
+    an address with no account, or one that does not parse, is not blocked."""
+    if not 1 <= len(emails) <= MAX_BLOCK_CHECKS:
+        raise InvalidArgument(f"emails must hold 1 to {MAX_BLOCK_CHECKS} addresses")
+    keys = [(email, address.key) for email in emails if (address := parse_email(email)) is not None]
+    if not keys:
+        return []
+    blocked = await repo.read_permanently_blocked_keys(reads, sorted({key for _, key in keys}), now())
+    return [email for email, key in keys if key in blocked]
+
+
 async def get_by_email(*, reads: Reads, email: str) -> Aggregate:
     address = parse_email(email)
     found = await aggregate.read_live_by_email_key(reads, address.key, now()) if address is not None else None

@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 import sqlalchemy as sa
 from galaxy_kit.db import Query, Reads
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from galaxy_account.repository.tables import accounts, entitlements, limits, sanctions
@@ -245,6 +245,19 @@ _IDENTITY = Query.compile(
 )
 
 
+_PERMANENTLY_BLOCKED_KEYS = Query.compile(
+    sa.select(accounts.c.email_key).where(
+        accounts.c.email_key == sa.any_(sa.bindparam("email_keys", type_=ARRAY(sa.Text))),
+        accounts.c.deleted_at.is_(None),
+        sa.exists().where(
+            sanctions.c.user_id == accounts.c.user_id,
+            sanctions.c.sanction_code == "permanent_block",
+            _active(sanctions.c.expires_at, NOW),
+        ),
+    )
+)
+
+
 @dataclass(frozen=True)
 class AggregateRows:
     """What the aggregate is built from, as stored (nothing decided yet)."""
@@ -275,6 +288,12 @@ async def read_aggregate(reads: Reads, user_id: uuid.UUID, now: datetime) -> Agg
 async def read_live_aggregate_by_email_key(reads: Reads, email_key: str, now: datetime) -> AggregateRows | None:
     record = await reads.fetchrow(_LIVE_AGGREGATE_BY_EMAIL_KEY, email_key=email_key, now=now)
     return _aggregate_rows(record) if record is not None else None
+
+
+async def read_permanently_blocked_keys(reads: Reads, email_keys: list[str], now: datetime) -> set[str]:
+    """Those of `email_keys` whose live account is under an active permanent block, in one statement."""
+    return {record["email_key"] for record in await reads.fetch(_PERMANENTLY_BLOCKED_KEYS, email_keys=email_keys,
+                                                                 now=now)}
 
 
 async def read_identity(reads: Reads, user_id: uuid.UUID, now: datetime) -> tuple[bool, bool] | None:

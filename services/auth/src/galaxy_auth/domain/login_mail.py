@@ -2,7 +2,9 @@
 
 send_email_code writes the challenge and its queue row (code sealed) in one
 statement, the row already leased to this replica, then hands the code to mail
-at once (no claim needed), so a code normally leaves within milliseconds. A background worker on every replica drains whatever is
+at once (no claim needed), so a code normally leaves within milliseconds; codes
+that arrive while a call to mail is under way go together in the next call
+(`EnqueueDeliveries`, one delivery per code). A background worker on every replica drains whatever is
 still due: rows whose immediate dispatch failed (mail down, slow, refusing)
 or whose replica died. Each try leases the row first (repository/login_mail),
 calls mail's EnqueueDelivery with the challenge id as idempotency key, and
@@ -24,13 +26,15 @@ from galaxy_kit.db import Reads
 from galaxy_kit.logging import get_logger
 
 from galaxy_auth.domain import codes
-from galaxy_auth.domain.ports import MailSender
+from galaxy_auth.domain.ports import LoginCodeMail, MailSender
 from galaxy_auth.repository import login_mail as repo
 
 log = get_logger(__name__)
 
-#: Rows leased per round of the worker.
+#: Rows leased per round of the worker (handed to mail in one call).
 BATCH_SIZE = 50
+#: The most codes one call to mail carries (mail takes up to 500).
+MAX_CODES_PER_CALL = 200
 #: First retry delay; doubles per failed try up to the configured maximum.
 FIRST_BACKOFF_SECONDS = 0.5
 #: A lease outlives the mail call's deadline by this much.
@@ -61,7 +65,9 @@ class LoginMailDispatcher:
         self._mail = mail
         self._policy = policy
         self._stopped = asyncio.Event()
-        self._immediate: set[asyncio.Task] = set()
+        #: Rows written leased to this replica, not handed over yet, with the loop time they came.
+        self._waiting: list[tuple[repo.LoginMailRow, float]] = []
+        self._handing: asyncio.Task | None = None
         #: Rows mail accepted, waiting for the next delete (see `_forget`).
         self._accepted: list[uuid.UUID] = []
         self._forgetting: asyncio.Task | None = None
@@ -72,46 +78,79 @@ class LoginMailDispatcher:
         return self._policy.lease
 
     def dispatch_soon(self, row: repo.LoginMailRow) -> None:
-        """Hand this row's code (written leased to us) to mail now, without making the caller wait for mail."""
-        task = asyncio.create_task(self._send_safely(row))
-        self._immediate.add(task)
-        task.add_done_callback(self._immediate.discard)
+        """Hand this row's code (written leased to us) to mail now, without making the caller wait for mail.
 
-    async def _send_safely(self, row: repo.LoginMailRow) -> None:
+        One call to mail at a time carries every code waiting: the first code of a quiet
+        moment goes at once, alone; codes that arrive while a call is under way go together in
+        the next one (at most MAX_CODES_PER_CALL each), so under load mail gets one call for
+        many codes instead of one per code.
+        """
+        self._waiting.append((row, asyncio.get_running_loop().time()))
+        if self._handing is None:
+            self._handing = asyncio.create_task(self._hand_over_waiting())
+
+    async def _hand_over_waiting(self) -> None:
+        loop = asyncio.get_running_loop()
+        # A row waiting longer than this could outlive its lease during the call: the worker of
+        # any replica takes it once the lease has run out (mail's key makes that the same delivery).
+        patience = self._policy.lease.total_seconds() - self._policy.call_timeout
         try:
-            await self._send(row)
-        except Exception:  # the worker retries it when the lease ends; an answered request must not see this
-            log.exception("login_code_dispatch_failed", challenge_id=str(row.challenge_id))
+            while self._waiting:
+                batch = self._waiting[:MAX_CODES_PER_CALL]
+                del self._waiting[:MAX_CODES_PER_CALL]
+                now = loop.time()
+                rows = [row for row, since in batch if now - since < patience]
+                if not rows:
+                    continue
+                try:
+                    await self._send(rows)
+                except Exception:  # the worker retries them when the lease ends; no request sees this
+                    log.exception("login_code_dispatch_failed", count=len(rows))
+        finally:
+            self._handing = None
 
     async def drain_once(self) -> int:
-        """One round of the worker: drop expired rows, then send what is due; rows sent."""
+        """One round of the worker: drop expired rows, then send what is due (one call); rows sent."""
         for challenge_id in await repo.delete_expired(self._reads):
             log.warning("login_code_mail_expired", challenge_id=str(challenge_id))
         rows = await repo.claim(self._reads, lease=self._policy.lease, limit=BATCH_SIZE)
-        results = await asyncio.gather(*(self._send(row) for row in rows))
-        return sum(results)
+        return await self._send(rows) if rows else 0
 
-    async def _send(self, row: repo.LoginMailRow) -> bool:
+    async def _send(self, rows: list[repo.LoginMailRow]) -> int:
+        """Hand `rows` to mail in one call; the accepted ones are forgotten, the others retried later."""
+        opened: list[tuple[repo.LoginMailRow, LoginCodeMail]] = []
+        for row in rows:
+            try:
+                code = codes.unseal(self._policy.seal_key, row.challenge_id, row.sealed_code)
+            except (nacl.exceptions.CryptoError, ValueError):
+                # Sealed under another pepper (rotated): nobody can read this code any more.
+                log.error("login_code_unreadable", challenge_id=str(row.challenge_id))
+                await repo.delete(self._reads, row.challenge_id)
+                continue
+            opened.append((row, LoginCodeMail(idempotency_key=str(row.challenge_id), recipient=row.recipient,
+                                              locale=row.locale, code=code)))
+        if not opened:
+            return 0
         try:
-            code = codes.unseal(self._policy.seal_key, row.challenge_id, row.sealed_code)
-        except (nacl.exceptions.CryptoError, ValueError):
-            # Sealed under another pepper (rotated): nobody can read this code any more.
-            log.error("login_code_unreadable", challenge_id=str(row.challenge_id))
-            await repo.delete(self._reads, row.challenge_id)
-            return False
-        try:
-            await self._mail.send_login_code(
-                idempotency_key=str(row.challenge_id), recipient=row.recipient, locale=row.locale, code=code
-            )
+            refusals = await self._mail.send_login_codes([mail for _, mail in opened])
         except Exception as error:  # noqa: BLE001 - mail down or refusing: retried until the code expires
-            delay = self._policy.backoff(row.attempts)
-            log.warning("login_code_mail_retry", challenge_id=str(row.challenge_id), attempts=row.attempts,
-                        retry_in_seconds=delay.total_seconds(), error=str(error))
-            await repo.retry_later(self._reads, row.challenge_id, delay=delay, error=str(error))
-            return False
-        self._forget(row.challenge_id)
-        log.debug("login_code_mailed", challenge_id=str(row.challenge_id), attempts=row.attempts)
-        return True
+            await asyncio.gather(*(self._retry_later(row, str(error)) for row, _ in opened))
+            return 0
+        sent = 0
+        for (row, _), refusal in zip(opened, refusals, strict=True):
+            if refusal is None:
+                self._forget(row.challenge_id)
+                log.debug("login_code_mailed", challenge_id=str(row.challenge_id), attempts=row.attempts)
+                sent += 1
+            else:
+                await self._retry_later(row, refusal)
+        return sent
+
+    async def _retry_later(self, row: repo.LoginMailRow, error: str) -> None:
+        delay = self._policy.backoff(row.attempts)
+        log.warning("login_code_mail_retry", challenge_id=str(row.challenge_id), attempts=row.attempts,
+                    retry_in_seconds=delay.total_seconds(), error=error)
+        await repo.retry_later(self._reads, row.challenge_id, delay=delay, error=error)
 
     def _forget(self, challenge_id: uuid.UUID) -> None:
         """Delete the row of a code mail accepted, together with the others accepted meanwhile.
@@ -149,7 +188,7 @@ class LoginMailDispatcher:
 
     async def stop(self) -> None:
         self._stopped.set()
-        if self._immediate:
-            await asyncio.wait(list(self._immediate), timeout=self._policy.call_timeout)
+        if self._handing is not None:
+            await asyncio.wait([self._handing], timeout=self._policy.call_timeout)
         if self._forgetting is not None:
             await asyncio.wait([self._forgetting], timeout=self._policy.call_timeout)

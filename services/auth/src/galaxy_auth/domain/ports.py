@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -25,8 +26,18 @@ class AccountDirectory(Protocol):
         """The account for `email`, created when missing (outcome created/existing), or outcome blocked."""
 
 
+@dataclass(frozen=True)
+class LoginCodeMail:
+    """One login code for mail to send; the code never shows in a repr (logs)."""
+
+    #: The challenge id: mail makes one delivery per key, so a repeated hand-over is harmless.
+    idempotency_key: str
+    recipient: str
+    locale: str
+    code: str = field(repr=False)
+
+
 class MailSender(Protocol):
-    async def send_login_code(
-        self, *, idempotency_key: str, recipient: str, locale: str, code: str
-    ) -> None:
-        """Hand the code to the mail service (one delivery per idempotency key)."""
+    async def send_login_codes(self, codes: Sequence[LoginCodeMail]) -> list[str | None]:
+        """Hand the codes to the mail service in one call; per code None (accepted) or the reason
+        mail refused it. Raises (Unavailable, ...) when the call as a whole failed."""

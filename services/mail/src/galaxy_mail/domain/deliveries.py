@@ -30,6 +30,8 @@ MAX_VARIABLES = 50
 MAX_VARIABLE_NAME_LENGTH = 64
 MAX_VARIABLE_VALUE_LENGTH = 8000
 MAX_LOCALE_LENGTH = 200
+#: Deliveries one EnqueueDeliveries call may carry.
+MAX_ENQUEUE_BATCH = 500
 #: One addr-spec, no display name, nothing that could smuggle a second recipient or a header.
 _ATOM = r"[^@\s<>,;:\"()\[\]\\]+"
 RECIPIENT = re.compile(rf"^{_ATOM}@{_ATOM}$")
@@ -114,6 +116,65 @@ async def enqueue(
     if created:
         log.debug("mail_enqueued", delivery_id=str(delivery_id), template_id=template_id, locale=resolved)
     return delivery_id, created
+
+
+@dataclass(frozen=True)
+class EnqueueRequest:
+    idempotency_key: str
+    template_id: str
+    recipient: str
+    locale: str
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """One delivery of `enqueue_many`: stored (delivery_id, created) or refused (error)."""
+
+    delivery_id: uuid.UUID | None
+    created: bool = False
+    error: str | None = None
+
+
+async def enqueue_many(reads: Reads, *, catalog: TemplateCatalog, requests: list[EnqueueRequest]) -> list[Enqueued]:
+    """`enqueue` for many deliveries in one statement (and a second one for keys already taken),
+    one result per request in order. A request that fails its checks is refused alone (its
+    `error` is what `enqueue` would answer INVALID_ARGUMENT with); the others are stored."""
+    if not 1 <= len(requests) <= MAX_ENQUEUE_BATCH:
+        raise InvalidArgument(f"deliveries must hold 1 to {MAX_ENQUEUE_BATCH} deliveries")
+    results: list[Enqueued | None] = [None] * len(requests)
+    rows: list[repo.NewDelivery] = []
+    for index, request in enumerate(requests):
+        recipient = request.recipient.strip()
+        try:
+            _check_enqueue(request.idempotency_key, recipient, request.locale, request.variables)
+            catalog.check(request.template_id, request.variables)
+            resolved = catalog.resolve_locale(request.template_id, request.locale)
+        except InvalidArgument as refused:
+            results[index] = Enqueued(None, error=refused.message)
+            continue
+        rows.append(repo.NewDelivery(
+            delivery_id=uuid.uuid4(), idempotency_key=request.idempotency_key, template_id=request.template_id,
+            locale=resolved, recipient=recipient, variables=dict(request.variables),
+        ))
+    created = await repo.create_many_and_notify(reads, rows) if rows else {}
+    taken = {row.idempotency_key for row in rows} - created.keys()
+    # ON CONFLICT waited for concurrent inserts of the same keys to commit: a new statement sees them.
+    existing = await repo.read_ids_by_keys(reads, sorted(taken)) if taken else {}
+    for index, request in enumerate(requests):
+        if results[index] is not None:
+            continue
+        key = request.idempotency_key
+        if key in created:
+            # A key repeated inside the request: the first one made the delivery.
+            results[index] = Enqueued(created.pop(key), created=True)
+            existing[key] = results[index].delivery_id  # type: ignore[union-attr]
+        elif key in existing:
+            results[index] = Enqueued(existing[key])
+        else:  # pragma: no cover - the conflicting row cannot vanish before its retention
+            results[index] = Enqueued(None, error="the idempotency key is being used concurrently; retry")
+    log.debug("mail_enqueued_many", requested=len(requests), created=sum(r.created for r in results if r))
+    return [result for result in results if result is not None]
 
 
 async def get(sessions: async_sessionmaker[AsyncSession], *, delivery_id: uuid.UUID) -> DeliveryView:

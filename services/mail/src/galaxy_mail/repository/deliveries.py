@@ -162,6 +162,61 @@ async def create_and_notify(
     return rows[0][0] if rows else None
 
 
+@dataclass(frozen=True)
+class NewDelivery:
+    delivery_id: uuid.UUID
+    idempotency_key: str
+    template_id: str
+    locale: str
+    recipient: str
+    variables: dict[str, str]
+
+
+# Many deliveries in one round trip: the rows (a key already taken is skipped) and the workers'
+# wake-up (PostgreSQL folds the identical notifications of one transaction into one). Inserted in
+# key order: two calls inserting the same keys in opposite orders would each wait for the other's
+# uncommitted row (a deadlock PostgreSQL breaks by failing one of them).
+_ENQUEUE_MANY = Query.compile(sa.text("""
+WITH created AS (
+    INSERT INTO mail.deliveries
+        (delivery_id, idempotency_key, template_id, locale, recipient, variables, status, next_attempt_at)
+    SELECT n.delivery_id, n.idempotency_key, n.template_id, n.locale, n.recipient, CAST(n.variables AS jsonb),
+           'pending', now()
+    FROM unnest(CAST(:delivery_ids AS uuid[]), CAST(:idempotency_keys AS text[]), CAST(:template_ids AS text[]),
+                CAST(:locales AS text[]), CAST(:recipients AS text[]), CAST(:variables AS text[]))
+         AS n(delivery_id, idempotency_key, template_id, locale, recipient, variables)
+    ORDER BY n.idempotency_key
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING idempotency_key, delivery_id
+)
+SELECT idempotency_key, delivery_id, pg_notify('""" + WAKEUP_CHANNEL + """', '') FROM created
+"""))
+_IDS_BY_KEYS = Query.compile(sa.text(
+    "SELECT idempotency_key, delivery_id FROM mail.deliveries"
+    " WHERE idempotency_key = ANY(CAST(:idempotency_keys AS text[]))"
+))
+
+
+async def create_many_and_notify(reads: Reads, rows: Sequence[NewDelivery]) -> dict[str, uuid.UUID]:
+    """Insert pending deliveries, due now, and wake the workers, in one statement (autocommit);
+    idempotency key → delivery id of the ones created (a key already taken is absent)."""
+    created = await reads.write(
+        _ENQUEUE_MANY,
+        delivery_ids=[row.delivery_id for row in rows],
+        idempotency_keys=[row.idempotency_key for row in rows],
+        template_ids=[row.template_id for row in rows],
+        locales=[row.locale for row in rows],
+        recipients=[row.recipient for row in rows],
+        variables=[json.dumps(row.variables) for row in rows],
+    )
+    return {row[0]: row[1] for row in created}
+
+
+async def read_ids_by_keys(reads: Reads, keys: Sequence[str]) -> dict[str, uuid.UUID]:
+    """A statement of its own: it sees rows concurrent enqueues committed after ours began."""
+    return {row[0]: row[1] for row in await reads.fetch(_IDS_BY_KEYS, idempotency_keys=list(keys))}
+
+
 async def read_id_by_key(reads: Reads, idempotency_key: str) -> uuid.UUID | None:
     """A statement of its own: it sees a row a concurrent enqueue committed after ours began."""
     return await reads.fetchval(_ID_BY_KEY, idempotency_key=idempotency_key)

@@ -310,6 +310,18 @@ class GetAccountByEmailRequest(_message.Message):
     email: str
     def __init__(self, email: _Optional[str] = ...) -> None: ...
 
+class GetPermanentlyBlockedEmailsRequest(_message.Message):
+    __slots__ = ("emails",)
+    EMAILS_FIELD_NUMBER: _ClassVar[int]
+    emails: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, emails: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetPermanentlyBlockedEmailsResponse(_message.Message):
+    __slots__ = ("blocked_emails",)
+    BLOCKED_EMAILS_FIELD_NUMBER: _ClassVar[int]
+    blocked_emails: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, blocked_emails: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class ResolveUserIdentityRequest(_message.Message):
     __slots__ = ("user_id",)
     USER_ID_FIELD_NUMBER: _ClassVar[int]

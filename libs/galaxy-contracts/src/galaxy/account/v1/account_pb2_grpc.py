@@ -105,6 +105,11 @@ class AccountServiceStub:
                 request_serializer=galaxy_dot_account_dot_v1_dot_account__pb2.GetAccountByEmailRequest.SerializeToString,
                 response_deserializer=galaxy_dot_account_dot_v1_dot_account__pb2.AccountResponse.FromString,
                 _registered_method=True)
+        self.GetPermanentlyBlockedEmails = channel.unary_unary(
+                '/galaxy.account.v1.AccountService/GetPermanentlyBlockedEmails',
+                request_serializer=galaxy_dot_account_dot_v1_dot_account__pb2.GetPermanentlyBlockedEmailsRequest.SerializeToString,
+                response_deserializer=galaxy_dot_account_dot_v1_dot_account__pb2.GetPermanentlyBlockedEmailsResponse.FromString,
+                _registered_method=True)
         self.ResolveUserIdentity = channel.unary_unary(
                 '/galaxy.account.v1.AccountService/ResolveUserIdentity',
                 request_serializer=galaxy_dot_account_dot_v1_dot_account__pb2.ResolveUserIdentityRequest.SerializeToString,
@@ -216,6 +221,15 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPermanentlyBlockedEmails(self, request, context):
+        """Which of up to 500 addresses belong to a live account under an active permanent block
+        (auth's check before it sends a login code, for many requests in one call). An address
+        with no account, or one that is not an address, is simply not blocked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResolveUserIdentity(self, request, context):
         """Used by the edge to vet a trusted X-User-ID: anything but `active` is rejected with 400.
         """
@@ -295,6 +309,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.GetAccountByEmail,
                     request_deserializer=galaxy_dot_account_dot_v1_dot_account__pb2.GetAccountByEmailRequest.FromString,
                     response_serializer=galaxy_dot_account_dot_v1_dot_account__pb2.AccountResponse.SerializeToString,
+            ),
+            'GetPermanentlyBlockedEmails': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPermanentlyBlockedEmails,
+                    request_deserializer=galaxy_dot_account_dot_v1_dot_account__pb2.GetPermanentlyBlockedEmailsRequest.FromString,
+                    response_serializer=galaxy_dot_account_dot_v1_dot_account__pb2.GetPermanentlyBlockedEmailsResponse.SerializeToString,
             ),
             'ResolveUserIdentity': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveUserIdentity,
@@ -680,6 +699,33 @@ class AccountService:
             '/galaxy.account.v1.AccountService/GetAccountByEmail',
             galaxy_dot_account_dot_v1_dot_account__pb2.GetAccountByEmailRequest.SerializeToString,
             galaxy_dot_account_dot_v1_dot_account__pb2.AccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPermanentlyBlockedEmails(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/galaxy.account.v1.AccountService/GetPermanentlyBlockedEmails',
+            galaxy_dot_account_dot_v1_dot_account__pb2.GetPermanentlyBlockedEmailsRequest.SerializeToString,
+            galaxy_dot_account_dot_v1_dot_account__pb2.GetPermanentlyBlockedEmailsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -159,3 +159,25 @@ class EnqueueDeliveryResponse(_message.Message):
     delivery_id: str
     created: bool
     def __init__(self, delivery_id: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class EnqueueDeliveriesRequest(_message.Message):
+    __slots__ = ("deliveries",)
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    deliveries: _containers.RepeatedCompositeFieldContainer[EnqueueDeliveryRequest]
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[EnqueueDeliveryRequest, _Mapping]]] = ...) -> None: ...
+
+class EnqueueDeliveriesResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[EnqueueDeliveryResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[EnqueueDeliveryResult, _Mapping]]] = ...) -> None: ...
+
+class EnqueueDeliveryResult(_message.Message):
+    __slots__ = ("delivery_id", "created", "error")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: str
+    created: bool
+    error: str
+    def __init__(self, delivery_id: _Optional[str] = ..., created: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...

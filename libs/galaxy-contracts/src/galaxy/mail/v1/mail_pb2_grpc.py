@@ -64,6 +64,11 @@ class MailServiceStub:
                 request_serializer=galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveryRequest.SerializeToString,
                 response_deserializer=galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveryResponse.FromString,
                 _registered_method=True)
+        self.EnqueueDeliveries = channel.unary_unary(
+                '/galaxy.mail.v1.MailService/EnqueueDeliveries',
+                request_serializer=galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveriesRequest.SerializeToString,
+                response_deserializer=galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveriesResponse.FromString,
+                _registered_method=True)
 
 
 class MailServiceServicer:
@@ -114,6 +119,16 @@ class MailServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EnqueueDeliveries(self, request, context):
+        """Puts up to 500 templated e-mails in the outbox in one call, each exactly as EnqueueDelivery
+        would (same idempotency, same checks). A delivery that fails its checks is refused on its
+        own (its result carries `error`, nothing is stored for it); the others are stored. A
+        request with no deliveries or more than 500 is INVALID_ARGUMENT as a whole.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MailServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +161,11 @@ def add_MailServiceServicer_to_server(servicer, server):
                     servicer.EnqueueDelivery,
                     request_deserializer=galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveryRequest.FromString,
                     response_serializer=galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveryResponse.SerializeToString,
+            ),
+            'EnqueueDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnqueueDeliveries,
+                    request_deserializer=galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveriesRequest.FromString,
+                    response_serializer=galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +330,33 @@ class MailService:
             '/galaxy.mail.v1.MailService/EnqueueDelivery',
             galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveryRequest.SerializeToString,
             galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnqueueDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/galaxy.mail.v1.MailService/EnqueueDeliveries',
+            galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveriesRequest.SerializeToString,
+            galaxy_dot_mail_dot_v1_dot_mail__pb2.EnqueueDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,
