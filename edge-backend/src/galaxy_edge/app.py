@@ -23,6 +23,7 @@ from galaxy_edge.admin_cache import (
     AdminCredentialCache,
     admin_subscription,
 )
+from galaxy_edge.dispatch import EdgeApp
 from galaxy_edge.downstream import (
     ACCOUNT_RESOLVE_IDENTITY,
     AUTH_CHECK_ADMIN,
@@ -257,10 +258,12 @@ def create_app(
 
     A plain Starlette app: every route is generated from the contract, so
     FastAPI's dependency injection, OpenAPI generation and per-request
-    telemetry hooks would only cost CPU on each request.
+    telemetry hooks would only cost CPU on each request; and contract paths are
+    dispatched before Starlette's router (galaxy_edge.dispatch).
     """
     edge = Edge(settings or EdgeSettings(), contract)
-    app = Starlette(
+    app = EdgeApp(
+        contract_routes=edge.routes,
         routes=[
             *edge.routes,
             Route(OPENAPI_PATH, edge.openapi, methods=["GET"], include_in_schema=False),
