@@ -282,9 +282,10 @@ async def edge_stack(
             "rpc_timeout_seconds": 5.0,
             "shutdown_grace_seconds": 0.0,
             # No broker here: the caches have their own tests (test_identity_cache.py,
-            # test_session_cache.py).
+            # test_session_cache.py, test_admin_cache.py).
             "identity_cache_max_users": 0,
             "session_cache_max_sessions": 0,
+            "admin_cache_max_credentials": 0,
             **{f"{service}_grpc_target": target for service, target in targets.items()},
         }
         edge_settings = EdgeSettings(**{**options, **(settings or {})})

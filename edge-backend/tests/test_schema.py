@@ -137,3 +137,23 @@ def test_lobby_game_detail_is_one_object_with_the_union_of_both_parts() -> None:
     ) == ("x: unknown field")
     raw = yaml.safe_load(read_contract_text())["components"]["schemas"]
     assert make_checker(to_json_schema(raw["LobbyGameDetail"], raw), "body")(game) is not None
+
+
+@pytest.mark.parametrize("schema", [{"type": "string", "format": "uuid"}, {"type": "string"}])
+def test_a_plainly_accepted_value_gets_the_validators_verdict(schema) -> None:
+    """The checker's shortcut for UUID and plain string parameters never accepts what the
+    validator refuses, and a refused value still gets the validator's message."""
+    from galaxy_edge.schema import _cached_validator, make_checker
+
+    check = make_checker(schema, "X-User-ID")
+    validator = _cached_validator(schema)
+    values = [
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6", "3FA85F64-5717-4562-B3FC-2C963F66AFA6",
+        "{3fa85f64-5717-4562-b3fc-2c963f66afa6}", "3fa85f6457174562b3fc2c963f66afa6",
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6\n", "", "x", 7, None, ["a"],
+    ]
+    for value in values:
+        message = check(value)
+        assert (message is None) == validator.is_valid(value), value
+        if message is not None:
+            assert message.startswith("X-User-ID")

@@ -61,6 +61,10 @@ def build_server(settings: EdgeSettings) -> uvicorn.Server:
         log_config=None,
         access_log=False,
         server_header=False,
+        # The edge reads X-Forwarded-For itself where it needs a client address
+        # (galaxy_edge.identity.client_address); uvicorn's middleware would rewrite the
+        # scope on every request for nothing.
+        proxy_headers=False,
         http=EnvelopeHttpToolsProtocol,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )

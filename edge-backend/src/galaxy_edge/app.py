@@ -18,6 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from galaxy_edge.admin_cache import (
+    CREDENTIAL_CHANGING_OPERATIONS,
+    AdminCredentialCache,
+    admin_subscription,
+)
+from galaxy_edge.dispatch import EdgeApp
 from galaxy_edge.downstream import (
     ACCOUNT_RESOLVE_IDENTITY,
     AUTH_CHECK_ADMIN,
@@ -82,6 +88,14 @@ class Edge:
                 ttl_seconds=settings.session_cache_ttl_seconds,
             )
             subscriptions.append(revocation_subscription(self.sessions))
+        self.admins: AdminCredentialCache | None = None
+        if settings.admin_cache_max_credentials > 0:
+            self.admins = AdminCredentialCache(
+                max_credentials=settings.admin_cache_max_credentials,
+                max_silence_seconds=settings.identity_feed_max_silence_seconds,
+                ttl_seconds=settings.admin_cache_ttl_seconds,
+            )
+            subscriptions.append(admin_subscription(self.admins))
         self.event_feed: EventFeed | None = None
         if subscriptions:
             self.event_feed = EventFeed(
@@ -94,6 +108,7 @@ class Edge:
             check_admin=find_rpc(*AUTH_CHECK_ADMIN),
             resolve_user=find_rpc(*ACCOUNT_RESOLVE_IDENTITY),
             active_users=self.active_users,
+            admins=self.admins,
         )
         self.geo_observer = build_geo_observer(settings, self.downstreams)
         self.openapi_bytes = self.contract.to_json_bytes()
@@ -131,6 +146,9 @@ class Edge:
             geo_observer=self.geo_observer,
             replies=self.sessions if op.operation_id == SESSION_LOOKUP else None,
             revokes=self.sessions if op.operation_id in SESSION_REVOCATIONS else None,
+            changes_admins=self.admins
+            if op.operation_id in CREDENTIAL_CHANGING_OPERATIONS
+            else None,
         )
         self.operation_handlers[(op.method, op.path)] = handler
         return handler
@@ -240,10 +258,12 @@ def create_app(
 
     A plain Starlette app: every route is generated from the contract, so
     FastAPI's dependency injection, OpenAPI generation and per-request
-    telemetry hooks would only cost CPU on each request.
+    telemetry hooks would only cost CPU on each request; and contract paths are
+    dispatched before Starlette's router (galaxy_edge.dispatch).
     """
     edge = Edge(settings or EdgeSettings(), contract)
-    app = Starlette(
+    app = EdgeApp(
+        contract_routes=edge.routes,
         routes=[
             *edge.routes,
             Route(OPENAPI_PATH, edge.openapi, methods=["GET"], include_in_schema=False),

@@ -186,6 +186,9 @@ class Downstreams:
                 rpc.full_method,
                 request_serializer=rpc.request_class.SerializeToString,
                 response_deserializer=rpc.response_class.FromString,
+                # Registered with the channel once, as generated stubs do: gRPC's core then
+                # skips interning the method path on every call.
+                _registered_method=True,
             )
             self._calls[rpc.full_method] = call
         return call

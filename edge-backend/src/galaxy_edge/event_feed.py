@@ -3,7 +3,8 @@
 The edge remembers answers that only an event can make wrong: a user account is
 `active` until account publishes its deletion or block (galaxy_edge.identity_cache),
 a device session is `active` until auth publishes its revocation
-(galaxy_edge.session_cache). Each such cache is a `FeedCache`; one `EventFeed`
+(galaxy_edge.session_cache), admin credentials auth accepted stay good until
+auth publishes a disable or a password reset (galaxy_edge.admin_cache). Each such cache is a `FeedCache`; one `EventFeed`
 per edge process reads every record of the topics that evict them — no
 consumer group, every partition assigned to this process, starting from the
 latest offsets — and hands each record to the `Subscription` of its topic.

@@ -5,7 +5,10 @@
   the request is looked at (so an unauthenticated caller learns nothing about
   the request's validity). A missing or malformed header, or credentials auth
   rejects (UNAUTHENTICATED), answer `401 unauthorized` with
-  `WWW-Authenticate: Basic realm="galaxy-admin"`.
+  `WWW-Authenticate: Basic realm="galaxy-admin"`. A check auth accepted is
+  remembered briefly in the `AdminCredentialCache` (galaxy_edge.admin_cache),
+  kept true by auth's admin-credential events, so a repeated admin request
+  costs no check RPC.
 * `/api/v1/user/*` — the gateway has verified the device session and forwards
   `X-User-ID` (a UUID, checked with the other parameters). The edge then asks
   `galaxy.account.v1.AccountService/ResolveUserIdentity`; `unknown`, `deleted`
@@ -24,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf.message import Message
@@ -38,6 +42,9 @@ from galaxy_edge.errors import (
     invalid,
 )
 from galaxy_edge.identity_cache import IdentityCache
+
+if TYPE_CHECKING:
+    from galaxy_edge.admin_cache import AdminCredentialCache
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +141,26 @@ class IdentityGate:
         check_admin: Rpc | None,
         resolve_user: Rpc | None,
         active_users: IdentityCache | None = None,
+        admins: AdminCredentialCache | None = None,
     ) -> None:
         self._downstreams = downstreams
         self._check_admin = check_admin
         self._resolve_user = resolve_user
         self._active_users = active_users
+        self._admins = admins
 
     async def admin(self, request: Request) -> str:
         """The authenticated administrator's username; raises 401, or 503 if auth cannot tell."""
-        username, password = parse_basic(request.headers.get("authorization"))
+        header = request.headers.get("authorization")
+        cache, key, generation = self._admins, "", 0
+        if cache is not None and header:
+            # Only a header auth accepted is ever remembered, so a hit needs no parsing.
+            key = cache.key_of(header)
+            remembered = cache.username(key)
+            if remembered is not None:
+                return remembered
+            generation = cache.generation
+        username, password = parse_basic(header)
         if self._check_admin is None:
             log.error("the auth stubs lack CheckAdminCredentials; refusing admin requests")
             raise cannot_check("auth", "admin credentials")
@@ -158,8 +176,10 @@ class IdentityGate:
             raise cannot_check("auth", "admin credentials", error.code()) from None
         confirmed = (
             getattr(reply, "username", "") if "username" in reply.DESCRIPTOR.fields_by_name else ""
-        )
-        return confirmed or username
+        ) or username
+        if cache is not None and key:
+            cache.keep(key, confirmed, generation)
+        return confirmed
 
     def forget(self, user_id: str) -> None:
         """Check this user with account again on the next request (after a write about them)."""

@@ -40,6 +40,7 @@ from galaxy_edge.translation import ReplyBodies, ReplyEncoder, encode_json, requ
 from galaxy_edge.validation import OperationValidator
 
 if TYPE_CHECKING:
+    from galaxy_edge.admin_cache import AdminCredentialCache
     from galaxy_edge.geo_observer import GeoObserver
     from galaxy_edge.identity import IdentityGate
     from galaxy_edge.session_cache import SessionCache
@@ -86,6 +87,7 @@ class GrpcOperation:
         geo_observer: GeoObserver | None = None,
         replies: SessionCache | None = None,
         revokes: SessionCache | None = None,
+        changes_admins: AdminCredentialCache | None = None,
     ) -> None:
         self.operation = operation
         self.validator = validator
@@ -98,6 +100,9 @@ class GrpcOperation:
         self._replies = replies
         # A revocation carried by this edge drops the sessions it names from the cache at once.
         self._revokes = revokes
+        # A disable or password reset carried by this edge forgets every remembered admin
+        # credential at once; other edges learn it from auth's event.
+        self._changes_admins = changes_admins
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
         # A write to account about a user (the caller, or the path's user_id) may take the
@@ -161,6 +166,8 @@ class GrpcOperation:
             self._forget_subject(data)
             if self._revokes is not None:
                 self._revokes.forget(data)
+            if self._changes_admins is not None:
+                self._changes_admins.forget_all()
             failure = from_grpc(error.code(), error.details(), service=rpc.service)
             if failure.status >= 500 and failure.status != 501:
                 log.warning(
@@ -174,6 +181,8 @@ class GrpcOperation:
         self._forget_subject(data)
         if self._revokes is not None:
             self._revokes.forget(data)
+        if self._changes_admins is not None:
+            self._changes_admins.forget_all()
         if self._no_content:
             return Response(status_code=204)
         if self._raw_reply:

@@ -22,6 +22,10 @@ DEFAULT_IDENTITY_FEED_HEARTBEAT_SECONDS = 0.5
 DEFAULT_SESSION_CACHE_MAX_SESSIONS = 50_000
 #: Well under auth's last_seen_at resolution (60 s), so auth still sees a live session often.
 DEFAULT_SESSION_CACHE_TTL_SECONDS = 10.0
+DEFAULT_ADMIN_CACHE_MAX_CREDENTIALS = 1_024
+#: How long a verified admin check may be accepted without auth (the window of a change the
+#: feed could not deliver); well under auth's last_used_at resolution (60 s).
+DEFAULT_ADMIN_CACHE_TTL_SECONDS = 10.0
 DEFAULT_GEO_OBSERVE_QUEUE_MAX = 10_000
 DEFAULT_GEO_OBSERVE_BATCH_MAX = 500
 DEFAULT_GEO_OBSERVE_FLUSH_INTERVAL_SECONDS = 1.0
@@ -102,6 +106,17 @@ class EdgeSettings(LoggingSettings):
     )
     session_cache_ttl_seconds: float = Field(
         DEFAULT_SESSION_CACHE_TTL_SECONDS, gt=0, validation_alias="BACKEND_SESSION_CACHE_TTL_SECONDS"
+    )
+
+    #: 0 turns the admin credential cache off: every admin request asks auth to check its
+    #: Basic credentials (galaxy_edge.admin_cache).
+    admin_cache_max_credentials: int = Field(
+        DEFAULT_ADMIN_CACHE_MAX_CREDENTIALS,
+        ge=0,
+        validation_alias="BACKEND_ADMIN_CACHE_MAX_CREDENTIALS",
+    )
+    admin_cache_ttl_seconds: float = Field(
+        DEFAULT_ADMIN_CACHE_TTL_SECONDS, gt=0, validation_alias="BACKEND_ADMIN_CACHE_TTL_SECONDS"
     )
 
     #: Sightings of user requests waiting for geo (galaxy_edge.geo_observer); 0 counts nothing.

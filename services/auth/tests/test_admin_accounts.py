@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from galaxy.auth.v1 import auth_pb2, auth_pb2_grpc
+from galaxy.events.v1.auth_pb2 import AdminCredentialsChanged
+from galaxy_kit.events import unpack, unpack_payload
 from galaxy_kit.testing import running_service
 
 from auth_testkit import ADMIN, ADMIN_PASSWORD, auth_settings, rpc_error
@@ -59,8 +63,9 @@ class Admin:
 
 
 @pytest.fixture
-async def admin(fresh_database_dsn):
-    async with running_service(SERVICE, auth_settings(fresh_database_dsn)) as service:
+async def admin(fresh_database_dsn, kafka_bootstrap):
+    settings = auth_settings(fresh_database_dsn, kafka_bootstrap_servers=kafka_bootstrap)
+    async with running_service(SERVICE, settings) as service:
         yield Admin(auth_pb2_grpc.AuthServiceStub(service.channel), service)
 
 
@@ -126,6 +131,53 @@ async def test_reset_password_refuses_the_old_one(admin: Admin):
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     [row] = await _hashes(admin)
     assert row.startswith("$2b$04$")  # the configured cost (12 by default, 4 in tests)
+
+
+async def _credential_events(admin: Admin) -> list[dict]:
+    """auth's outbox rows on galaxy.auth.admins.v1, oldest first, with their payload, once the
+    relay has published every one of them (generous on a loaded machine)."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        rows = await _fetch(
+            admin,
+            "SELECT key, payload, published_at FROM auth.outbox"
+            " WHERE topic = 'galaxy.auth.admins.v1' ORDER BY id",
+        )
+        if all(row["published_at"] is not None for row in rows):
+            break
+        assert asyncio.get_running_loop().time() < deadline, rows
+        await asyncio.sleep(0.1)
+    for row in rows:
+        row["event"] = unpack_payload(unpack(bytes(row.pop("payload"))), AdminCredentialsChanged)
+    return rows
+
+
+async def test_a_disable_or_a_reset_tells_the_edges_through_the_outbox(admin: Admin):
+    """The edges remember verified checks (galaxy_edge.admin_cache): every change that makes
+    credentials stop working is an event they evict on; enabling or creating is not."""
+    await admin.create("ops-fay")
+    await admin.disable("ops-fay")
+    await admin.disable("ops-fay")  # already disabled: nothing changes, nothing to tell
+    await admin.enable("ops-fay")
+    await admin.reset("ops-fay", NEW_PASSWORD + "!")
+    rows = await _credential_events(admin)
+    assert [(row["key"], row["event"].username, row["event"].change) for row in rows] == [
+        ("ops-fay", "ops-fay", "disabled"),
+        ("ops-fay", "ops-fay", "password_reset"),
+    ]
+    assert all(row["event"].changed_at.seconds > 0 for row in rows)
+
+
+async def _fetch(admin: Admin, sql: str) -> list[dict]:
+    import sqlalchemy as sa
+    from galaxy_kit.db import create_engine
+
+    engine = create_engine(admin.service.settings.database_dsn(), pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            return [dict(row) for row in (await conn.execute(sa.text(sql))).mappings()]
+    finally:
+        await engine.dispose()
 
 
 async def _hashes(admin: Admin) -> list[str]:

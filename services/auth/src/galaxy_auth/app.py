@@ -13,6 +13,7 @@ from galaxy_kit.service import ServiceContext, define_service
 from galaxy_auth.clients import GrpcAccountDirectory, GrpcMailSender
 from galaxy_auth.domain import account_lifecycle
 from galaxy_auth.domain.admin_accounts import (
+    ADMINS_TOPIC,
     AdminCredentialChecker,
     AdminThrottle,
     BcryptPool,
@@ -89,14 +90,15 @@ async def build(context: ServiceContext) -> None:
         )
     )
     if settings.auth_relay_enabled:
-        # DeviceSessionRevoked events, read by every edge to evict its cached session lookups.
+        # DeviceSessionRevoked and AdminCredentialsChanged events, read by every edge to evict
+        # its cached session lookups and admin credential checks.
         # One active publisher per outbox across replicas (advisory lock); see galaxy_kit.events.outbox.
         context.workers.append(
             OutboxRelay(
                 context.engine,
                 outbox,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
-                topics=[SESSIONS_TOPIC],
+                topics=[SESSIONS_TOPIC, ADMINS_TOPIC],
                 poll_interval=settings.auth_relay_poll_interval_seconds,
                 max_attempts=settings.outbox_max_attempts,
                 name="auth.outbox",

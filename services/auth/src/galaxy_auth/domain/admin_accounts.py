@@ -8,6 +8,12 @@ misses the cache on every replica at once, and a disabled account is refused
 before the cache is consulted. Neither the password nor the digest key leaves
 the process.
 
+Every edge also remembers a verified check briefly (galaxy_edge.admin_cache), so a
+change that makes credentials stop working — a disable, a password reset — is
+published as `AdminCredentialsChanged` on `galaxy.auth.admins.v1` through auth's
+outbox, in the transaction that makes it; every edge drops what it remembers for
+that administrator when the event arrives (docs/auth.md, "Administrator credentials").
+
 A check that needs bcrypt (not remembered) is one *attempt* (docs/auth.md,
 "Administrator credentials"):
 - it is throttled per username and per client address across replicas
@@ -34,13 +40,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
+from galaxy.events.v1.auth_pb2 import AdminCredentialsChanged
 from galaxy_kit.db import Reads, transaction
 from galaxy_kit.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, Unauthenticated
+from galaxy_kit.events import enqueue
 from galaxy_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_auth.repository import admin_accounts as repo
 from galaxy_auth.repository import admin_throttle as throttle_repo
+from galaxy_auth.repository.tables import outbox
 from galaxy_auth.settings import AuthSettings
 
 log = get_logger(__name__)
@@ -58,6 +67,12 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD_CHARS = 12
 #: ... and at most 72 bytes in UTF-8 (bcrypt reads no further), no control characters, not the username.
 MAX_PASSWORD_BYTES = 72
+
+#: Topic of AdminCredentialsChanged events (record key: the username), read by every edge.
+ADMINS_TOPIC = "galaxy.auth.admins.v1"
+PRODUCER = "auth"
+DISABLED = "disabled"
+PASSWORD_RESET = "password_reset"
 
 #: Longest throttling key stored: longer usernames are stored as their SHA-256.
 MAX_THROTTLE_KEY_CHARS = 128
@@ -340,10 +355,21 @@ async def disable_admin_account(
             raise NotFound(ADMIN_NOT_FOUND)
         if account.status == "active" and active <= 1:
             raise Conflict("the last active admin account cannot be disabled")
+        was_active = account.status == "active"
         account = await repo.set_disabled(session, username, disabled=True)
+        if was_active:
+            await publish_credentials_changed(session, account, DISABLED)
     checker.forget_all()
     log.info("admin_account_disabled", username=username, actor=actor)
     return account
+
+
+async def publish_credentials_changed(session: AsyncSession, account: repo.AdminAccountRow, change: str) -> None:
+    """Queue the AdminCredentialsChanged of `change`, in the changing transaction (the outbox):
+    the edges stop accepting the credentials they remember for this administrator."""
+    event = AdminCredentialsChanged(username=account.username, change=change)
+    event.changed_at.FromDatetime(account.updated_at)
+    await enqueue(session, table=outbox, topic=ADMINS_TOPIC, key=account.username, message=event, producer=PRODUCER)
 
 
 async def enable_admin_account(
@@ -376,6 +402,7 @@ async def reset_admin_password(
         if await repo.get(session, username, for_update=True) is None:
             raise NotFound(ADMIN_NOT_FOUND)
         account = await repo.set_password_hash(session, username, password_hash=password_hash)
+        await publish_credentials_changed(session, account, PASSWORD_RESET)
     checker.forget_all()
     log.info("admin_account_password_reset", username=username, actor=actor)
     return account

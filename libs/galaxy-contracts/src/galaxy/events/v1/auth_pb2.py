@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgalaxy/events/v1/auth.proto\x12\x10galaxy.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"r\n\x14\x44\x65viceSessionRevoked\x12\x19\n\x11\x64\x65vice_session_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12.\n\nrevoked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgalaxy/events/v1/auth.proto\x12\x10galaxy.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"r\n\x14\x44\x65viceSessionRevoked\x12\x19\n\x11\x64\x65vice_session_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12.\n\nrevoked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\x17\x41\x64minCredentialsChanged\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x0e\n\x06\x63hange\x18\x02 \x01(\t\x12.\n\nchanged_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,4 +34,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DEVICESESSIONREVOKED']._serialized_start=82
   _globals['_DEVICESESSIONREVOKED']._serialized_end=196
+  _globals['_ADMINCREDENTIALSCHANGED']._serialized_start=198
+  _globals['_ADMINCREDENTIALSCHANGED']._serialized_end=305
 # @@protoc_insertion_point(module_scope)

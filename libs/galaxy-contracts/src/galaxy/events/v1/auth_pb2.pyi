@@ -17,3 +17,13 @@ class DeviceSessionRevoked(_message.Message):
     user_id: str
     revoked_at: _timestamp_pb2.Timestamp
     def __init__(self, device_session_id: _Optional[str] = ..., user_id: _Optional[str] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AdminCredentialsChanged(_message.Message):
+    __slots__ = ("username", "change", "changed_at")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    change: str
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, username: _Optional[str] = ..., change: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
