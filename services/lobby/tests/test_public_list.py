@@ -161,6 +161,9 @@ async def test_the_version_moves_once_per_transaction_that_changes_public_games_
     # An UPDATE that changes nothing moves nothing.
     await rows(lobby, "UPDATE lobby.games SET game_name = game_name WHERE visibility = 'public'")
     assert await version(lobby) == start + 1
+    # TRUNCATE fires no row trigger; its own statement trigger moves the version.
+    await rows(lobby, "TRUNCATE lobby.games CASCADE")
+    assert await version(lobby) == start + 2
 
 
 async def test_concurrent_changes_and_lists_on_two_replicas_end_on_the_database_state(lobby):
