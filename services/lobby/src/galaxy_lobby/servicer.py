@@ -45,10 +45,10 @@ def summary(game: Row) -> pb.GameSummary:
     return pb.GameSummary(**_summary_fields(game))
 
 
-#: Summaries built from page rows, by the row's values (all but the last two, the list's version and
-#: total: the columns a summary shows). A page of the public list is mostly the games of the page before: the same values give
-#: the same message, so a cached one is exact whatever changed since (a changed game is a new key).
-#: Emptied when full.
+#: Summaries built from page rows, by the row's values (all but the last two, the list's version
+#: and total: the columns a summary shows). A page of the public list is mostly the games of the page
+#: before: the same values give the same message, so a cached one is exact whatever changed since (a
+#: changed game is a new key). Emptied when full.
 _SUMMARIES: dict[tuple, pb.GameSummary] = {}
 SUMMARY_CACHE_SIZE = 4096
 

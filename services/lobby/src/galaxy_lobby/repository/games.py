@@ -126,7 +126,8 @@ def _page_query(listed: sa.ColumnElement[bool], columns, extra=()) -> tuple[Quer
 
 # Literal values in the predicate: the generic plan of the prepared statement keeps using the
 # partial index games_public_listing.
-_PUBLIC_PAGE, _PUBLIC_TOTAL = _page_query(sa.text(PUBLIC_LISTED), SUMMARY_COLUMNS, [_VERSION.label("version")])
+_PUBLIC_PAGE, _PUBLIC_TOTAL = _page_query(sa.text(PUBLIC_LISTED), SUMMARY_COLUMNS,
+                                          [_VERSION.label("version")])
 _ALL_PAGE, _ALL_TOTAL = _page_query(sa.true(), games.c)
 _PUBLIC_VERSION = Query.compile(sa.select(public_list_version.c.version))
 
