@@ -195,3 +195,11 @@ def test_a_recipient_outside_ascii_gets_a_message_aiosmtplib_sends_with_smtputf8
     message = sender.build(delivery_id="d-3", recipient="jürgen@example.com", mail=mail)
     assert not isinstance(message, bytes)
     assert message["To"] == "jürgen@example.com" and message.get_payload(decode=True).decode() == mail.body
+
+
+def test_a_remembered_locale_answer_belongs_to_its_template():
+    """resolve_locale keeps its answers: the same requested value for a template without that
+    language still falls back to English, asked in either order."""
+    for _ in range(2):
+        assert CATALOG.resolve_locale("login_code", "de-AT") == "de"
+        assert CATALOG.resolve_locale("notify.game_started", "de-AT") == "en"
