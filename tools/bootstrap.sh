@@ -44,7 +44,8 @@ if [ ! -x "$SMTP_SINK" ]; then
   echo "bootstrap: unpacking postfix's smtp-sink into .tools/postfix"
   [ -n "$apt_updated" ] || { $SUDO apt-get update -qq; apt_updated=1; }
   download=$(mktemp -d)
-  chmod 0755 "$download"  # apt's _apt user writes the download
+  # Only its warning that _apt cannot write here (it downloads as the caller) is silenced; a
+  # failed download stops at dpkg -x below.
   (cd "$download" && apt-get download -qq postfix 2>/dev/null)
   dpkg -x "$download"/postfix_*.deb "$download/root"
   mkdir -p .tools/postfix/lib
@@ -53,7 +54,9 @@ if [ ! -x "$SMTP_SINK" ]; then
   rm -rf "$download"
 fi
 # Its private libraries need a few shared ones a minimal Debian may lack (Berkeley DB, NSL, ICU).
-if LD_LIBRARY_PATH=.tools/postfix/lib ldd "$SMTP_SINK" | grep -q "not found"; then
+# (Read ldd's whole output first: with pipefail, `grep -q` stopping early could fail the pipe.)
+missing_libs=$(LD_LIBRARY_PATH=.tools/postfix/lib ldd "$SMTP_SINK" | grep "not found" || true)
+if [ -n "$missing_libs" ]; then
   apt_install libdb5.3 libnsl2 libicu72
 fi
 
