@@ -11,11 +11,9 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
-from galaxy_edge.schema import compile_validator, to_json_schema
 from galaxy_kit.events import new_envelope, pack
 from suite_helpers import error_of, new_address, query, sign_in, user_of, wait_until
 
@@ -24,23 +22,6 @@ pytestmark = pytest.mark.suite
 TOPIC = "galaxy.account.lifecycle.v1"
 
 
-@pytest.fixture(scope="module")
-def http(suite) -> httpx.Client:
-    with httpx.Client(base_url=suite.edge_url, timeout=30.0) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def validate(http):
-    """validate(name, instance): the instance against the contract schema `name`, as the edge serves it."""
-    components = http.get("/openapi.json").json()["components"]["schemas"]
-
-    def check(name: str, instance: dict) -> None:
-        validator = compile_validator(to_json_schema(components[name], components))
-        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)]
-        assert not errors, errors
-
-    return check
 
 
 def signed_in_user(http, suite, label: str, devices: int = 1) -> tuple[str, str, list[str]]:

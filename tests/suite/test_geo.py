@@ -37,11 +37,6 @@ IN_THE_US = "8.8.8.8"
 STARTUP_TIMEOUT_SECONDS = 120.0
 
 
-@pytest.fixture(scope="module")
-def http(suite) -> httpx.Client:
-    with httpx.Client(base_url=suite.edge_url, timeout=30.0) as client:
-        yield client
-
 
 def new_user(suite) -> str:
     with grpc.insecure_channel(suite.stack.ports.grpc_target("account")) as channel:

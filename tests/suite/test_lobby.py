@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from galaxy.events.v1.notify_pb2 import NotificationIntent
-from galaxy_edge.schema import compile_validator, to_json_schema
 from galaxy_kit.events import unpack, unpack_payload
 from suite_helpers import as_user, error_of, new_address, query, sign_in, user_of, wait_until
 
@@ -27,22 +26,6 @@ LOBBY = "/api/v1/user/lobby"
 REFUSED_9_9_9 = "runtime refused StartRuntime: engine version 9.9.9 is not registered"
 
 
-@pytest.fixture(scope="module")
-def http(suite) -> httpx.Client:
-    with httpx.Client(base_url=suite.edge_url, timeout=60.0) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def validate(http):
-    components = http.get("/openapi.json").json()["components"]["schemas"]
-
-    def check(name: str, instance: dict) -> None:
-        validator = compile_validator(to_json_schema(components[name], components))
-        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)]
-        assert not errors, errors
-
-    return check
 
 
 def users(http, suite, count: int, label: str = "lobby") -> list[str]:

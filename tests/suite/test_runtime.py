@@ -23,11 +23,6 @@ LOBBY = "/api/v1/user/lobby"
 BIG = 2**53 + 1
 
 
-@pytest.fixture(scope="module")
-def http(suite) -> httpx.Client:
-    with httpx.Client(base_url=suite.edge_url, timeout=60.0) as client:
-        yield client
-
 
 def users(http, suite, count: int) -> list[str]:
     def one(i: int) -> str:

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.suite
 REALM = 'Basic realm="galaxy-admin"'
 
 
-@pytest.fixture(scope="module")
-def http(suite) -> httpx.Client:
-    with httpx.Client(base_url=suite.edge_url, timeout=30.0) as client:
-        yield client
-
 
 def test_sign_in_then_revoke_over_http(http, suite):
     address = new_address("suite-player")

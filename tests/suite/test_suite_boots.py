@@ -46,11 +46,6 @@ def assert_envelope(response: httpx.Response, status: int, code: str) -> dict:
     return body["error"]
 
 
-@pytest.fixture(scope="module")
-def http(suite) -> httpx.Client:
-    with httpx.Client(base_url=suite.edge_url, timeout=30.0) as client:
-        yield client
-
 
 @pytest.fixture(scope="module")
 def user_headers() -> dict[str, str]:
