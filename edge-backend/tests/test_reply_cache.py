@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import asyncio
 
-from edge_doubles import RecordingAccountServicerDouble, edge_stack
+from edge_doubles import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    RecordingAccountServicerDouble,
+    RecordingAuthServicerDouble,
+    edge_stack,
+)
 from galaxy.account.v1 import account_pb2
 from galaxy.events.v1.account_pb2 import AccountChanged
 from galaxy_edge.reply_cache import CHANGE_TOPICS, ReplyCache
 from galaxy_kit.caching import cacheable_metadata
 from galaxy_kit.events import new_envelope, pack
+from test_admin_cache import basic
 from test_identity_cache import ManualClock, eventually, publish
 
 USER = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -147,6 +154,10 @@ class CacheableAccountDouble(RecordingAccountServicerDouble):
         account = account_pb2.Account(user_id=request.user_id, display_name=self.display_name)
         return account_pb2.AccountResponse(account=account)
 
+    async def AdminUsersGet(self, request, context):
+        self.record("AdminUsersGet", request)
+        return account_pb2.AccountResponse(account=account_pb2.Account(user_id=request.user_id))
+
     async def UserAccountUpdateProfile(self, request, context):
         self.record("UserAccountUpdateProfile", request)
         self.display_name = request.body.display_name
@@ -202,6 +213,20 @@ async def test_a_write_through_this_edge_is_read_back_at_once(kafka_bootstrap) -
         assert patched.status_code == 200, patched.text
         assert await display_name(stack.client) == "second"  # no event published here
     assert len(account.requests("UserAccountGet")) == 2
+
+
+async def test_an_administrators_read_of_the_user_forgets_nothing(kafka_bootstrap) -> None:
+    account = CacheableAccountDouble()
+    async with edge_stack(account=account, auth=RecordingAuthServicerDouble(),
+                          settings=cached_settings(kafka_bootstrap)) as stack:
+        await eventually(lambda: stack.edge.replies.trusted, "trusted")
+        assert await display_name(stack.client) == "first"
+        admin_read = await stack.client.get(
+            f"/api/v1/admin/users/{USER}", headers={"Authorization": basic(ADMIN_USER, ADMIN_PASSWORD)}
+        )
+        assert admin_read.status_code == 200, admin_read.text
+        assert await display_name(stack.client) == "first"
+    assert len(account.requests("UserAccountGet")) == 1
 
 
 async def test_a_reply_without_the_services_leave_is_never_kept(kafka_bootstrap) -> None:

@@ -110,9 +110,9 @@ class GrpcOperation:
         # User reads of a service that lets the edge keep replies (galaxy_edge.reply_cache) are
         # answered from it; every other operation of that service naming a user forgets the
         # user's replies at once (read your writes; other edges learn it from the change event).
-        is_user_read = operation.method == "GET" and operation.security == USER_SECURITY
-        self._kept_replies = user_replies if is_user_read else None
-        self._forgets_replies = user_replies if not is_user_read else None
+        is_read = operation.method == "GET"
+        self._kept_replies = user_replies if is_read and operation.security == USER_SECURITY else None
+        self._forgets_replies = user_replies if not is_read else None
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
         # A write to account about a user (the caller, or the path's user_id) may take the
