@@ -159,7 +159,8 @@ class GrpcOperation:
                 if cached is not None:
                     return Response(cached, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
                 generation = replies.generation
-        kept, reply_user, reply_operation, started_at = self._kept_replies, None, "", 0.0
+        kept, reply_user, reply_operation = self._kept_replies, None, ""
+        kept_generation, started_at = 0, 0.0
         if kept is not None:
             reply_user = kept.user_key(data.get("user_id"))
             if reply_user is not None:
@@ -167,7 +168,7 @@ class GrpcOperation:
                 cached = kept.answer(reply_user, reply_operation)
                 if cached is not None:
                     return Response(cached, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
-                generation = kept.generation
+                kept_generation = kept.generation
                 started_at = kept.now()
         raw_body = None
         if self._raw_body and "body" in data:
@@ -221,7 +222,7 @@ class GrpcOperation:
                 body,
                 cacheable_seconds=cacheable_for(trailers),
                 started_at=started_at,
-                generation=generation,
+                generation=kept_generation,
             )
         return Response(body, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
 
