@@ -1,8 +1,9 @@
 """Benchmark: the hot paths of issue 8, measured with wrk against the whole suite.
 
 Starts every process (private PostgreSQL, embedded broker, seven services, the
-edge, and the development SMTP sink in a process of its own, whose CPU is
-counted like a service's) on free ports in a temporary state directory, then:
+edge, and an SMTP sink in a process of its own, whose CPU is counted like a
+service's: Postfix's native smtp-sink unless `--sink python`, see bench/sinks.py)
+on free ports in a temporary state directory, then:
 
 1. admin Basic checks: 32 concurrent first requests right after start, then wrk
    on GET /api/v1/admin/admin-accounts with the same valid credentials;
@@ -46,7 +47,6 @@ import os
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -63,8 +63,11 @@ import grpc
 import httpx
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy_devstack.stack import PROCESSES, Stack
-from galaxy_kit.testing import free_port
 from nacl.signing import SigningKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sinks import KINDS as SINK_KINDS  # noqa: E402
+from sinks import arrival_ns, message_files, recipients, start_sink, stop_sink  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "lua"
@@ -224,26 +227,6 @@ def wrk(url: str, script: str, duration: float, env: dict[str, str] | None = Non
 SINK: list[subprocess.Popen] = []
 
 
-def start_sink(directory: Path) -> tuple[subprocess.Popen, int]:
-    """The development SMTP sink in a process of its own, not a thread of this harness: its
-    event loop then shares no GIL with the harness's client, and its CPU per code is measured."""
-    port = free_port()
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "galaxy_devstack.smtp_sink", "--dir", str(directory), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return sink, port
-        except OSError:
-            if sink.poll() is not None or time.monotonic() > deadline:
-                sink.kill()
-                raise SystemExit("the SMTP sink did not start") from None
-            time.sleep(0.1)
-
-
 #: Processes `measured` samples with py-spy (`--profile`), and how long a wrk step runs.
 PROFILED: list[str] = []
 PROFILE_SECONDS = [8.0]
@@ -280,23 +263,18 @@ def measured(stack: Stack, label: str, run, step: str = "") -> dict[str, Any]:  
 # ---- mail -----------------------------------------------------------------------------------
 
 
-def arrival_ns(path: Path) -> int:
-    """The sink names files `<UTC %Y%m%dT%H%M%S>.<ns>Z-<uuid>.eml` at arrival."""
-    stamp, fraction = path.name.split("Z-", 1)[0].split(".")
-    seconds = time.mktime(time.strptime(stamp, "%Y%m%dT%H%M%S")) - time.timezone
-    return int(seconds) * 1_000_000_000 + int(fraction)
-
-
 def read_mail(mail_dir: Path, wanted: set[str] | None = None) -> dict[str, tuple[str, Path]]:
     """Recipient → (code, file) for every message (or only those to `wanted`)."""
     found: dict[str, tuple[str, Path]] = {}
-    for path in mail_dir.glob("*.eml"):
+    for path in message_files(mail_dir):
         message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-        for recipient in message.get_all("Delivered-To") or []:
+        for recipient in recipients(message):
             if wanted is not None and recipient not in wanted:
                 continue
             body = message.get_body(preferencelist=("plain",)).get_content()
-            found[recipient] = (CODE.findall(body)[0], path)
+            codes = CODE.findall(body)
+            if codes:  # else smtp-sink is still writing the message: read again later
+                found[recipient] = (codes[0], path)
     return found
 
 
@@ -377,7 +355,7 @@ async def send_code_load(stack: Stack, duration: float, rate: int | None = None)
                 except TimeoutError:
                     pass
 
-    earlier = len(list(stack.mail_dir.glob("*.eml")))
+    earlier = len(message_files(stack.mail_dir))
     stop = asyncio.Event()
     prober = asyncio.create_task(probe(stop))
     result = await asyncio.to_thread(
@@ -407,14 +385,14 @@ async def drain(stack: Stack, expected: int) -> dict[str, Any]:
     """After wrk: how fast mail empties the backlog of codes into the sink, and the CPU that costs
     per message (nothing is enqueued meanwhile, so this is the delivery side alone: mail's worker,
     the sink, PostgreSQL)."""
-    before = len(list(stack.mail_dir.glob("*.eml")))
+    before = len(message_files(stack.mail_dir))
     meter = CpuMeter(stack)
     meter.start()
     deadline = time.monotonic() + 60
     delivered = before
     while delivered < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
-        delivered = len(list(stack.mail_dir.glob("*.eml")))
+        delivered = len(message_files(stack.mail_dir))
     meter.stop()
     drained = delivered - before
     figures = {
@@ -692,6 +670,9 @@ def main() -> None:
     parser.add_argument("--only", choices=STEPS, nargs="*", default=list(STEPS),
                         help="run only these steps (a quick look while working; `make bench` runs all)")
     parser.add_argument("--results", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--sink", choices=SINK_KINDS, default="native",
+                        help="the SMTP sink: Postfix's smtp-sink (native, from make bootstrap) or the Python "
+                             "development sink (bench/sinks.py)")
     parser.add_argument("--soak", type=int, default=0, metavar="SECONDS",
                         help="keep the routes under load this long before RSS is read after load (the issue: 600)")
     args = parser.parse_args()
@@ -702,7 +683,7 @@ def main() -> None:
     # /var/tmp, not a 0700 mkdtemp under /tmp: the private PostgreSQL runs as `postgres`.
     state_dir = Path(tempfile.mkdtemp(prefix="galaxy-bench-", dir="/var/tmp"))
     os.chmod(state_dir, 0o755)
-    sink, sink_port = start_sink(state_dir / "mail")
+    sink, sink_port = start_sink(state_dir / "mail", args.sink)
     SINK.append(sink)
     stack = Stack(state_dir, free_ports=True, pg_fsync=False, admin_username="bench-admin",
                   admin_password=f"bench-{uuid.uuid4().hex}", out=open(os.devnull, "w"),
@@ -715,8 +696,7 @@ def main() -> None:
         results = asyncio.run(run(args, stack, state_dir))
     finally:
         stack.stop(quiet=True)
-        sink.terminate()
-        sink.wait(10)
+        stop_sink(sink)
         shutil.rmtree(state_dir, ignore_errors=True)
     current = {
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),

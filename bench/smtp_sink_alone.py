@@ -1,14 +1,15 @@
-"""Benchmark: what the development SMTP sink takes alone, in its own process.
+"""Benchmark: what an SMTP sink takes alone, in its own process.
 
-Starts `python -m galaxy_devstack.smtp_sink` on a free port in a temporary
-directory and sends it `--messages` login-code-sized messages over
+Starts each sink of bench/sinks.py (Postfix's native smtp-sink, the Python
+development sink `python -m galaxy_devstack.smtp_sink`) on a free port in a
+temporary directory and sends it `--messages` login-code-sized messages over
 `--connections` connections (aiosmtplib, each connection reused for its share,
 the way mail's worker sends), then prints messages per second and the CPU
 milliseconds per message of the sink and of the client. docs/performance.md ("Sign-in and admin checks")
 quotes it: the send-email-code goal can only be measured with a sink faster
 than the goal.
 
-Run: `uv run python bench/smtp_sink_alone.py [--messages 5000] [--connections 8]`.
+Run: `uv run python bench/smtp_sink_alone.py [--messages 5000] [--connections 8] [--sink native python]`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from pathlib import Path
 import aiosmtplib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hotpaths import cpu_seconds, start_sink  # noqa: E402
+from hotpaths import cpu_seconds  # noqa: E402
+from sinks import KINDS, message_files, start_sink, stop_sink  # noqa: E402
 
 
 def message(n: int) -> MIMEText:
@@ -53,27 +55,33 @@ async def drive(port: int, messages: int, connections: int) -> None:
     await asyncio.gather(*(lane(port, range(i, messages, connections)) for i in range(connections)))
 
 
+def measure(kind: str, messages: int, connections: int) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="galaxy-sink-bench-"))
+    os.chmod(directory, 0o755)
+    sink, port = start_sink(directory / "mail", kind)
+    try:
+        cpu0, own0, t0 = cpu_seconds(sink.pid), cpu_seconds(os.getpid()), time.monotonic()
+        asyncio.run(drive(port, messages, connections))
+        elapsed, cpu = time.monotonic() - t0, cpu_seconds(sink.pid) - cpu0
+        own = cpu_seconds(os.getpid()) - own0
+        written = len(message_files(directory / "mail"))
+    finally:
+        stop_sink(sink)
+        shutil.rmtree(directory, ignore_errors=True)
+    print(f"smtp sink alone ({kind}): {messages} messages over {connections} connections in {elapsed:.2f} s: "
+          f"{messages / elapsed:.0f} messages/s, sink CPU {cpu * 1000 / messages:.3f} ms per message "
+          f"(the client, aiosmtplib as mail sends: {own * 1000 / messages:.2f} ms), "
+          f"{written} files written, load average {os.getloadavg()[0]:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--sink", choices=KINDS, nargs="*", default=list(KINDS))
     args = parser.parse_args()
-    directory = Path(tempfile.mkdtemp(prefix="galaxy-sink-bench-"))
-    sink, port = start_sink(directory)
-    try:
-        cpu0, own0, t0 = cpu_seconds(sink.pid), cpu_seconds(os.getpid()), time.monotonic()
-        asyncio.run(drive(port, args.messages, args.connections))
-        elapsed, cpu = time.monotonic() - t0, cpu_seconds(sink.pid) - cpu0
-        own = cpu_seconds(os.getpid()) - own0
-        written = len(list(directory.glob("*.eml")))
-    finally:
-        sink.terminate()
-        sink.wait(10)
-        shutil.rmtree(directory, ignore_errors=True)
-    print(f"smtp sink alone: {args.messages} messages over {args.connections} connections in {elapsed:.2f} s: "
-          f"{args.messages / elapsed:.0f} messages/s, sink CPU {cpu * 1000 / args.messages:.2f} ms per message "
-          f"(the client, aiosmtplib as mail sends: {own * 1000 / args.messages:.2f} ms), "
-          f"{written} files written, load average {os.getloadavg()[0]:.2f}")
+    for kind in args.sink:
+        measure(kind, args.messages, args.connections)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,31 @@ command -v runc >/dev/null 2>&1 || apt_install runc
 command -v strip >/dev/null 2>&1 || apt_install binutils
 command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
 
+# smtp-sink (Postfix's native test SMTP server): the sink of `make bench`, which the Python
+# development sink would be the bottleneck of (docs/performance.md). Only the one program is
+# unpacked into .tools/postfix (with Postfix's private libraries beside it); the postfix package
+# itself, its daemon and its configuration are never installed.
+SMTP_SINK=.tools/postfix/smtp-sink
+if [ ! -x "$SMTP_SINK" ]; then
+  echo "bootstrap: unpacking postfix's smtp-sink into .tools/postfix"
+  [ -n "$apt_updated" ] || { $SUDO apt-get update -qq; apt_updated=1; }
+  download=$(mktemp -d)
+  # Only its warning that _apt cannot write here (it downloads as the caller) is silenced; a
+  # failed download stops at dpkg -x below.
+  (cd "$download" && apt-get download -qq postfix 2>/dev/null)
+  dpkg -x "$download"/postfix_*.deb "$download/root"
+  mkdir -p .tools/postfix/lib
+  cp "$download"/root/usr/lib/postfix/libpostfix-*.so .tools/postfix/lib/
+  cp "$download/root/usr/sbin/smtp-sink" "$SMTP_SINK"
+  rm -rf "$download"
+fi
+# Its private libraries need a few shared ones a minimal Debian may lack (Berkeley DB, NSL, ICU).
+# (Read ldd's whole output first: with pipefail, `grep -q` stopping early could fail the pipe.)
+missing_libs=$(LD_LIBRARY_PATH=.tools/postfix/lib ldd "$SMTP_SINK" | grep "not found" || true)
+if [ -n "$missing_libs" ]; then
+  apt_install libdb5.3 libnsl2 libicu72
+fi
+
 if ! command -v uv >/dev/null 2>&1; then
   echo "bootstrap: installing uv"
   python3 -m pip install --quiet --disable-pip-version-check uv

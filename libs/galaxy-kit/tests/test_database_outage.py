@@ -103,7 +103,9 @@ def test_is_unavailable_tells_outages_from_bugs():
 async def test_start_up_waits_for_a_database_that_comes_up_later():
     """Containers start in any order: a service's start-up outlasts a PostgreSQL that starts late."""
     root = Path(tempfile.mkdtemp(prefix="galaxy-kit-late-"))
-    cluster = PostgresCluster(root / "data", _free_port(), fsync=False)
+    # The `postgres` database exists as soon as the server accepts connections; a database
+    # the start creates afterwards would be missing for a moment, which is not waited for.
+    cluster = PostgresCluster(root / "data", _free_port(), fsync=False, database="postgres")
     retries: list[int] = []
     waiting = asyncio.create_task(
         db.wait_for_database(cluster.dsn, timeout=120, on_retry=lambda attempt, error, delay: retries.append(attempt))

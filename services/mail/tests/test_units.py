@@ -165,7 +165,7 @@ def test_a_built_message_reads_back_whole_in_every_shipped_locale():
     for locale, subject in (("en", "Your Galaxy login code"), ("de", "Dein Galaxy-Anmeldecode"),
                             ("ru", "Ваш код входа в Galaxy")):
         mail = catalog.render("login_code", locale, {"code": "493817"})
-        raw = sender.build(delivery_id="d-1", recipient="player@example.com", mail=mail).as_bytes()
+        raw = sender.build(delivery_id="d-1", recipient="player@example.com", mail=mail)
         assert raw.isascii()  # nothing needs SMTPUTF8
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert parsed["Subject"] == subject
@@ -174,3 +174,32 @@ def test_a_built_message_reads_back_whole_in_every_shipped_locale():
         assert parsed["Message-ID"] == "<d-1@galaxy.test>" and parsed[DELIVERY_ID_HEADER] == "d-1"
         assert parsed["Content-Language"] == locale and parsed.get_content_type() == "text/plain"
         assert parsed.get_content() == mail.body
+
+
+def test_a_long_subject_is_folded_and_reads_back_whole():
+    """A subject made long by its variables is folded over lines a receiver unfolds again."""
+    sender = SmtpSender(MailSettings(database_url="postgresql://mail@localhost/mail"))
+    name = " ".join(["Andromeda"] * 12)
+    mail = CATALOG.render("notify.game_started", "en", {"game_name": name})
+    raw = sender.build(delivery_id="d-2", recipient="player@example.com", mail=mail)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == mail.subject and name in mail.subject
+    assert parsed.get_content() == mail.body
+
+
+def test_a_recipient_outside_ascii_gets_a_message_aiosmtplib_sends_with_smtputf8():
+    sender = SmtpSender(MailSettings(database_url="postgresql://mail@localhost/mail"))
+    mail = CATALOG.render("login_code", "en", {"code": "493817"})
+    message = sender.build(delivery_id="d-3", recipient="jürgen@example.com", mail=mail)
+    assert not isinstance(message, bytes)
+    assert message["To"] == "jürgen@example.com" and message.get_payload(decode=True).decode() == mail.body
+
+
+def test_a_remembered_locale_answer_belongs_to_its_template():
+    """resolve_locale keeps its answers: the same requested value for a template without that
+    language still falls back to English, asked in either order."""
+    for _ in range(2):
+        assert CATALOG.resolve_locale("login_code", "de-AT") == "de"
+        assert CATALOG.resolve_locale("notify.game_started", "de-AT") == "en"

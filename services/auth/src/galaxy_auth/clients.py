@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy.mail.v1 import mail_pb2, mail_pb2_grpc
+from galaxy_kit.coalesce import Coalescer
 from galaxy_kit.downstream import downstream_failure
 
 from galaxy_auth.domain.ports import EnsuredAccount, LoginCodeMail
@@ -25,9 +26,9 @@ class GrpcAccountDirectory:
     def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
         self._stub = account_pb2_grpc.AccountServiceStub(channel)
         self._timeout = timeout
-        #: Block checks waiting for the next call, and the call under way.
-        self._waiting: list[tuple[str, asyncio.Future[bool]]] = []
-        self._checking: asyncio.Task[None] | None = None
+        self._checks: Coalescer[tuple[str, asyncio.Future[bool]]] = Coalescer(
+            self._check, name="account block checks", max_batch=MAX_EMAILS_PER_BLOCK_CHECK
+        )
 
     async def is_permanently_blocked(self, email: str) -> bool:
         """Whether account reports the address permanently blocked, asked afresh for every request.
@@ -39,28 +40,20 @@ class GrpcAccountDirectory:
         every request that starts after it was committed.
         """
         answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((email, answer))
-        if self._checking is None:
-            self._checking = asyncio.create_task(self._check_waiting())
+        self._checks.submit((email, answer))
         return await answer
 
-    async def _check_waiting(self) -> None:
+    async def _check(self, batch: list[tuple[str, asyncio.Future[bool]]]) -> None:
         try:
-            while self._waiting:
-                batch = self._waiting[:MAX_EMAILS_PER_BLOCK_CHECK]
-                del self._waiting[:MAX_EMAILS_PER_BLOCK_CHECK]
-                try:
-                    blocked = await self._blocked_among([email for email, _ in batch])
-                except Exception as error:  # noqa: BLE001 - every waiting request fails closed with it
-                    for _, answer in batch:
-                        if not answer.done():
-                            answer.set_exception(error)
-                    continue
-                for email, answer in batch:
-                    if not answer.done():  # a request that gave up meanwhile is cancelled
-                        answer.set_result(email in blocked)
-        finally:
-            self._checking = None
+            blocked = await self._blocked_among([email for email, _ in batch])
+        except Exception as error:  # noqa: BLE001 - every waiting request fails closed with it
+            for _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(error)
+            return
+        for email, answer in batch:
+            if not answer.done():  # a request that gave up meanwhile is cancelled
+                answer.set_result(email in blocked)
 
     async def _blocked_among(self, emails: list[str]) -> set[str]:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 import grpc
@@ -44,18 +45,19 @@ def summary(game: Row) -> pb.GameSummary:
     return pb.GameSummary(**_summary_fields(game))
 
 
-#: Summaries built from page rows, by the row's values (SUMMARY_COLUMNS, the total left out). A page
-#: of the public list is mostly the games of the page before: the same values give the same message,
-#: so a cached one is exact whatever changed since (a changed game is a new key). Emptied when full.
+#: Summaries built from page rows, by the row's values (all but the last two, the list's version
+#: and total: the columns a summary shows). A page of the public list is mostly the games of the page
+#: before: the same values give the same message, so a cached one is exact whatever changed since (a
+#: changed game is a new key). Emptied when full.
 _SUMMARIES: dict[tuple, pb.GameSummary] = {}
 SUMMARY_CACHE_SIZE = 4096
 
 
 def page_summaries(rows: list) -> list[pb.GameSummary]:
-    """The summaries of a page of the public list (rows of games.page: SUMMARY_COLUMNS, then total)."""
+    """The summaries of a page of the public list (rows of games.public_page)."""
     out = []
     for row in rows:
-        key = row[:-1]
+        key = row[:-2]
         message = _SUMMARIES.get(key)
         if message is None:
             if len(_SUMMARIES) >= SUMMARY_CACHE_SIZE:
@@ -63,6 +65,39 @@ def page_summaries(rows: list) -> list[pb.GameSummary]:
             message = _SUMMARIES[key] = summary(row)
         out.append(message)
     return out
+
+
+class PublicListReplies:
+    """The public list's replies, by (page, page_size), each with the list's version it was read at.
+
+    A reply is served again while the version still reads the same: every committed change of a
+    public game moves it, in the change's own transaction (repository/tables.public_list_version),
+    so an equal version is an unchanged list, and the reply is exact; a repeated page costs one
+    one-row read instead of fifty rows decoded and a reply built. Per servicer, since replicas
+    share nothing but the database. The least recently used page goes first when full.
+    """
+
+    def __init__(self, deps: Deps, *, size: int = 64) -> None:
+        self._deps = deps
+        self._size = size
+        self._replies: OrderedDict[tuple[int, int], tuple[int, pb.GameSummaryPage]] = OrderedDict()
+
+    async def page(self, page: int, page_size: int) -> pb.GameSummaryPage:
+        key = (page, page_size)
+        held = self._replies.get(key)
+        if held is not None and await games.public_list_version(self._deps) == held[0]:
+            self._replies.move_to_end(key)
+            return held[1]
+        rows, total, version = await games.public_page(self._deps, page=page, page_size=page_size)
+        reply = pb.GameSummaryPage(items=page_summaries(rows), page=page, page_size=page_size, total=total)
+        held = self._replies.get(key)
+        # Concurrent misses may finish out of order: never replace a reply with an older one.
+        if held is None or held[0] <= version:
+            self._replies[key] = (version, reply)
+            self._replies.move_to_end(key)
+            if len(self._replies) > self._size:
+                self._replies.popitem(last=False)
+        return reply
 
 
 def detail(game: Row) -> pb.LobbyGameDetail:
@@ -149,13 +184,12 @@ def _fields(body) -> games.GameFields:
 class LobbyServicer(lobby_pb2_grpc.LobbyServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
+        self._public_list = PublicListReplies(deps)
 
     # ---- games ----
 
     async def UserLobbyGamesList(self, request: pb.UserLobbyGamesListRequest, context: Context):
-        page, size = request.page or 1, request.page_size or 50
-        rows, total = await games.page(self._deps, public_only=True, page=page, page_size=size)
-        return pb.GameSummaryPage(items=page_summaries(rows), page=page, page_size=size, total=total)
+        return await self._public_list.page(request.page or 1, request.page_size or 50)
 
     async def UserLobbyGamesCreate(self, request: pb.UserLobbyGamesCreateRequest, context: Context):
         return detail(await games.create_private(self._deps, user_id=request.user_id, fields=_fields(request.body),
@@ -280,7 +314,7 @@ class LobbyServicer(lobby_pb2_grpc.LobbyServiceServicer):
 
     async def AdminGamesList(self, request: pb.AdminGamesListRequest, context: Context):
         page, size = request.page or 1, request.page_size or 50
-        rows, total = await games.page(self._deps, public_only=False, page=page, page_size=size)
+        rows, total = await games.page(self._deps, page=page, page_size=size)
         return pb.AdminGameList(items=[detail(r) for r in rows], page=page, page_size=size, total=total)
 
     async def AdminGamesCreate(self, request: pb.AdminGamesCreateRequest, context: Context):

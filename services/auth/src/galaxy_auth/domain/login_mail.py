@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import nacl.exceptions
+from galaxy_kit.coalesce import Coalescer
 from galaxy_kit.db import Reads
 from galaxy_kit.logging import get_logger
 
@@ -65,12 +66,12 @@ class LoginMailDispatcher:
         self._mail = mail
         self._policy = policy
         self._stopped = asyncio.Event()
-        #: Rows written leased to this replica, not handed over yet, with the loop time they came.
-        self._waiting: list[tuple[repo.LoginMailRow, float]] = []
-        self._handing: asyncio.Task | None = None
-        #: Rows mail accepted, waiting for the next delete (see `_forget`).
-        self._accepted: list[uuid.UUID] = []
-        self._forgetting: asyncio.Task | None = None
+        #: Rows written leased to this replica, with the loop time they came, on their way to mail.
+        self._handing: Coalescer[tuple[repo.LoginMailRow, float]] = Coalescer(
+            self._hand_over, name="login codes to mail", max_batch=MAX_CODES_PER_CALL
+        )
+        #: Rows mail accepted, on their way to one DELETE (see `_forget`).
+        self._forgetting: Coalescer[uuid.UUID] = Coalescer(self._delete_accepted, name="mailed login codes")
 
     @property
     def lease(self) -> timedelta:
@@ -85,29 +86,20 @@ class LoginMailDispatcher:
         the next one (at most MAX_CODES_PER_CALL each), so under load mail gets one call for
         many codes instead of one per code.
         """
-        self._waiting.append((row, asyncio.get_running_loop().time()))
-        if self._handing is None:
-            self._handing = asyncio.create_task(self._hand_over_waiting())
+        self._handing.submit((row, asyncio.get_running_loop().time()))
 
-    async def _hand_over_waiting(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _hand_over(self, batch: list[tuple[repo.LoginMailRow, float]]) -> None:
         # A row waiting longer than this could outlive its lease during the call: the worker of
         # any replica takes it once the lease has run out (mail's key makes that the same delivery).
         patience = self._policy.lease.total_seconds() - self._policy.call_timeout
+        now = asyncio.get_running_loop().time()
+        rows = [row for row, since in batch if now - since < patience]
+        if not rows:
+            return
         try:
-            while self._waiting:
-                batch = self._waiting[:MAX_CODES_PER_CALL]
-                del self._waiting[:MAX_CODES_PER_CALL]
-                now = loop.time()
-                rows = [row for row, since in batch if now - since < patience]
-                if not rows:
-                    continue
-                try:
-                    await self._send(rows)
-                except Exception:  # the worker retries them when the lease ends; no request sees this
-                    log.exception("login_code_dispatch_failed", count=len(rows))
-        finally:
-            self._handing = None
+            await self._send(rows)
+        except Exception:  # the worker retries them when the lease ends; no request sees this
+            log.exception("login_code_dispatch_failed", count=len(rows))
 
     async def drain_once(self) -> int:
         """One round of the worker: drop expired rows, then send what is due (one call); rows sent."""
@@ -160,20 +152,13 @@ class LoginMailDispatcher:
         is sent again when its lease ends, and mail's idempotency key makes that the same
         delivery.
         """
-        self._accepted.append(challenge_id)
-        if self._forgetting is None:
-            self._forgetting = asyncio.create_task(self._delete_accepted())
+        self._forgetting.submit(challenge_id)
 
-    async def _delete_accepted(self) -> None:
+    async def _delete_accepted(self, batch: list[uuid.UUID]) -> None:
         try:
-            while self._accepted:
-                batch, self._accepted = self._accepted, []
-                try:
-                    await repo.delete_many(self._reads, batch)
-                except Exception:  # noqa: BLE001 - the rows are sent again after their lease (above)
-                    log.exception("login_code_mail_delete_failed", count=len(batch))
-        finally:
-            self._forgetting = None
+            await repo.delete_many(self._reads, batch)
+        except Exception:  # noqa: BLE001 - the rows are sent again after their lease (above)
+            log.exception("login_code_mail_delete_failed", count=len(batch))
 
     async def run(self) -> None:
         while not self._stopped.is_set():
@@ -188,7 +173,5 @@ class LoginMailDispatcher:
 
     async def stop(self) -> None:
         self._stopped.set()
-        if self._handing is not None:
-            await asyncio.wait([self._handing], timeout=self._policy.call_timeout)
-        if self._forgetting is not None:
-            await asyncio.wait([self._forgetting], timeout=self._policy.call_timeout)
+        await self._handing.idle(self._policy.call_timeout)
+        await self._forgetting.idle(self._policy.call_timeout)

@@ -135,10 +135,26 @@ async def get(deps: Deps, *, game_id: str) -> Row:
     return game
 
 
-async def page(deps: Deps, *, public_only: bool, page: int, page_size: int) -> tuple[list[Row], int]:
+def _check_paging(page: int, page_size: int) -> None:
     if page < 1 or not 1 <= page_size <= 200:
         raise validation.InvalidArgument("page must be at least 1 and page_size 1-200")
-    return await repo.page(deps.reads, public_only=public_only, page=page, page_size=page_size)
+
+
+async def page(deps: Deps, *, page: int, page_size: int) -> tuple[list[Row], int]:
+    """A page of every game (the admin list) and the total."""
+    _check_paging(page, page_size)
+    return await repo.page(deps.reads, page=page, page_size=page_size)
+
+
+async def public_page(deps: Deps, *, page: int, page_size: int) -> tuple[list[Row], int, int]:
+    """A page of the public list, its total, and the list's version they were read at."""
+    _check_paging(page, page_size)
+    return await repo.public_page(deps.reads, page=page, page_size=page_size)
+
+
+async def public_list_version(deps: Deps) -> int:
+    """The public list's version now: equal to a page's version means that page is still exact."""
+    return await repo.public_list_version(deps.reads)
 
 
 async def mine(deps: Deps, *, user_id: str) -> list[Row]:

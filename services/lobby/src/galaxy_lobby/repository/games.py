@@ -21,6 +21,7 @@ from galaxy_lobby.repository.tables import (
     game_transitions,
     games,
     memberships,
+    public_list_version,
 )
 
 
@@ -96,46 +97,66 @@ def _total(listed: sa.ColumnElement[bool]) -> sa.ScalarSelect:
 
 
 #: What a page of the public list shows of a game (the servicer's GameSummary); the admin list
-#: shows every column. Fewer columns, less for asyncpg to decode fifty times per page. The total
-#: comes last in a page row (servicer.page_summaries keys its cache on the columns before it).
+#: shows every column. Fewer columns, less for asyncpg to decode fifty times per page. A public page
+#: row is these columns, then the list's version, then the total (servicer.page_summaries keys its
+#: cache on the values before those two).
 SUMMARY_COLUMNS = (
     games.c.game_id, games.c.game_name, games.c.visibility, games.c.owner_user_id, games.c.status,
     games.c.min_players, games.c.max_players, games.c.enrollment_ends_at, games.c.current_turn,
     games.c.created_at, games.c.updated_at,
 )
 
+#: The public list's version (tables.public_list_version), in the snapshot of the statement reading it.
+_VERSION = sa.select(public_list_version.c.version).scalar_subquery()
 
-def _page_query(listed: sa.ColumnElement[bool], columns) -> tuple[Query, Query]:  # noqa: ANN001
-    """The page statement and the total's alone; `listed` (unqualified columns) filters both tables."""
+
+def _page_query(listed: sa.ColumnElement[bool], columns, extra=()) -> tuple[Query, Query]:  # noqa: ANN001
+    """The page statement and the total's alone (with `extra` columns in both); `listed` (unqualified
+    columns) filters both tables."""
     total = _total(listed)
     rows = (
-        sa.select(*columns, total.label("total"))
+        sa.select(*columns, *extra, total.label("total"))
         .where(listed)
         .order_by(games.c.created_at.desc(), games.c.game_id.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .offset(sa.bindparam("offset", type_=sa.BigInteger))  # page × page_size can pass 2³¹
     )
-    return Query.compile(rows), Query.compile(sa.select(total))
+    return Query.compile(rows), Query.compile(sa.select(*extra, total.label("total")))
 
 
 # Literal values in the predicate: the generic plan of the prepared statement keeps using the
 # partial index games_public_listing.
-_PUBLIC_PAGE, _PUBLIC_TOTAL = _page_query(sa.text(PUBLIC_LISTED), SUMMARY_COLUMNS)
+_PUBLIC_PAGE, _PUBLIC_TOTAL = _page_query(sa.text(PUBLIC_LISTED), SUMMARY_COLUMNS,
+                                          [_VERSION.label("version")])
 _ALL_PAGE, _ALL_TOTAL = _page_query(sa.true(), games.c)
+_PUBLIC_VERSION = Query.compile(sa.select(public_list_version.c.version))
 
 
-async def page(reads: Reads, *, public_only: bool, page: int, page_size: int) -> tuple[list[ReadRow], int]:
-    """One page, newest first, and the total, in one statement (public: SUMMARY_COLUMNS; all: every column).
+async def page(reads: Reads, *, page: int, page_size: int) -> tuple[list[ReadRow], int]:
+    """One page of every game (every column), newest first, and the total, in one statement.
 
     The total is an uncorrelated scalar subquery over game_counts, computed once per
     statement and read in the statement's snapshot, so it agrees with the page.
     """
-    rows_query, total_query = (_PUBLIC_PAGE, _PUBLIC_TOTAL) if public_only else (_ALL_PAGE, _ALL_TOTAL)
-    rows = await reads.fetch(rows_query, limit=page_size, offset=(page - 1) * page_size)
+    rows = await reads.fetch(_ALL_PAGE, limit=page_size, offset=(page - 1) * page_size)
     if rows:
         return rows, int(rows[0]["total"])
     # Past the last page no row carries the total: read it on its own (rare).
-    return [], int(await reads.fetchval(total_query))
+    return [], int(await reads.fetchval(_ALL_TOTAL))
+
+
+async def public_page(reads: Reads, *, page: int, page_size: int) -> tuple[list[ReadRow], int, int]:
+    """One page of the public list (SUMMARY_COLUMNS), newest first, its total and the list's version,
+    all in one statement's snapshot: the version names exactly the state the page and total show."""
+    rows = await reads.fetch(_PUBLIC_PAGE, limit=page_size, offset=(page - 1) * page_size)
+    # Past the last page no row carries the total and version: read them on their own (rare).
+    first = rows[0] if rows else await reads.fetchrow(_PUBLIC_TOTAL)
+    return rows, int(first["total"]), int(first["version"])
+
+
+async def public_list_version(reads: Reads) -> int:
+    """The public list's version now: it moves with every committed change of a public game."""
+    return int(await reads.fetchval(_PUBLIC_VERSION))
 
 
 _OF_USER = Query.compile(

@@ -95,6 +95,20 @@ game_counts = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 
+# A counter that moves in every transaction that changes a public game (any column; inserted,
+# updated or deleted), at its commit (deferred constraint triggers, migration 0004). The public
+# list's replies are cached by it (servicer.PublicListReplies): an unchanged counter means an
+# unchanged list. One row.
+public_list_version = sa.Table(
+    "public_list_version",
+    metadata,
+    sa.Column("single", sa.Boolean, primary_key=True, server_default=sa.text("true")),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    # The transaction that moved it last (pg_current_xact_id): a transaction moves it once.
+    sa.Column("last_xact", sa.BigInteger),
+    sa.CheckConstraint("single", name="public_list_version_single"),
+)
+
 # A row per status change: who moved the game from which status to which, when and why.
 game_transitions = sa.Table(
     "game_transitions",

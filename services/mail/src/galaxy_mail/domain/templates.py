@@ -45,6 +45,9 @@ class LocalizedTemplate:
         return frozenset(self.subject.get_identifiers()) | frozenset(self.body.get_identifiers())
 
 
+RESOLVED_LOCALES_KEPT = 1024
+
+
 @dataclass(frozen=True)
 class RenderedMail:
     template_id: str
@@ -65,6 +68,14 @@ class TemplateCatalog:
                     if not part.is_valid():
                         raise ValueError(f"mail template {template_id}/{template.locale} has a bad placeholder")
         self._templates = templates
+        #: resolve_locale's answers: callers send a handful of distinct locale values, and
+        #: negotiating one (parsing the tags) cost more than the rest of an enqueue's checks.
+        self._resolved: dict[tuple[str, str], str] = {}
+        #: Every template's placeholders, parsed once (checked on every enqueue and render).
+        self._required = {
+            template_id: frozenset().union(*(template.variables for template in locales.values()))
+            for template_id, locales in templates.items()
+        }
         for template_id in templates:
             # A misspelt name would leave the real secret stored: refuse to start instead.
             unknown = self.secret_variables(template_id) - self.required_variables(template_id)
@@ -112,16 +123,22 @@ class TemplateCatalog:
 
     def resolve_locale(self, template_id: str, requested: str) -> str:
         """The shipped locale that best fits `requested` (a BCP 47 tag or an Accept-Language value)."""
+        key = (template_id, requested)
+        resolved = self._resolved.get(key)
+        if resolved is not None:
+            return resolved
         shipped = self._locales_of(template_id)
         # The suite's one negotiation (galaxy_kit.validation): q-values, truncation, primary language.
         supported = [DEFAULT_LOCALE, *sorted(locale for locale in shipped if locale != DEFAULT_LOCALE)]
-        return choose_locale(explicit=None, accept_language=requested, supported=supported)
+        resolved = choose_locale(explicit=None, accept_language=requested, supported=supported)
+        if len(self._resolved) >= RESOLVED_LOCALES_KEPT:  # values come from callers: stay bounded
+            self._resolved.clear()
+        self._resolved[key] = resolved
+        return resolved
 
     def required_variables(self, template_id: str) -> frozenset[str]:
-        names: frozenset[str] = frozenset()
-        for template in self._locales_of(template_id).values():
-            names |= template.variables
-        return names
+        self._locales_of(template_id)  # an unknown template is refused
+        return self._required[template_id]
 
     def secret_variables(self, template_id: str) -> frozenset[str]:
         """Variables erased once the delivery is sent or dead-lettered (declared in any locale)."""
