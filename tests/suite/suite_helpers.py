@@ -99,3 +99,19 @@ def query(suite, sql: str, *params) -> list[tuple]:
             await conn.close()
 
     return asyncio.run(run())
+
+
+def grpc_calls_answered(metrics_url: str, method: str, code: str = "OK") -> float:
+    """A service's count of `method` calls answered with `code` (its Prometheus counter)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(metrics_url, timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "galaxy_grpc_requests_total"
+                and sample.labels.get("method") == method
+                and sample.labels.get("code") == code
+            ):
+                return sample.value
+    return 0.0

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from galaxy_devstack.testing import create_database
 from galaxy_kit.testing import free_port
-from prometheus_client.parser import text_string_to_metric_families
+from suite_helpers import grpc_calls_answered
 from test_edge_identity_cache import (
     ADMIN,
     REFUSAL_SECONDS,
@@ -57,16 +57,7 @@ class AdminStack:
 
     def checks(self) -> float:
         """auth's count of CheckAdminCredentials calls answered OK (its Prometheus counter)."""
-        text = httpx.get(self.auth_metrics_url, timeout=10).text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if (
-                    sample.name == "galaxy_grpc_requests_total"
-                    and sample.labels.get("method") == CHECK
-                    and sample.labels.get("code") == "OK"
-                ):
-                    return sample.value
-        return 0.0
+        return grpc_calls_answered(self.auth_metrics_url, CHECK, "OK")
 
 
 @pytest.fixture(scope="module")

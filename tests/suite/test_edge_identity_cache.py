@@ -32,7 +32,7 @@ from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy_devstack.testing import create_database
 from galaxy_kit.testing import free_port
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
+from suite_helpers import grpc_calls_answered
 
 # Starts edges of its own: not against an external suite (make compose-test).
 pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
@@ -74,16 +74,7 @@ class CacheStack:
 
     def resolve_calls(self) -> float:
         """account's count of ResolveUserIdentity calls answered OK (its Prometheus counter)."""
-        text = httpx.get(self.metrics_url, timeout=10).text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if (
-                    sample.name == "galaxy_grpc_requests_total"
-                    and sample.labels.get("method") == RESOLVE
-                    and sample.labels.get("code") == "OK"
-                ):
-                    return sample.value
-        return 0.0
+        return grpc_calls_answered(self.metrics_url, RESOLVE, "OK")
 
 
 def spawn(name: str, module: str, env: dict[str, str], logs: Path) -> Process:

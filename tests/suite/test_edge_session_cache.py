@@ -36,7 +36,7 @@ import pytest
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy_devstack.testing import create_database
 from galaxy_kit.testing import free_port
-from prometheus_client.parser import text_string_to_metric_families
+from suite_helpers import grpc_calls_answered
 from test_edge_identity_cache import (
     ADMIN,
     REFUSAL_SECONDS,
@@ -74,16 +74,7 @@ class SessionStack:
 
     def lookups(self, code: str = "OK") -> float:
         """auth's count of InternalSessionsGet calls answered with `code` (its Prometheus counter)."""
-        text = httpx.get(self.auth_metrics_url, timeout=10).text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if (
-                    sample.name == "galaxy_grpc_requests_total"
-                    and sample.labels.get("method") == LOOKUP
-                    and sample.labels.get("code") == code
-                ):
-                    return sample.value
-        return 0.0
+        return grpc_calls_answered(self.auth_metrics_url, LOOKUP, code)
 
 
 async def _execute(dsn: str, sql: str, *params) -> list[asyncpg.Record]:

@@ -79,6 +79,15 @@ def _check_enqueue(idempotency_key: str, recipient: str, locale: str, variables:
             raise InvalidArgument("a variable name or value is too long")
 
 
+@dataclass(frozen=True)
+class EnqueueRequest:
+    idempotency_key: str
+    template_id: str
+    recipient: str
+    locale: str
+    variables: dict[str, str]
+
+
 async def enqueue(
     reads: Reads,
     *,
@@ -91,40 +100,16 @@ async def enqueue(
 ) -> tuple[uuid.UUID, bool]:
     """Put one templated mail in the outbox: (delivery_id, created). A key seen before returns
     the existing delivery with created=False, whatever the rest of the request says."""
-    recipient = recipient.strip()
-    _check_enqueue(idempotency_key, recipient, locale, variables)
-    catalog.check(template_id, variables)  # unknown template or missing variables: INVALID_ARGUMENT
-    resolved = catalog.resolve_locale(template_id, locale)
-    created_id = await repo.create_and_notify(
-        reads,
-        delivery_id=uuid.uuid4(),
-        idempotency_key=idempotency_key,
-        template_id=template_id,
-        locale=resolved,
-        recipient=recipient,
-        variables=dict(variables),
-    )
-    created = created_id is not None
-    if created_id is not None:
-        delivery_id = created_id
-    else:
-        # ON CONFLICT waited for a concurrent insert of the same key to commit: a new statement sees it.
-        existing = await repo.read_id_by_key(reads, idempotency_key)
-        if existing is None:  # pragma: no cover - the conflicting row cannot vanish before its retention
-            raise Conflict("the idempotency key is being used concurrently; retry")
-        delivery_id = existing
-    if created:
-        log.debug("mail_enqueued", delivery_id=str(delivery_id), template_id=template_id, locale=resolved)
-    return delivery_id, created
-
-
-@dataclass(frozen=True)
-class EnqueueRequest:
-    idempotency_key: str
-    template_id: str
-    recipient: str
-    locale: str
-    variables: dict[str, str]
+    request = EnqueueRequest(idempotency_key=idempotency_key, template_id=template_id,
+                             recipient=recipient, locale=locale, variables=variables)
+    row = _new_delivery(catalog, request)  # unknown template or missing variables: INVALID_ARGUMENT
+    created, existing = await _store(reads, [row])
+    if idempotency_key in created:
+        log.debug("mail_enqueued", delivery_id=str(row.delivery_id), template_id=template_id, locale=row.locale)
+        return created[idempotency_key], True
+    if idempotency_key in existing:
+        return existing[idempotency_key], False
+    raise Conflict("the idempotency key is being used concurrently; retry")  # pragma: no cover - see _store
 
 
 @dataclass(frozen=True)
@@ -136,6 +121,33 @@ class Enqueued:
     error: str | None = None
 
 
+def _new_delivery(catalog: TemplateCatalog, request: EnqueueRequest) -> repo.NewDelivery:
+    """The row a request stores, its locale resolved; InvalidArgument says what is wrong with it."""
+    recipient = request.recipient.strip()
+    _check_enqueue(request.idempotency_key, recipient, request.locale, request.variables)
+    catalog.check(request.template_id, request.variables)
+    return repo.NewDelivery(
+        delivery_id=uuid.uuid4(), idempotency_key=request.idempotency_key, template_id=request.template_id,
+        locale=catalog.resolve_locale(request.template_id, request.locale), recipient=recipient,
+        variables=dict(request.variables),
+    )
+
+
+async def _store(
+    reads: Reads, rows: list[repo.NewDelivery]
+) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]]:
+    """Store the rows whose keys are free: (key → id created, key → id of the delivery already there).
+
+    A key in neither was taken by a row that vanished between the two statements, which
+    retention (days) rules out in practice.
+    """
+    created = await repo.create_many_and_notify(reads, rows)
+    taken = {row.idempotency_key for row in rows} - created.keys()
+    # ON CONFLICT waited for concurrent inserts of the same keys to commit: a new statement sees them.
+    existing = await repo.read_ids_by_keys(reads, sorted(taken)) if taken else {}
+    return created, existing
+
+
 async def enqueue_many(reads: Reads, *, catalog: TemplateCatalog, requests: list[EnqueueRequest]) -> list[Enqueued]:
     """`enqueue` for many deliveries in one statement (and a second one for keys already taken),
     one result per request in order. A request that fails its checks is refused alone (its
@@ -145,22 +157,11 @@ async def enqueue_many(reads: Reads, *, catalog: TemplateCatalog, requests: list
     results: list[Enqueued | None] = [None] * len(requests)
     rows: list[repo.NewDelivery] = []
     for index, request in enumerate(requests):
-        recipient = request.recipient.strip()
         try:
-            _check_enqueue(request.idempotency_key, recipient, request.locale, request.variables)
-            catalog.check(request.template_id, request.variables)
-            resolved = catalog.resolve_locale(request.template_id, request.locale)
+            rows.append(_new_delivery(catalog, request))
         except InvalidArgument as refused:
             results[index] = Enqueued(None, error=refused.message)
-            continue
-        rows.append(repo.NewDelivery(
-            delivery_id=uuid.uuid4(), idempotency_key=request.idempotency_key, template_id=request.template_id,
-            locale=resolved, recipient=recipient, variables=dict(request.variables),
-        ))
-    created = await repo.create_many_and_notify(reads, rows) if rows else {}
-    taken = {row.idempotency_key for row in rows} - created.keys()
-    # ON CONFLICT waited for concurrent inserts of the same keys to commit: a new statement sees them.
-    existing = await repo.read_ids_by_keys(reads, sorted(taken)) if taken else {}
+    created, existing = await _store(reads, rows) if rows else ({}, {})
     for index, request in enumerate(requests):
         if results[index] is not None:
             continue

@@ -127,41 +127,6 @@ async def insert_if_absent(
 
 
 # One round trip: the row and the workers' wake-up (delivered when the statement commits).
-_ENQUEUE = Query.compile(sa.text("""
-WITH created AS (
-    INSERT INTO mail.deliveries
-        (delivery_id, idempotency_key, template_id, locale, recipient, variables, status, next_attempt_at)
-    VALUES (CAST(:delivery_id AS uuid), CAST(:idempotency_key AS text), CAST(:template_id AS text),
-            CAST(:locale AS text), CAST(:recipient AS text), CAST(:variables AS jsonb), 'pending', now())
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING delivery_id
-)
-SELECT delivery_id, pg_notify('""" + WAKEUP_CHANNEL + """', '') FROM created
-"""))
-_ID_BY_KEY = Query.compile(
-    sa.select(deliveries.c.delivery_id).where(deliveries.c.idempotency_key == sa.bindparam("idempotency_key"))
-)
-
-
-async def create_and_notify(
-    reads: Reads,
-    *,
-    delivery_id: uuid.UUID,
-    idempotency_key: str,
-    template_id: str,
-    locale: str,
-    recipient: str,
-    variables: dict[str, str],
-) -> uuid.UUID | None:
-    """Insert a pending delivery, due now, and wake the workers, in one statement (autocommit);
-    None when the idempotency key is taken."""
-    rows = await reads.write(
-        _ENQUEUE, delivery_id=delivery_id, idempotency_key=idempotency_key, template_id=template_id,
-        locale=locale, recipient=recipient, variables=json.dumps(variables),
-    )
-    return rows[0][0] if rows else None
-
-
 @dataclass(frozen=True)
 class NewDelivery:
     delivery_id: uuid.UUID
@@ -215,11 +180,6 @@ async def create_many_and_notify(reads: Reads, rows: Sequence[NewDelivery]) -> d
 async def read_ids_by_keys(reads: Reads, keys: Sequence[str]) -> dict[str, uuid.UUID]:
     """A statement of its own: it sees rows concurrent enqueues committed after ours began."""
     return {row[0]: row[1] for row in await reads.fetch(_IDS_BY_KEYS, idempotency_keys=list(keys))}
-
-
-async def read_id_by_key(reads: Reads, idempotency_key: str) -> uuid.UUID | None:
-    """A statement of its own: it sees a row a concurrent enqueue committed after ours began."""
-    return await reads.fetchval(_ID_BY_KEY, idempotency_key=idempotency_key)
 
 
 async def id_by_key(session: AsyncSession, idempotency_key: str) -> uuid.UUID | None:
