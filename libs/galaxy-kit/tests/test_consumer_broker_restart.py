@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaTimeoutError, UnknownTopicOrPartitionError
 from aiokafka.protocol.metadata import MetadataRequest
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
-from galaxy_kit.events import IdempotentConsumer, new_envelope, pack
+from galaxy_kit.events import IdempotentConsumer, new_envelope, pack, partition_counts
+from galaxy_kit.events.consumer import METADATA_MAX_AGE_MS
 from galaxy_kit.events.testing import committed_offsets, create_topic, wait_until
 
 PARTITIONS = 3
@@ -200,3 +203,49 @@ async def publish_to(bootstrap: str, topic: str, partitions) -> list[uuid.UUID]:
     finally:
         await producer.stop()
     return ids
+
+
+async def test_no_galaxy_client_recreates_a_topic_the_broker_lost(
+    event_db, kafka_broker, kafka_bootstrap, unique_topic, runner
+):
+    """After a storage-losing restart, neither a producer's metadata lookups nor the running
+    consumer's refreshes may let the broker recreate the topic with its own default count
+    (Tansu: 4): the topic comes back only as the kit creates it (the consumer starting over),
+    with 3 partitions, and every event published to it is applied."""
+    await create_topic(kafka_bootstrap, unique_topic, partitions=PARTITIONS)
+    before = await publish_per_partition(kafka_bootstrap, unique_topic, 1)
+    consumer = event_db.consumer(
+        kafka_bootstrap, unique_topic, group_id="g", consumer_options=PRODUCTION_GROUP_TIMING
+    )
+    runner.start(consumer)
+    await wait_until(lambda: _applied(event_db, before), timeout=30, what="events before the restart")
+
+    await asyncio.to_thread(kafka_broker.kill)
+    await asyncio.to_thread(kafka_broker.start)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, enable_idempotence=False, request_timeout_ms=2_000
+    )
+    await producer.start()
+    try:
+        with pytest.raises((UnknownTopicOrPartitionError, KafkaTimeoutError)):
+            await producer.send_and_wait(unique_topic, b"x")
+    finally:
+        await producer.stop()
+    # Two of the consumer's metadata refreshes (every 5 s) later.
+    await asyncio.sleep(2 * METADATA_MAX_AGE_MS / 1000 + 1)
+    assert await _partition_counts(kafka_bootstrap, unique_topic) in ({}, {unique_topic: PARTITIONS})
+
+    await create_topic(kafka_bootstrap, unique_topic, partitions=PARTITIONS)
+    after = await publish_per_partition(kafka_bootstrap, unique_topic, 2)
+    await wait_until(lambda: _applied(event_db, after), timeout=40, what="every event after the restart")
+    assert await _partition_counts(kafka_bootstrap, unique_topic) == {unique_topic: PARTITIONS}
+    assert await event_db.effect_counts() == {i: 1 for i in before + after}
+
+
+async def _partition_counts(bootstrap: str, topic: str) -> dict[str, int]:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    await client.bootstrap()
+    try:
+        return await partition_counts(client, [topic])
+    finally:
+        await client.close()

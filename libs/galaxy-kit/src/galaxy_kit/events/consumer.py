@@ -54,12 +54,21 @@ record in hand, commits what is pending and leaves the group.
 Topics: before subscribing, missing topics are created with `partitions`
 partitions (`create_topics=False` to leave that to the deployment), so a
 consumer that starts before any producer does not get the broker's
-auto-created default. After a memory-storage broker restart any client's
-metadata request may recreate a topic with the broker's default count (Tansu:
-4); the group's leader assigns only the partitions its metadata shows, so the
-consumer refreshes metadata every `METADATA_MAX_AGE_MS` (5 s, not aiokafka's
-5 minutes): a changed partition count makes the group rebalance onto every
-partition within seconds.
+auto-created default; no Galaxy client lets the broker auto-create a topic
+(`galaxy_kit.events.topics`). The consumer refreshes metadata every
+`METADATA_MAX_AGE_MS` (5 s, not aiokafka's 5 minutes), so a partition count
+changed by the deployment makes the group rebalance onto every partition
+within seconds.
+
+A broker that lost its storage (Tansu's memory storage after a restart) is a
+new broker: when a topic this consumer was reading vanishes from the
+metadata, the consumer leaves the group and starts over as at process start
+(topics created, a new member, positions from the committed offsets, which
+the broker lost too: the earliest; the inbox skips what was applied). Only
+starting over is reliable there: a member that rejoined while the topic was
+missing was assigned nothing, and Tansu hands the same member the same
+(empty) assignment on every later rejoin of its generation 0, so records of
+the recreated topic went unread.
 
 Offsets are committed in the group generation the record was fetched in, and
 never while aiokafka has reset the generation (the broker answered "unknown
@@ -224,12 +233,31 @@ class IdempotentConsumer:
             raise RuntimeError("this consumer is already running")
         self._running = True
         try:
-            consumer = await self._start_consumer()
-            if consumer is None:
-                return
-            self._consumer = consumer
-            await self._consume(consumer)
-            await self._flush_commits(consumer, force=True)
+            starts = 0
+            while not self._stopping.is_set():
+                consumer = await self._start_consumer()
+                if consumer is None:
+                    return
+                self._consumer = consumer
+                lost = await self._consume(consumer)
+                if not lost:
+                    await self._flush_commits(consumer, force=True)
+                    return
+                # The broker lost its storage: nothing read from the old log is worth
+                # committing to the new one, and the next member starts from what it holds.
+                starts += 1
+                self._log.warning(
+                    "topics vanished from the broker (it lost its storage?); starting over",
+                    topics=lost,
+                )
+                self._consumer = None
+                self._uncommitted.clear()
+                self._commit_blocked_until.clear()
+                self._paused_until.clear()
+                self._attempts.clear()
+                self._epoch += 1
+                await _quietly(consumer.stop())
+                await self._pause(self._backoff(starts))
         finally:
             consumer, self._consumer = self._consumer, None
             if consumer is not None:
@@ -251,10 +279,8 @@ class IdempotentConsumer:
             "client_id": f"galaxy-consumer-{self.group_id}",
             "max_poll_records": self.max_poll_records,
             # The group assigns the partitions its leader's metadata shows, and only a metadata
-            # refresh that shows another partition count makes it rebalance. aiokafka refreshes
-            # every 5 minutes by default, and a broker that lost its storage may get a topic
-            # back with its own default count (a metadata request auto-creates it: Tansu gives
-            # 4, not our 3): records the producers put in the new partitions went unread.
+            # refresh that shows another partition count makes it rebalance; the refresh also
+            # shows a topic a broker lost (see the module doc). aiokafka's default is 5 minutes.
             "metadata_max_age_ms": METADATA_MAX_AGE_MS,
         }
         options.update(self._consumer_options)
@@ -310,16 +336,22 @@ class IdempotentConsumer:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+    async def _consume(self, consumer: AIOKafkaConsumer) -> list[str]:
+        """Apply records until stopped ([]), or until topics it was reading vanish (those)."""
         failures = 0
+        seen: set[str] = set()
         while not self._stopping.is_set():
+            shown = {topic for topic in self.topics if consumer.partitions_for_topic(topic)}
+            seen |= shown
+            if lost := sorted(seen - shown):
+                return lost
             self._resume_due(consumer)
             await self._flush_commits(consumer)
             try:
                 batches = await consumer.getmany(timeout_ms=self._poll_timeout_ms())
                 failures = 0
             except ConsumerStoppedError:
-                return
+                return []
             except Exception as exc:  # noqa: BLE001 - broker trouble: back off and poll again
                 failures += 1
                 self._log.warning("poll failed; retrying", error=repr(exc))
@@ -330,11 +362,12 @@ class IdempotentConsumer:
             for tp, records in batches.items():
                 for record in records:
                     if self._stopping.is_set():
-                        return  # uncommitted records come again after a restart
+                        return []  # uncommitted records come again after a restart
                     if self._epoch != epoch:
                         break  # rebalanced: the new assignment fetches from committed offsets
                     if not await self._process(consumer, tp, record):
                         break  # seeked back: the rest of this partition comes again
+        return []
 
     async def _process(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord
