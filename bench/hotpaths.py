@@ -508,25 +508,28 @@ async def confirm_code_load(stack: Stack, run: str, duration: float, work: Path)
 async def split_cost(stack: Stack, user_id: str, requests: int) -> dict[str, Any]:
     """The same read, one at a time: gRPC straight to account vs HTTP through the edge (p50).
 
-    Both clients are native (gRPC's C core, wrk), so their own cost stays small.
+    The read is the aggregate of `InternalUsersGetAccountInternal` (the user's read without the
+    identity gate): the user's own read is answered from the edge's reply cache, which would
+    measure the cache, not the cost of the split. Both clients are native (gRPC's C core, wrk),
+    so their own cost stays small.
     """
     channel = grpc.insecure_channel(stack.ports.grpc_target("account"))
     stub = account_pb2_grpc.AccountServiceStub(channel)
-    request = account_pb2.UserAccountGetRequest(user_id=user_id)
+    request = account_pb2.InternalUsersGetAccountInternalRequest(user_id=user_id)
     for _ in range(50):
-        stub.UserAccountGet(request)
+        stub.InternalUsersGetAccountInternal(request)
     direct = []
     for _ in range(requests):
         started = time.perf_counter()
-        stub.UserAccountGet(request)
+        stub.InternalUsersGetAccountInternal(request)
         direct.append(time.perf_counter() - started)
     channel.close()
-    edge = wrk(stack.edge_url + ACCOUNT_ROUTE, "get.lua", 4, {"BENCH_HEADERS": f"X-User-ID: {user_id}"},
+    edge = wrk(f"{stack.edge_url}/api/v1/internal/users/{user_id}/account-internal", "get.lua", 4, {},
                threads=1, connections=1)
     grpc_p50 = round(statistics.median(direct) * 1000, 3)
     result = {"grpc_p50_ms": grpc_p50, "edge_p50_ms": edge["p50_ms"],
               "edge_adds_p50_ms": round(edge["p50_ms"] - grpc_p50, 3), "edge_rps_1conn": edge["rps"]}
-    print(f"  split, one request at a time: gRPC UserAccountGet p50 {grpc_p50} ms, through the edge "
+    print(f"  split, one request at a time: gRPC InternalUsersGetAccountInternal p50 {grpc_p50} ms, through the edge "
           f"p50 {edge['p50_ms']} ms (adds {result['edge_adds_p50_ms']} ms)", flush=True)
     return result
 

@@ -286,6 +286,7 @@ async def edge_stack(
             "identity_cache_max_users": 0,
             "session_cache_max_sessions": 0,
             "admin_cache_max_credentials": 0,
+            "reply_cache_max_users": 0,
             **{f"{service}_grpc_target": target for service, target in targets.items()},
         }
         edge_settings = EdgeSettings(**{**options, **(settings or {})})

@@ -16,7 +16,8 @@ from starlette.routing import Match
 @pytest.fixture(scope="module")
 def app():
     settings = EdgeSettings(
-        identity_cache_max_users=0, session_cache_max_sessions=0, admin_cache_max_credentials=0
+        identity_cache_max_users=0, session_cache_max_sessions=0, admin_cache_max_credentials=0,
+        reply_cache_max_users=0,
     )
     return create_app(settings, contract=shared_contract())
 

@@ -17,7 +17,7 @@ from edge_doubles import RecordingAccountServicerDouble, RecordingLobbyServicerD
 from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
 from galaxy_edge.event_feed import EventFeed
 from galaxy_edge.identity_cache import LIFECYCLE_TOPIC, IdentityCache, lifecycle_subscription
-from galaxy_kit.events import new_envelope, pack
+from galaxy_kit.events import ensure_topics, new_envelope, pack
 
 USER = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 OTHER = "0b6d8f5e-7c1a-4f43-9a51-2f3c4d5e6f70"
@@ -153,7 +153,8 @@ async def test_events_published_before_the_feed_started_are_not_replayed(
     """The feed starts at the end of the log: old events say nothing about answers to come."""
     cache = IdentityCache(max_users=10, max_silence_seconds=3.0)
     feed = lifecycle_feed(cache, bootstrap_servers=kafka_bootstrap, topic=unique_topic)
-    await publish(kafka_bootstrap, unique_topic, lifecycle_event(OTHER))  # creates the topic
+    await ensure_topics(kafka_bootstrap, [unique_topic])  # no Galaxy client auto-creates one
+    await publish(kafka_bootstrap, unique_topic, lifecycle_event(OTHER))
     feed.start()
     try:
         await eventually(lambda: cache.trusted, "trusted")

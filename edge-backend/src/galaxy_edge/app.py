@@ -46,6 +46,7 @@ from galaxy_edge.geo_observer import build_geo_observer
 from galaxy_edge.identity import IdentityGate
 from galaxy_edge.identity_cache import IdentityCache, lifecycle_subscription
 from galaxy_edge.push import PushListener, PushServicer
+from galaxy_edge.reply_cache import CHANGE_TOPICS, ReplyCache, changes_subscription
 from galaxy_edge.routing import ContractRoute, GrpcOperation, Handler, json_response, ordered
 from galaxy_edge.session_cache import OPERATION_ID as SESSION_LOOKUP
 from galaxy_edge.session_cache import REVOKING_OPERATIONS as SESSION_REVOCATIONS
@@ -96,6 +97,16 @@ class Edge:
                 ttl_seconds=settings.admin_cache_ttl_seconds,
             )
             subscriptions.append(admin_subscription(self.admins))
+        self.replies: ReplyCache | None = None
+        if settings.reply_cache_max_users > 0:
+            self.replies = ReplyCache(
+                max_users=settings.reply_cache_max_users,
+                max_silence_seconds=settings.identity_feed_max_silence_seconds,
+                max_seconds=settings.reply_cache_max_seconds,
+            )
+            subscriptions.extend(
+                changes_subscription(self.replies, topic) for topic in CHANGE_TOPICS.values()
+            )
         self.event_feed: EventFeed | None = None
         if subscriptions:
             self.event_feed = EventFeed(
@@ -149,6 +160,7 @@ class Edge:
             changes_admins=self.admins
             if op.operation_id in CREDENTIAL_CHANGING_OPERATIONS
             else None,
+            user_replies=self.replies if rpc is not None and rpc.service in CHANGE_TOPICS else None,
         )
         self.operation_handlers[(op.method, op.path)] = handler
         return handler

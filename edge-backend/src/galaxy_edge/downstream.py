@@ -197,6 +197,12 @@ class Downstreams:
         """Call `rpc` with the configured deadline; grpc.aio.AioRpcError on failure."""
         return await self.callable_for(rpc)(request, timeout=self.timeout)
 
+    async def call_with_trailers(self, rpc: Rpc, request: Message) -> tuple[Message, Any]:
+        """`call`, and the reply's trailing metadata (what a service says about keeping it)."""
+        call = self.callable_for(rpc)(request, timeout=self.timeout)
+        reply = await call
+        return reply, await call.trailing_metadata()
+
     async def check_health(self, timeout: float) -> dict[str, str]:
         """Every downstream's `grpc.health.v1` overall status, checked concurrently."""
 

@@ -51,9 +51,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import OffsetOutOfRangeError
-from galaxy_kit.events import MalformedEvent, ensure_topics
+from galaxy_kit.events import MalformedEvent, ensure_topics, partition_counts
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +227,8 @@ class EventFeed:
         timeout_ms = int(self.request_timeout_seconds * 1000)
         client_id = "galaxy-edge-" + self.name.replace(" ", "-")
         while not self._stopping.is_set():
-            # The admin client asks for the topics' partitions (a plain metadata request).
-            admin = AIOKafkaAdminClient(
+            # Asks for the topics' partitions (metadata requests that never auto-create a topic).
+            metadata = AIOKafkaClient(
                 bootstrap_servers=self.bootstrap_servers,
                 request_timeout_ms=timeout_ms,
                 client_id=client_id + "-admin",
@@ -249,10 +249,10 @@ class EventFeed:
                     request_timeout_ms=timeout_ms,
                     client_id=client_id + "-admin",
                 )
-                await admin.start()
+                await metadata.bootstrap()
                 await consumer.start()
                 failures = 0
-                await self._follow(consumer, admin)
+                await self._follow(consumer, metadata)
             except Exception as exc:  # noqa: BLE001 - broker trouble: the caches stop being trusted
                 failures += 1
                 log.warning("%s interrupted (attempt %d); retrying: %r", self.name, failures, exc)
@@ -260,11 +260,11 @@ class EventFeed:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
                 with contextlib.suppress(Exception):
-                    await admin.close()
+                    await metadata.close()
             await self._pause(min(self.heartbeat_seconds * 2 ** max(0, failures - 1), 5.0))
 
-    async def _follow(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
-        counts, partitions = await self._assign_from_end(consumer, admin)
+    async def _follow(self, consumer: AIOKafkaConsumer, metadata: AIOKafkaClient) -> None:
+        counts, partitions = await self._assign_from_end(consumer, metadata)
         target: tuple[float, dict[TopicPartition, int]] | None = None
         next_heartbeat = self._clock()
         while not self._stopping.is_set():
@@ -282,9 +282,9 @@ class EventFeed:
             if self._clock() >= next_heartbeat:
                 next_heartbeat = self._clock() + self.heartbeat_seconds
                 asked_at = self._clock()
-                if await self._partition_counts(admin) != counts:
+                if await self._partition_counts(metadata) != counts:
                     log.warning("%s: partitions of its topics changed; re-assigning", self.name)
-                    counts, partitions = await self._assign_from_end(consumer, admin)
+                    counts, partitions = await self._assign_from_end(consumer, metadata)
                     target = None
                     continue
                 # No "position past the end means the log was reset" check here: Tansu
@@ -305,11 +305,11 @@ class EventFeed:
                     target = None
 
     async def _assign_from_end(
-        self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient
+        self, consumer: AIOKafkaConsumer, metadata: AIOKafkaClient
     ) -> tuple[dict[str, int] | None, list[TopicPartition]]:
         counts = None
         while counts is None and not self._stopping.is_set():
-            counts = await self._partition_counts(admin)
+            counts = await self._partition_counts(metadata)
             if counts is None:
                 await self._pause(self.heartbeat_seconds)
         partitions = [
@@ -333,19 +333,27 @@ class EventFeed:
         for cache in self.caches:
             cache.reset()
 
-    async def _partition_counts(self, admin: AIOKafkaAdminClient) -> dict[str, int] | None:
-        """Each topic's partition count from fresh metadata; None while the broker lacks one."""
-        described = await asyncio.wait_for(
-            admin.describe_topics(self.topics), self.request_timeout_seconds
+    async def _partition_counts(self, metadata: AIOKafkaClient) -> dict[str, int] | None:
+        """Each topic's partition count from fresh metadata; None while the broker lacks one.
+
+        A topic the broker lacks (it lost its storage) is created, with the kit's partition
+        count, as at start: the producer of a rarely used topic may not publish for hours, and
+        the caches stay untrusted until every topic is followed again.
+        """
+        counts = await asyncio.wait_for(
+            partition_counts(metadata, self.topics), self.request_timeout_seconds
         )
-        counts = {
-            entry["topic"]: len(entry["partitions"])
-            for entry in described
-            if entry["topic"] in self.subscriptions
-            and entry["error_code"] == 0
-            and entry["partitions"]
-        }
-        return counts if len(counts) == len(self.subscriptions) else None
+        missing = [topic for topic in self.subscriptions if topic not in counts]
+        if missing:
+            log.warning("%s: the broker lacks %s; creating it", self.name, ", ".join(missing))
+            await ensure_topics(
+                self.bootstrap_servers,
+                missing,
+                request_timeout_ms=int(self.request_timeout_seconds * 1000),
+                client_id="galaxy-edge-" + self.name.replace(" ", "-") + "-metadata",
+            )
+            return None
+        return counts
 
     def _apply(self, subscription: Subscription, value: bytes | None, published_ms: int) -> None:
         try:

@@ -8,8 +8,9 @@ ordered so that literal segments win over parameters (contract decision 6).
 
 `GrpcOperation` is the one generic handler of every service-backed operation:
 identity → validation → request message → unary call → reply. An operation
-given a reply cache (internalSessionsGet: galaxy_edge.session_cache) answers a
-hit after validation, without the call.
+given a reply cache (internalSessionsGet: galaxy_edge.session_cache; a user
+read of a service whose changes the edge follows: galaxy_edge.reply_cache)
+answers a hit after validation and the identity gate, without the call.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import grpc
+from galaxy_kit.caching import cacheable_for
 from google.protobuf import json_format
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from galaxy_edge.admin_cache import AdminCredentialCache
     from galaxy_edge.geo_observer import GeoObserver
     from galaxy_edge.identity import IdentityGate
+    from galaxy_edge.reply_cache import ReplyCache
     from galaxy_edge.session_cache import SessionCache
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,7 @@ class GrpcOperation:
         replies: SessionCache | None = None,
         revokes: SessionCache | None = None,
         changes_admins: AdminCredentialCache | None = None,
+        user_replies: ReplyCache | None = None,
     ) -> None:
         self.operation = operation
         self.validator = validator
@@ -103,6 +107,12 @@ class GrpcOperation:
         # A disable or password reset carried by this edge forgets every remembered admin
         # credential at once; other edges learn it from auth's event.
         self._changes_admins = changes_admins
+        # User reads of a service that lets the edge keep replies (galaxy_edge.reply_cache) are
+        # answered from it; every other operation of that service naming a user forgets the
+        # user's replies at once (read your writes; other edges learn it from the change event).
+        is_read = operation.method == "GET"
+        self._kept_replies = user_replies if is_read and operation.security == USER_SECURITY else None
+        self._forgets_replies = user_replies if not is_read else None
         self._caller_field = CALLER_FIELDS.get(operation.security or "")
         self._no_content = operation.success_status == 204
         # A write to account about a user (the caller, or the path's user_id) may take the
@@ -149,6 +159,17 @@ class GrpcOperation:
                 if cached is not None:
                     return Response(cached, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
                 generation = replies.generation
+        kept, reply_user, reply_operation = self._kept_replies, None, ""
+        kept_generation, started_at = 0, 0.0
+        if kept is not None:
+            reply_user = kept.user_key(data.get("user_id"))
+            if reply_user is not None:
+                reply_operation = self._reply_operation(data)
+                cached = kept.answer(reply_user, reply_operation)
+                if cached is not None:
+                    return Response(cached, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
+                kept_generation = kept.generation
+                started_at = kept.now()
         raw_body = None
         if self._raw_body and "body" in data:
             del data["body"]
@@ -160,8 +181,12 @@ class GrpcOperation:
             raise ApiError(500, INTERNAL_ERROR) from None
         if raw_body is not None:
             message.body.json = raw_body
+        trailers = None
         try:
-            reply = await self._downstreams.call(rpc, message)
+            if reply_user is not None:
+                reply, trailers = await self._downstreams.call_with_trailers(rpc, message)
+            else:
+                reply = await self._downstreams.call(rpc, message)
         except grpc.aio.AioRpcError as error:
             self._forget_subject(data)
             if self._revokes is not None:
@@ -190,11 +215,30 @@ class GrpcOperation:
         body = _REPLY_BODIES.body(reply)
         if replies is not None and cache_key is not None:
             replies.keep(cache_key, reply, body, generation)
+        if kept is not None and reply_user is not None:
+            kept.keep(
+                reply_user,
+                reply_operation,
+                body,
+                cacheable_seconds=cacheable_for(trailers),
+                started_at=started_at,
+                generation=kept_generation,
+            )
         return Response(body, status_code=op.success_status, media_type=JSON_MEDIA_TYPE)
 
     def _forget_subject(self, data: dict[str, Any]) -> None:
         if self._forgets_user and isinstance(data.get("user_id"), str):
             self._gate.forget(data["user_id"])
+        if self._forgets_replies is not None:
+            self._forgets_replies.forget_user(data.get("user_id"))
+
+    def _reply_operation(self, data: dict[str, Any]) -> str:
+        """The key of this read among the user's kept replies: the operation, and any request
+        field besides the user (none for the account read)."""
+        if len(data) == 1:
+            return self.operation.operation_id
+        rest = sorted((k, repr(v)) for k, v in data.items() if k != "user_id")
+        return f"{self.operation.operation_id}{rest!r}"
 
 
 def _is_raw_json(field: Any) -> bool:

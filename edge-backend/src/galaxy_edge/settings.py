@@ -26,6 +26,10 @@ DEFAULT_ADMIN_CACHE_MAX_CREDENTIALS = 1_024
 #: How long a verified admin check may be accepted without auth (the window of a change the
 #: feed could not deliver); well under auth's last_used_at resolution (60 s).
 DEFAULT_ADMIN_CACHE_TTL_SECONDS = 10.0
+#: About 1 KB per user read kept: 10,000 users hold about 10 MB.
+DEFAULT_REPLY_CACHE_MAX_USERS = 10_000
+#: The edge's own bound on keeping a user read (the service's is GALAXY_ACCOUNT_READ_CACHE_SECONDS).
+DEFAULT_REPLY_CACHE_MAX_SECONDS = 60.0
 DEFAULT_GEO_OBSERVE_QUEUE_MAX = 10_000
 DEFAULT_GEO_OBSERVE_BATCH_MAX = 500
 DEFAULT_GEO_OBSERVE_FLUSH_INTERVAL_SECONDS = 1.0
@@ -117,6 +121,15 @@ class EdgeSettings(LoggingSettings):
     )
     admin_cache_ttl_seconds: float = Field(
         DEFAULT_ADMIN_CACHE_TTL_SECONDS, gt=0, validation_alias="BACKEND_ADMIN_CACHE_TTL_SECONDS"
+    )
+
+    #: 0 turns the reply cache off: every user read asks its service (galaxy_edge.reply_cache).
+    reply_cache_max_users: int = Field(
+        DEFAULT_REPLY_CACHE_MAX_USERS, ge=0, validation_alias="BACKEND_REPLY_CACHE_MAX_USERS"
+    )
+    #: The edge's own bound on keeping a reply; the service's metadata bounds it further.
+    reply_cache_max_seconds: float = Field(
+        DEFAULT_REPLY_CACHE_MAX_SECONDS, gt=0, validation_alias="BACKEND_REPLY_CACHE_MAX_SECONDS"
     )
 
     #: Sightings of user requests waiting for geo (galaxy_edge.geo_observer); 0 counts nothing.

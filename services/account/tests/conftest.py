@@ -22,3 +22,17 @@ async def account(fresh_database_dsn, kafka_bootstrap) -> AsyncIterator[account_
         stub = account_pb2_grpc.AccountServiceStub(service.channel)
         stub.database_url = fresh_database_dsn
         yield stub
+
+
+@pytest.fixture
+async def account_without_read_cache(
+    fresh_database_dsn, kafka_bootstrap
+) -> AsyncIterator[account_pb2_grpc.AccountServiceStub]:
+    settings = AccountSettings(
+        database_url=fresh_database_dsn, kafka_bootstrap_servers=kafka_bootstrap, account_relay_enabled=False,
+        account_read_cache_seconds=0,
+    )
+    async with running_service(SERVICE, settings) as service:
+        stub = account_pb2_grpc.AccountServiceStub(service.channel)
+        stub.database_url = fresh_database_dsn
+        yield stub

@@ -15,6 +15,7 @@ from galaxy_kit.db import create_engine
 from galaxy_kit.events import unpack, unpack_payload
 
 from galaxy_account.domain import accounts as accounts_domain
+from galaxy_account.domain.policy import LIFECYCLE_TOPIC
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 ADMIN = "root-admin"
@@ -329,7 +330,8 @@ async def test_an_expired_block_drops_out(account):
 
 
 async def lifecycle_events(account, user_id: str) -> list[AccountLifecycleEvent]:
-    rows = await fetch(account, "SELECT payload FROM account.outbox WHERE key = :k ORDER BY id", k=user_id)
+    rows = await fetch(account, "SELECT payload FROM account.outbox WHERE key = :k AND topic = :t ORDER BY id",
+                       k=user_id, t=LIFECYCLE_TOPIC)
     return [unpack_payload(unpack(bytes(r["payload"])), AccountLifecycleEvent) for r in rows]
 
 

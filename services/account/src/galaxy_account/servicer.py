@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import grpc
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
+from galaxy_kit.caching import cacheable_metadata
 from galaxy_kit.db import Reads
 from galaxy_kit.proto import timestamp
 from google.protobuf.empty_pb2 import Empty
@@ -86,14 +87,23 @@ def _actor_fields(actor: account_pb2.ActorRef) -> tuple[str, str | None]:
 
 
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], reads: Reads) -> None:
+    def __init__(
+        self, *, sessions: async_sessionmaker[AsyncSession], reads: Reads, read_cache_seconds: float = 0.0
+    ) -> None:
         self._sessions = sessions
         self._reads = reads
+        self._read_cache_seconds = read_cache_seconds
 
     # ---- user ----
 
     async def UserAccountGet(self, request: account_pb2.UserAccountGetRequest, context: Context):
-        return _response(await accounts.user_get(reads=self._reads, user_id=request.user_id))
+        found = await accounts.user_get(reads=self._reads, user_id=request.user_id)
+        # The caller may keep this answer until it changes with no write (an AccountChanged
+        # event announces every write): galaxy_kit.caching.
+        context.set_trailing_metadata(
+            cacheable_metadata(accounts.cacheable_seconds(found, self._read_cache_seconds))
+        )
+        return _response(found)
 
     async def UserAccountUpdateProfile(self, request: account_pb2.UserAccountUpdateProfileRequest, context: Context):
         body = request.body

@@ -47,6 +47,7 @@ _EXPORTS = {
     "DEFAULT_PARTITIONS": "topics",
     "ensure_topics": "topics",
     "missing_topics": "topics",
+    "partition_counts": "topics",
 }
 
 
@@ -103,7 +104,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         inbox_table,
         outbox_table,
     )
-    from galaxy_kit.events.topics import DEFAULT_PARTITIONS, ensure_topics, missing_topics
+    from galaxy_kit.events.topics import (
+        DEFAULT_PARTITIONS,
+        ensure_topics,
+        missing_topics,
+        partition_counts,
+    )
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
@@ -136,6 +142,7 @@ __all__ = [
     "outbox_table",
     "pack",
     "parked_rows",
+    "partition_counts",
     "relay_lock_key",
     "requeue_parked",
     "unpack",

@@ -54,7 +54,27 @@ record in hand, commits what is pending and leaves the group.
 Topics: before subscribing, missing topics are created with `partitions`
 partitions (`create_topics=False` to leave that to the deployment), so a
 consumer that starts before any producer does not get the broker's
-auto-created default.
+auto-created default; no Galaxy client lets the broker auto-create a topic
+(`galaxy_kit.events.topics`). The consumer refreshes metadata every
+`METADATA_MAX_AGE_MS` (5 s, not aiokafka's 5 minutes), so a partition count
+changed by the deployment makes the group rebalance onto every partition
+within seconds.
+
+A broker that lost its storage (Tansu's memory storage after a restart) is a
+new broker: when a topic this consumer was reading vanishes from the
+metadata, the consumer leaves the group and starts over as at process start
+(topics created, a new member, positions from the committed offsets, which
+the broker lost too: the earliest; the inbox skips what was applied). Only
+starting over is reliable there: a member that rejoined while the topic was
+missing was assigned nothing, and Tansu hands the same member the same
+(empty) assignment on every later rejoin of its generation 0, so records of
+the recreated topic went unread.
+
+Offsets are committed in the group generation the record was fetched in, and
+never while aiokafka has reset the generation (the broker answered "unknown
+member": it lost the group). Such a commit would go out as a memberless
+commit, which the broker stores, and an offset read at a stale position of
+the lost log would survive the rejoin (`_commit_in_generation`).
 """
 
 from __future__ import annotations
@@ -70,6 +90,7 @@ import sqlalchemy as sa
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, IllegalStateError
+from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -93,6 +114,10 @@ MalformedHandler = Callable[[AsyncSession, ConsumerRecord, MalformedEvent], Awai
 GiveUpHandler = Callable[
     [AsyncSession, EventEnvelope | None, ConsumerRecord, BaseException], Awaitable[None]
 ]
+
+#: How often a consumer refreshes topic metadata, so it sees a topic's partition count change
+#: (and rebalances onto the new partitions) within seconds; one small request per period.
+METADATA_MAX_AGE_MS = 5_000
 
 _MALFORMED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "galaxy:events:malformed-record")
 
@@ -185,12 +210,16 @@ class IdempotentConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._attempts: dict[tuple[TopicPartition, int], int] = {}
         self._paused_until: dict[TopicPartition, float] = {}
-        self._uncommitted: dict[TopicPartition, int] = {}
+        #: Per partition: the offset still to commit, and the group generation it was read in.
+        self._uncommitted: dict[TopicPartition, tuple[int, GroupGeneration | None]] = {}
         # Bumped on every rebalance; offsets of records fetched under an older
         # assignment are never committed (after a broker that lost its storage
         # comes back, they would point past records that were never read).
         self._epoch = 0
         self._batch_epoch = 0
+        # The group generation a batch was fetched in; its offsets are committed in that
+        # generation only (see `_commit_in_generation`).
+        self._batch_generation: GroupGeneration | None = None
         self._commit_blocked_until: dict[TopicPartition, float] = {}
         self._stopping = asyncio.Event()
         self._done = asyncio.Event()
@@ -204,12 +233,31 @@ class IdempotentConsumer:
             raise RuntimeError("this consumer is already running")
         self._running = True
         try:
-            consumer = await self._start_consumer()
-            if consumer is None:
-                return
-            self._consumer = consumer
-            await self._consume(consumer)
-            await self._flush_commits(consumer, force=True)
+            starts = 0
+            while not self._stopping.is_set():
+                consumer = await self._start_consumer()
+                if consumer is None:
+                    return
+                self._consumer = consumer
+                lost = await self._consume(consumer)
+                if not lost:
+                    await self._flush_commits(consumer, force=True)
+                    return
+                # The broker lost its storage: nothing read from the old log is worth
+                # committing to the new one, and the next member starts from what it holds.
+                starts += 1
+                self._log.warning(
+                    "topics vanished from the broker (it lost its storage?); starting over",
+                    topics=lost,
+                )
+                self._consumer = None
+                self._uncommitted.clear()
+                self._commit_blocked_until.clear()
+                self._paused_until.clear()
+                self._attempts.clear()
+                self._epoch += 1
+                await _quietly(consumer.stop())
+                await self._pause(self._backoff(starts))
         finally:
             consumer, self._consumer = self._consumer, None
             if consumer is not None:
@@ -230,6 +278,10 @@ class IdempotentConsumer:
         options: dict[str, Any] = {
             "client_id": f"galaxy-consumer-{self.group_id}",
             "max_poll_records": self.max_poll_records,
+            # The group assigns the partitions its leader's metadata shows, and only a metadata
+            # refresh that shows another partition count makes it rebalance; the refresh also
+            # shows a topic a broker lost (see the module doc). aiokafka's default is 5 minutes.
+            "metadata_max_age_ms": METADATA_MAX_AGE_MS,
         }
         options.update(self._consumer_options)
         options.update(enable_auto_commit=False, auto_offset_reset="earliest")
@@ -284,30 +336,38 @@ class IdempotentConsumer:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+    async def _consume(self, consumer: AIOKafkaConsumer) -> list[str]:
+        """Apply records until stopped ([]), or until topics it was reading vanish (those)."""
         failures = 0
+        seen: set[str] = set()
         while not self._stopping.is_set():
+            shown = {topic for topic in self.topics if consumer.partitions_for_topic(topic)}
+            seen |= shown
+            if lost := sorted(seen - shown):
+                return lost
             self._resume_due(consumer)
             await self._flush_commits(consumer)
             try:
                 batches = await consumer.getmany(timeout_ms=self._poll_timeout_ms())
                 failures = 0
             except ConsumerStoppedError:
-                return
+                return []
             except Exception as exc:  # noqa: BLE001 - broker trouble: back off and poll again
                 failures += 1
                 self._log.warning("poll failed; retrying", error=repr(exc))
                 await self._pause(self._backoff(failures))
                 continue
             self._batch_epoch = epoch = self._epoch
+            self._batch_generation = group_generation(consumer)
             for tp, records in batches.items():
                 for record in records:
                     if self._stopping.is_set():
-                        return  # uncommitted records come again after a restart
+                        return []  # uncommitted records come again after a restart
                     if self._epoch != epoch:
                         break  # rebalanced: the new assignment fetches from committed offsets
                     if not await self._process(consumer, tp, record):
                         break  # seeked back: the rest of this partition comes again
+        return []
 
     async def _process(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord
@@ -431,17 +491,20 @@ class IdempotentConsumer:
         """
         if self._epoch != self._batch_epoch:
             return  # fetched under an assignment that is gone; the inbox covers a redelivery
-        self._uncommitted[tp] = offset
+        self._uncommitted[tp] = (offset, self._batch_generation)
         if self._commit_blocked_until.get(tp, 0.0) > time.monotonic():
             return
         await self._commit_pending(consumer, tp)
 
     async def _commit_pending(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
-        offset = self._uncommitted.get(tp)
-        if offset is None:
+        pending = self._uncommitted.get(tp)
+        if pending is None:
             return
+        offset, generation = pending
         try:
-            await asyncio.wait_for(consumer.commit({tp: offset}), self.commit_timeout)
+            committed = await asyncio.wait_for(
+                _commit_in_generation(consumer, tp, offset, generation), self.commit_timeout
+            )
         except IllegalStateError:
             # Revoked by a rebalance: its new owner starts from the last committed offset.
             self._uncommitted.pop(tp, None)
@@ -457,7 +520,15 @@ class IdempotentConsumer:
                 error=repr(exc),
             )
             return
-        if self._uncommitted.get(tp) == offset:
+        if not committed:
+            self._log.info(
+                "offset not committed: the group generation it was read in is gone "
+                "(a rejoin follows; the new assignment starts from the committed offsets)",
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=offset,
+            )
+        if self._uncommitted.get(tp) == pending:
             del self._uncommitted[tp]
         self._commit_blocked_until.pop(tp, None)
 
@@ -505,6 +576,59 @@ class IdempotentConsumer:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         except TimeoutError:
             pass
+
+
+#: A consumer group generation as the coordinator knows this member: (generation id, member id).
+GroupGeneration = tuple[int, str]
+
+
+def group_generation(consumer: AIOKafkaConsumer) -> GroupGeneration | None:
+    """The generation this consumer is a member of, or None while it is not a member.
+
+    aiokafka resets it (generation -1, no member id) as soon as the broker answers a heartbeat
+    or a commit with "unknown member" (a broker that lost its storage, an expired session),
+    and keeps the old assignment until the rejoin revokes it. aiokafka has no public accessor.
+    """
+    coordinator = getattr(consumer, "_coordinator", None)
+    generation = getattr(coordinator, "generation", -1)
+    member_id = getattr(coordinator, "member_id", "")
+    if generation is None or generation < 0 or not member_id:
+        return None
+    return generation, member_id
+
+
+async def _commit_in_generation(
+    consumer: AIOKafkaConsumer,
+    tp: TopicPartition,
+    offset: int,
+    generation: GroupGeneration | None,
+) -> bool:
+    """Commit `offset` for `tp` in `generation` (one attempt); False, sending nothing, if the
+    consumer is no longer a member of that generation.
+
+    Not `consumer.commit`: it sends the generation current at send time and retries
+    retriable errors with whatever generation is current then. After a broker restart that
+    lost the group, that is generation -1 with no member id: a "no group member" commit,
+    which Kafka and Tansu store for a group without members. An offset read at a position
+    of the old log would then survive the rejoin, and the new assignment would start past
+    records of the new log nobody has read. So the generation is checked right before the
+    request is built (in the same step of the event loop), and a failed attempt is left to
+    the caller's retry, which checks again.
+    """
+    if generation is None:
+        return False
+    subscription = consumer._subscription.subscription  # noqa: SLF001 - see above
+    assignment = None if subscription is None else subscription.assignment
+    if assignment is None or tp not in assignment.tps:
+        raise IllegalStateError(f"Partition {tp} is not assigned")
+    coordinator = consumer._coordinator  # noqa: SLF001
+    await coordinator.ensure_coordinator_known()
+    async with coordinator._commit_lock:  # noqa: SLF001 - as consumer.commit does
+        if group_generation(consumer) != generation or not assignment.active:
+            return False
+        # Builds the request from the coordinator's generation before its first await.
+        await coordinator._do_commit_offsets(assignment, {tp: OffsetAndMetadata(offset, "")})  # noqa: SLF001
+    return True
 
 
 class _RebalanceListener(ConsumerRebalanceListener):

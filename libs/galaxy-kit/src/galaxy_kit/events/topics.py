@@ -8,9 +8,11 @@ defaults. "Already exists" is success.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
+import aiokafka.client
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
@@ -19,10 +21,16 @@ from aiokafka.protocol.metadata import MetadataRequest
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["DEFAULT_PARTITIONS", "ensure_topics", "missing_topics"]
+__all__ = ["DEFAULT_PARTITIONS", "ensure_topics", "missing_topics", "partition_counts"]
 
 DEFAULT_PARTITIONS = 3
 TOPIC_ALREADY_EXISTS = 36  # Kafka error code
+
+# aiokafka's client builds its metadata requests from this module-level name (bootstrap and
+# every refresh); the request's own default allows auto-creation (see the module doc).
+aiokafka.client.MetadataRequest = functools.partial(  # type: ignore[misc]
+    MetadataRequest, allow_auto_topic_creation=False
+)
 
 
 async def ensure_topics(
@@ -61,25 +69,30 @@ async def ensure_topics(
     return existing
 
 
-async def missing_topics(client: AIOKafkaClient, topics: Iterable[str]) -> set[str]:
-    """Which of `topics` the broker does not have, asked WITHOUT letting it auto-create them.
+async def partition_counts(client: AIOKafkaClient, topics: Iterable[str]) -> dict[str, int]:
+    """The partition count of each of `topics` the broker has, asked without auto-creation.
 
-    `client` is a started aiokafka client (for example `producer.client`).
-    Raises if no broker answers.
+    `client` is a started aiokafka client (for example `producer.client`); a topic the broker
+    lacks is left out. Raises if no broker answers.
     """
     wanted = sorted(set(topics))
     if not wanted:
-        return set()
+        return {}
     node_id = client.get_random_node()
     if node_id is None:
         raise KafkaConnectionError("no broker known to ask for topic metadata")
     response = await client.send(node_id, MetadataRequest(wanted, allow_auto_topic_creation=False))
-    present = {
-        entry["topic"]
+    return {
+        entry["topic"]: len(entry["partitions"])
         for entry in response.to_object()["topics"]
-        if entry["error_code"] == 0 and entry["partitions"]
+        if entry["topic"] in wanted and entry["error_code"] == 0 and entry["partitions"]
     }
-    return set(wanted) - present
+
+
+async def missing_topics(client: AIOKafkaClient, topics: Iterable[str]) -> set[str]:
+    """Which of `topics` the broker does not have (see `partition_counts`)."""
+    wanted = set(topics)
+    return wanted - set(await partition_counts(client, wanted))
 
 
 def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:

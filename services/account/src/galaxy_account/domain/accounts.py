@@ -12,6 +12,9 @@
   one user enter the outbox in commit order.
 - a soft-deleted account is invisible everywhere but ResolveUserIdentity
   (status `deleted`); its address is free for a new account.
+- every transaction that changes what UserAccountGet answers puts an
+  AccountChanged into the outbox (`publish_change`): readers that remember the
+  answer (the edge) forget it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from galaxy.events.v1.account_pb2 import AccountLifecycleEvent
+from galaxy.events.v1.account_pb2 import AccountChanged, AccountLifecycleEvent
 from galaxy_kit.db import Reads, transaction
 from galaxy_kit.errors import InvalidArgument, NotFound
 from galaxy_kit.events import enqueue
@@ -171,7 +174,9 @@ async def sync_declared_country(
         row = await _live(session, user_id, NotFound(USER_NOT_FOUND))
         if row.declared_country == country:
             return row
-        return await repo.update(session, row.user_id, declared_country=country)
+        row = await repo.update(session, row.user_id, declared_country=country)
+        await publish_change(session, row.user_id, at=row.updated_at)
+        return row
 
 
 # ---- the user surface ----
@@ -179,6 +184,15 @@ async def sync_declared_country(
 
 async def user_get(*, reads: Reads, user_id: str) -> Aggregate:
     return await _read_live(reads, user_id, InvalidArgument, UNKNOWN_USER)
+
+
+def cacheable_seconds(found: Aggregate, max_seconds: float) -> float:
+    """How long a reader may keep this answer: until its next time-based change, at most
+    `max_seconds` (0: not at all). Counted from now, after the read: never past the change."""
+    next_change = found.next_change()
+    if next_change is None:
+        return max_seconds
+    return max(0.0, min(max_seconds, (next_change - now()).total_seconds()))
 
 
 async def update_profile(
@@ -211,6 +225,7 @@ async def _update_user(sessions: async_sessionmaker[AsyncSession], user_id: str,
         row = await _live(session, user_id, InvalidArgument(UNKNOWN_USER), for_update=True)
         if any(getattr(row, key) != value for key, value in values.items()):
             row = await repo.update(session, row.user_id, **values)
+            await publish_change(session, row.user_id, at=row.updated_at)
         return await load_one(session, row, now())
 
 
@@ -273,6 +288,7 @@ async def _soft_delete(session: AsyncSession, row: AccountRow, *, actor_type: st
     await repo.update(session, row.user_id, deleted_at=at)
     await publish_lifecycle(session, row.user_id, kind=policy.SOFT_DELETED, actor_type=actor_type,
                             actor_id=actor_id, reason_code=reason_code, at=at)
+    await publish_change(session, row.user_id, at=at)
     log.info("account_soft_deleted", user_id=str(row.user_id), actor_type=actor_type)
 
 
@@ -286,4 +302,13 @@ async def publish_lifecycle(
     )
     event.occurred_at.FromDatetime(at)
     return await enqueue(session, table=outbox, topic=policy.LIFECYCLE_TOPIC, key=str(user_id), message=event,
+                         producer=PRODUCER)
+
+
+async def publish_change(session: AsyncSession, user_id: uuid.UUID, *, at: datetime) -> uuid.UUID:
+    """Put an AccountChanged into the outbox, in the caller's transaction: what UserAccountGet
+    answers for the user has changed (readers that remember it forget it)."""
+    event = AccountChanged(user_id=str(user_id))
+    event.occurred_at.FromDatetime(at)
+    return await enqueue(session, table=outbox, topic=policy.CHANGES_TOPIC, key=str(user_id), message=event,
                          producer=PRODUCER)

@@ -1,8 +1,10 @@
 """The Account aggregate as read: profile + settings + entitlement snapshot + active sanctions and limits.
 
 Everything time-dependent is computed at read time against `now`: an ended
-paid entitlement reads as free, expired sanctions and limits drop out. Nothing
-has to run at the moment something expires.
+paid entitlement reads as free, a grant that has started replaces the one
+before, expired sanctions and limits drop out. Nothing has to run at the
+moment something expires; `Aggregate.next_change` says when the answer will
+change with no write (the bound of how long a reader may keep it).
 """
 
 from __future__ import annotations
@@ -50,6 +52,23 @@ class Aggregate:
     entitlement: EntitlementSnapshot
     active_sanctions: list[SanctionRow]
     active_limits: list[LimitRow]
+    #: The earliest grant starting after the read (known only to `read`, not to `load`).
+    next_entitlement_start: datetime | None = None
+
+    def next_change(self) -> datetime | None:
+        """The first moment after the read at which the aggregate reads differently with no write:
+        the current grant ends, a later grant starts, an active sanction or limit expires. None:
+        only a write changes it. Every other field is stored as is (docs/account.md).
+
+        Valid for an aggregate from `read` (which knows the upcoming grants), not from `load`.
+        """
+        moments = [
+            self.entitlement.ends_at,
+            self.next_entitlement_start,
+            *(s.expires_at for s in self.active_sanctions),
+            *(lim.expires_at for lim in self.active_limits),
+        ]
+        return min((m for m in moments if m is not None), default=None)
 
     @property
     def blocked(self) -> bool:
@@ -98,6 +117,7 @@ def assemble(rows: AggregateRows, now: datetime) -> Aggregate:
         active_limits=[
             limit for limit in rows.latest_limits if limit.expires_at is None or limit.expires_at > now
         ],
+        next_entitlement_start=rows.next_entitlement_start,
     )
 
 

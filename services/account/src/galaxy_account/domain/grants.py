@@ -4,7 +4,8 @@ Every change is a new history row; nothing is updated or deleted. The
 aggregate shows the effective state at read time (domain/aggregate.py).
 A `permanent_block` that makes an account blocked publishes an
 AccountLifecycleEvent (kind `permanently_blocked`) through the outbox, in the
-same transaction: the same cascade as a deletion.
+same transaction: the same cascade as a deletion. Every change also publishes
+an AccountChanged (what UserAccountGet answers has changed).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from galaxy_kit.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from galaxy_account.domain import policy
-from galaxy_account.domain.accounts import USER_NOT_FOUND, _live, now, publish_lifecycle
+from galaxy_account.domain.accounts import USER_NOT_FOUND, _live, now, publish_change, publish_lifecycle
 from galaxy_account.domain.aggregate import Aggregate, load_one
 from galaxy_account.domain.validation import parse_actor, parse_code, require_future
 from galaxy_account.repository import accounts as repo
@@ -59,6 +60,7 @@ async def add_entitlement(
             reason_code=reason, starts_at=starts, ends_at=ends_at, admin_username=admin_username or None,
         )
         row = await repo.update(session, row.user_id)
+        await publish_change(session, row.user_id, at=row.updated_at)
         aggregate = await load_one(session, row, now())
     log.info("entitlement_granted", user_id=str(row.user_id), tier=tier, admin=admin_username)
     return aggregate
@@ -97,6 +99,7 @@ async def add_sanction(
                 actor_id=admin_username, reason_code=reason_code, at=at,
             )
         row = await repo.update(session, row.user_id)
+        await publish_change(session, row.user_id, at=row.updated_at)
         aggregate = await load_one(session, row, now())
     log.info("sanction_applied", user_id=str(row.user_id), sanction_code=sanction_code, admin=admin_username)
     return aggregate
@@ -131,6 +134,7 @@ async def add_limit(
             expires_at=expires_at,
         )
         row = await repo.update(session, row.user_id)
+        await publish_change(session, row.user_id, at=row.updated_at)
         aggregate = await load_one(session, row, now())
     log.info("limit_applied", user_id=str(row.user_id), limit_code=limit_code, admin=admin_username)
     return aggregate

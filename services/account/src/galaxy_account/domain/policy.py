@@ -50,3 +50,5 @@ DEFAULT_TIME_ZONE = "UTC"
 SOFT_DELETED = "soft_deleted"
 PERMANENTLY_BLOCKED = "permanently_blocked"
 LIFECYCLE_TOPIC = "galaxy.account.lifecycle.v1"
+#: Every change of what UserAccountGet answers for a user (AccountChanged; readers forget, docs/account.md).
+CHANGES_TOPIC = "galaxy.account.changes.v1"

@@ -219,11 +219,19 @@ def _aggregate_statement(*where: sa.ColumnElement[bool]) -> sa.Select:
         .order_by(limits.c.limit_code, limits.c.limit_id.desc())
         .scalar_subquery()
     )
+    # A grant that starts later changes the answer at its start with no write (the cacheability
+    # bound of UserAccountGet, domain/aggregate.py `next_change`).
+    next_entitlement_start = (
+        sa.select(sa.func.min(entitlements.c.starts_at))
+        .where(entitlements.c.user_id == accounts.c.user_id, entitlements.c.starts_at > NOW)
+        .scalar_subquery()
+    )
     return sa.select(
         *_ACCOUNT_COLUMNS,
         entitlement.label("entitlement"),
         active_sanctions.label("sanctions"),
         latest_limits.label("limits"),
+        next_entitlement_start.label("next_entitlement_start"),
     ).where(*where)
 
 
@@ -266,6 +274,8 @@ class AggregateRows:
     entitlement: EntitlementRow | None
     sanctions: list[SanctionRow]
     latest_limits: list[LimitRow]
+    #: The earliest grant starting after the read's `now`; only the one-statement reads know it.
+    next_entitlement_start: datetime | None = None
 
 
 def _aggregate_rows(record) -> AggregateRows:  # noqa: ANN001 - an asyncpg Record
@@ -276,6 +286,7 @@ def _aggregate_rows(record) -> AggregateRows:  # noqa: ANN001 - an asyncpg Recor
         entitlement=EntitlementRow(*entitlement) if entitlement is not None else None,
         sanctions=[SanctionRow(*row) for row in record["sanctions"]],
         latest_limits=[LimitRow(*row) for row in record["limits"]],
+        next_entitlement_start=record["next_entitlement_start"],
     )
 
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egalaxy/events/v1/account.proto\x12\x10galaxy.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x01\n\x15\x41\x63\x63ountLifecycleEvent\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x12\n\nactor_type\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x13\n\x0breason_code\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egalaxy/events/v1/account.proto\x12\x10galaxy.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x01\n\x15\x41\x63\x63ountLifecycleEvent\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x12\n\nactor_type\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x13\n\x0breason_code\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"R\n\x0e\x41\x63\x63ountChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,4 +34,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ACCOUNTLIFECYCLEEVENT']._serialized_start=86
   _globals['_ACCOUNTLIFECYCLEEVENT']._serialized_end=248
+  _globals['_ACCOUNTCHANGED']._serialized_start=250
+  _globals['_ACCOUNTCHANGED']._serialized_end=332
 # @@protoc_insertion_point(module_scope)

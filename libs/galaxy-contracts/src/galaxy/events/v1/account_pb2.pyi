@@ -23,3 +23,11 @@ class AccountLifecycleEvent(_message.Message):
     reason_code: str
     occurred_at: _timestamp_pb2.Timestamp
     def __init__(self, user_id: _Optional[str] = ..., kind: _Optional[str] = ..., actor_type: _Optional[str] = ..., actor_id: _Optional[str] = ..., reason_code: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AccountChanged(_message.Message):
+    __slots__ = ("user_id", "occurred_at")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
