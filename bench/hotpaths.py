@@ -103,14 +103,17 @@ GOALS: dict[str, tuple[str, Any]] = {
     "admin_first32.failed": ("0", lambda v: v == 0),
     "admin_first32.max_ms": ("", None),
     "send_code.rps": ("≥ 500", lambda v: v >= 500),
-    "send_code.smtp_p99_ms": ("", None),
+    # Flat out is also "under that load" (at or above 500/s): the sink's p99 counts here too.
+    "send_code.smtp_p99_ms": ("≤ 1000", lambda v: v <= 1000),
     "send_code.cpu_ms.auth": ("", None),
     "send_code.cpu_ms.account": ("", None),
     "send_code.cpu_ms.mail": ("", None),
     "send_code.cpu_ms.edge": ("", None),
     "send_code.cpu_ms.postgres": ("", None),
     "send_code.cpu_ms.sink": ("", None),
-    "send_code_at_goal.rps": ("≥ 500", lambda v: v >= 500),
+    # Paced at the goal's rate: this row says the pacing held (wrk's rate limiter reaches 497-499
+    # of 500 per second), the sink's p99 below is the goal's figure.
+    "send_code_at_goal.rps": ("≈ 500", lambda v: v >= 0.95 * SEND_CODE_GOAL_RATE),
     "send_code_at_goal.smtp_p99_ms": ("≤ 1000", lambda v: v <= 1000),
     "confirm_code.rps": ("≥ 300", lambda v: v >= 300),
     "split.grpc_p50_ms": ("", None),
