@@ -103,8 +103,9 @@ GOALS: dict[str, tuple[str, Any]] = {
     "admin_first32.failed": ("0", lambda v: v == 0),
     "admin_first32.max_ms": ("", None),
     "send_code.rps": ("≥ 500", lambda v: v >= 500),
-    # Flat out is also "under that load" (at or above 500/s): the sink's p99 counts here too.
-    "send_code.smtp_p99_ms": ("≤ 1000", lambda v: v <= 1000),
+    # Flat out (600+/s, above what mail sends in a second) a backlog grows for as long as wrk
+    # runs: shown, not judged; the goal's figure is the paced run's below.
+    "send_code.smtp_p99_ms": ("", None),
     "send_code.cpu_ms.auth": ("", None),
     "send_code.cpu_ms.account": ("", None),
     "send_code.cpu_ms.mail": ("", None),
