@@ -522,6 +522,11 @@ def _replay_build_stage(name: str, ctx: Path, venv: Path) -> str | None:
     return None
 
 
+#: What an image must not carry besides the development packages: the edge has no database, so
+#: galaxy-kit's `db` extra (SQLAlchemy, asyncpg, Alembic) stays out of its image.
+NOT_IN_IMAGE = {"edge": ("sqlalchemy", "asyncpg", "alembic")}
+
+
 def _check_image_venv(name: str, venv: Path) -> str | None:
     """The service's entry module imports with what was installed, and nothing else is there.
 
@@ -547,8 +552,8 @@ def _check_image_venv(name: str, venv: Path) -> str | None:
         f"others = [m for m in {[f'galaxy_{d}' for d in DEPLOYABLES if d != name]!r} "
         "if importlib.util.find_spec(m)]\n"
         "check(not others, f'other deployables in the image: {others}')\n"
-        "for dev in ('pytest', 'galaxy_devstack'):\n"
-        "    check(not importlib.util.find_spec(dev), f'{dev} in the image')\n"
+        f"for unwanted in ('pytest', 'galaxy_devstack', *{NOT_IN_IMAGE.get(name, ())!r}):\n"
+        "    check(not importlib.util.find_spec(unwanted), f'{unwanted} in the image')\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     proc = _run([str(venv / "bin" / "python"), "-c", code], cwd=venv.parent,
