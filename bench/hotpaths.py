@@ -342,7 +342,7 @@ async def send_code_load(stack: Stack, duration: float, rate: int | None = None)
     run = f"b{uuid.uuid4().hex[:8]}"
     script, env, label = "send_code.lua", {"BENCH_RUN": run}, "POST send-email-code"
     if rate is not None:
-        script, label = "send_code_paced.lua", f"POST send-email-code paced at {rate}/s"
+        label = f"POST send-email-code paced at {rate}/s"
         env["BENCH_RATE"] = str(rate)
     probe_sent: dict[str, int] = {}
 

@@ -24,17 +24,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from galaxy_devstack.testing import create_database
-from galaxy_kit.testing import free_port
+from local_processes import LocalProcesses
 from suite_helpers import grpc_calls_answered
-from test_edge_identity_cache import (
-    ADMIN,
-    REFUSAL_SECONDS,
-    Process,
-    edge_env,
-    serving,
-    spawn,
-    wait_until,
-)
+from test_edge_identity_cache import ADMIN, REFUSAL_SECONDS
 
 pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
@@ -53,7 +45,6 @@ GIVE_UP_SECONDS = 30.0
 class AdminStack:
     auth_metrics_url: str
     edges: list[str]
-    processes: list[Process]
 
     def checks(self) -> float:
         """auth's count of CheckAdminCredentials calls answered OK (its Prometheus counter)."""
@@ -62,55 +53,24 @@ class AdminStack:
 
 @pytest.fixture(scope="module")
 def admin_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[AdminStack]:
-    logs = tmp_path_factory.mktemp("admin-cache")
     dsn = create_database(postgres_cluster, f"admins_{uuid.uuid4().hex[:12]}")
     bootstrap = kafka_broker.bootstrap_servers
-    auth_target, metrics_port = f"127.0.0.1:{free_port()}", free_port()
-    processes: list[Process] = []
-    try:
-        auth = spawn("auth", "galaxy_auth", {
-            "GALAXY_DATABASE_URL": dsn,
-            "GALAXY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "GALAXY_GRPC_LISTEN_ADDR": auth_target,
-            "GALAXY_METRICS_LISTEN_ADDR": f"127.0.0.1:{metrics_port}",
+    with LocalProcesses(tmp_path_factory.mktemp("admin-cache")) as local:
+        auth = local.service("auth", dsn, bootstrap, {
             "GALAXY_ADMIN_USERNAME": ADMIN[0],
             "GALAXY_ADMIN_PASSWORD": ADMIN[1],
             "GALAXY_ADMIN_BCRYPT_ROUNDS": "4",
             "GALAXY_AUTH_CODE_PEPPER": uuid.uuid4().hex * 2,
             # Admin checks only: no account service, no lifecycle consumer.
             "GALAXY_AUTH_LIFECYCLE_CONSUMER_ENABLED": "false",
-        }, logs)
-        processes.append(auth)
-        ports = [free_port() for _ in range(2)]
+        }, metrics=True)
         edges = [
-            spawn(f"edge-{i}", "galaxy_edge", {
-                **edge_env(port, {"auth": auth_target}, bootstrap),
-                "BACKEND_ADMIN_CACHE_TTL_SECONDS": str(TTL_SECONDS),
-            }, logs)
-            for i, port in enumerate(ports)
+            local.edge(f"edge-{i}", {"auth": auth.target}, bootstrap,
+                       {"BACKEND_ADMIN_CACHE_TTL_SECONDS": str(TTL_SECONDS)})
+            for i in range(2)
         ]
-        processes += edges
-        wait_until(lambda: serving(auth_target), "auth did not serve", auth)
-        for process, port in zip(edges, ports, strict=True):
-            url = f"http://127.0.0.1:{port}/healthz"
-            wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200,
-                       "the edge did not answer", process)
-        for edge in edges:
-            wait_until(lambda e=edge: "event feed caught up" in e.log(),
-                       "the edge's event feed never caught up", edge)
-        yield AdminStack(
-            auth_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-            edges=[f"http://127.0.0.1:{port}" for port in ports],
-            processes=processes,
-        )
-    finally:
-        for process in processes:
-            process.popen.terminate()
-        for process in processes:
-            try:
-                process.popen.wait(15)
-            except Exception:  # noqa: BLE001 - a process that will not stop is killed
-                process.popen.kill()
+        local.wait_ready(auth, *edges, following=edges)
+        yield AdminStack(auth_metrics_url=auth.metrics_url, edges=[edge.target for edge in edges])
 
 
 def new_admin(stack: AdminStack) -> tuple[str, str]:

@@ -16,22 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import httpx
 import pytest
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy_devstack.testing import create_database
-from galaxy_kit.testing import free_port
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from local_processes import NO_BROKER, LocalProcesses
 from suite_helpers import grpc_calls_answered
 
 # Starts edges of its own: not against an external suite (make compose-test).
@@ -44,24 +39,11 @@ REFUSAL_SECONDS = 1.0
 COVERAGE_WINDOW_SECONDS = 8.0
 #: Overlapping probes per edge; the client's pool holds more connections than this.
 IN_FLIGHT = 8
-#: Starting Python processes on a loaded two-core machine.
-STARTUP_TIMEOUT_SECONDS = 180.0
 #: A user route owned by auth (which runs here), so only the edge's gate judges the user.
 PROBE = "/api/v1/user/sessions"
 BLOCKED = "X-User-ID: the user account is blocked"
 DELETED = "X-User-ID: the user account is deleted"
 RESOLVE = "/galaxy.account.v1.AccountService/ResolveUserIdentity"
-SERVICES = ("auth", "account", "lobby", "runtime", "mail", "notify", "geo")
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 @dataclass
@@ -70,111 +52,34 @@ class CacheStack:
     metrics_url: str
     edges: list[str]
     blind_edge: str
-    processes: list[Process]
 
     def resolve_calls(self) -> float:
         """account's count of ResolveUserIdentity calls answered OK (its Prometheus counter)."""
         return grpc_calls_answered(self.metrics_url, RESOLVE, "OK")
 
 
-def spawn(name: str, module: str, env: dict[str, str], logs: Path) -> Process:
-    log_path = logs / f"{name}.log"
-    with log_path.open("wb") as log:
-        popen = subprocess.Popen(
-            [sys.executable, "-m", module],
-            env={**os.environ, "GALAXY_LOG_FORMAT": "json", **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return Process(name, popen, log_path)
-
-
-def wait_until(predicate: Callable[[], bool], what: str, process: Process) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while True:
-        assert process.popen.poll() is None, f"{process.name} exited:\n{process.log()[-3000:]}"
-        try:
-            if predicate():
-                return
-        except (httpx.TransportError, grpc.RpcError):
-            pass
-        assert time.monotonic() < deadline, f"{what}:\n{process.log()[-3000:]}"
-        time.sleep(0.2)
-
-
-def serving(target: str) -> bool:
-    with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
-    return reply.status == health_pb2.HealthCheckResponse.SERVING
-
-
-def edge_env(http_port: int, targets: dict[str, str], bootstrap: str) -> dict[str, str]:
-    return {
-        "BACKEND_HTTP_LISTEN_ADDR": f"127.0.0.1:{http_port}",
-        "BACKEND_GRPC_PUSH_LISTEN_ADDR": f"127.0.0.1:{free_port()}",
-        "GALAXY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        **{f"GALAXY_{s.upper()}_GRPC_TARGET": targets.get(s, "127.0.0.1:1") for s in SERVICES},
-    }
-
-
 @pytest.fixture(scope="module")
 def cache_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[CacheStack]:
-    logs = tmp_path_factory.mktemp("identity-cache")
     dsn = create_database(postgres_cluster, f"cache_{uuid.uuid4().hex[:12]}")
     bootstrap = kafka_broker.bootstrap_servers
-    account_target, auth_target = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    metrics_port = free_port()
-    service_env = {"GALAXY_DATABASE_URL": dsn, "GALAXY_KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-    processes = []
-    try:
-        account = spawn("account", "galaxy_account", {
-            **service_env,
-            "GALAXY_GRPC_LISTEN_ADDR": account_target,
-            "GALAXY_METRICS_LISTEN_ADDR": f"127.0.0.1:{metrics_port}",
-        }, logs)
-        processes.append(account)
-        auth = spawn("auth", "galaxy_auth", {
-            **service_env,
-            "GALAXY_GRPC_LISTEN_ADDR": auth_target,
-            "GALAXY_ACCOUNT_GRPC_TARGET": account_target,
+    with LocalProcesses(tmp_path_factory.mktemp("identity-cache")) as local:
+        account = local.service("account", dsn, bootstrap, metrics=True)
+        auth = local.service("auth", dsn, bootstrap, {
+            "GALAXY_ACCOUNT_GRPC_TARGET": account.target,
             "GALAXY_ADMIN_USERNAME": ADMIN[0],
             "GALAXY_ADMIN_PASSWORD": ADMIN[1],
             "GALAXY_AUTH_CODE_PEPPER": uuid.uuid4().hex * 2,
-        }, logs)
-        processes.append(auth)
-        targets = {"account": account_target, "auth": auth_target}
-        ports = [free_port() for _ in range(3)]
-        edges = [
-            spawn(f"edge-{i}", "galaxy_edge", edge_env(port, targets, bootstrap), logs)
-            for i, port in enumerate(ports[:2])
-        ]
-        blind = spawn("edge-blind", "galaxy_edge", edge_env(ports[2], targets, "127.0.0.1:1"), logs)
-        processes += [*edges, blind]
-        wait_until(lambda: serving(account_target), "account did not serve", account)
-        wait_until(lambda: serving(auth_target), "auth did not serve", auth)
-        for process, port in zip([*edges, blind], ports, strict=True):
-            url = f"http://127.0.0.1:{port}/healthz"
-            wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200,
-                       "the edge did not answer", process)
-        for edge in edges:
-            wait_until(lambda e=edge: "event feed caught up" in e.log(),
-                       "the edge's event feed never caught up", edge)
+        })
+        targets = {"account": account.target, "auth": auth.target}
+        edges = [local.edge(f"edge-{i}", targets, bootstrap) for i in range(2)]
+        blind = local.edge("edge-blind", targets, NO_BROKER)
+        local.wait_ready(account, auth, *edges, blind, following=edges)
         yield CacheStack(
-            account_target=account_target,
-            metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-            edges=[f"http://127.0.0.1:{port}" for port in ports[:2]],
-            blind_edge=f"http://127.0.0.1:{ports[2]}",
-            processes=processes,
+            account_target=account.target,
+            metrics_url=account.metrics_url,
+            edges=[edge.target for edge in edges],
+            blind_edge=blind.target,
         )
-    finally:
-        for process in processes:
-            process.popen.terminate()
-        for process in processes:
-            try:
-                process.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                process.popen.kill()
 
 
 def new_user(stack: CacheStack) -> str:

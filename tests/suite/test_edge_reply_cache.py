@@ -30,16 +30,9 @@ import httpx
 import pytest
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy_devstack.testing import create_database
-from galaxy_kit.testing import free_port
-from prometheus_client.parser import text_string_to_metric_families
-from test_edge_identity_cache import (
-    ADMIN,
-    Process,
-    edge_env,
-    serving,
-    spawn,
-    wait_until,
-)
+from local_processes import LocalProcesses
+from suite_helpers import grpc_calls_answered
+from test_edge_identity_cache import ADMIN
 
 pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
@@ -57,20 +50,10 @@ class ReplyStack:
     account_target: str
     metrics_url: str
     edges: list[str]
-    processes: list[Process]
 
     def reads(self) -> float:
         """account's count of UserAccountGet calls answered OK (its Prometheus counter)."""
-        text = httpx.get(self.metrics_url, timeout=10).text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if (
-                    sample.name == "galaxy_grpc_requests_total"
-                    and sample.labels.get("method") == GET
-                    and sample.labels.get("code") == "OK"
-                ):
-                    return sample.value
-        return 0.0
+        return grpc_calls_answered(self.metrics_url, GET, "OK")
 
     def account(self) -> account_pb2_grpc.AccountServiceStub:
         return account_pb2_grpc.AccountServiceStub(grpc.insecure_channel(self.account_target))
@@ -78,60 +61,25 @@ class ReplyStack:
 
 @pytest.fixture(scope="module")
 def reply_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[ReplyStack]:
-    logs = tmp_path_factory.mktemp("reply-cache")
     dsn = create_database(postgres_cluster, f"replies_{uuid.uuid4().hex[:12]}")
     bootstrap = kafka_broker.bootstrap_servers
-    account_target, auth_target = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    metrics_port = free_port()
-    service_env = {"GALAXY_DATABASE_URL": dsn, "GALAXY_KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-    processes: list[Process] = []
-    try:
-        account = spawn("account", "galaxy_account", {
-            **service_env,
-            "GALAXY_GRPC_LISTEN_ADDR": account_target,
-            "GALAXY_METRICS_LISTEN_ADDR": f"127.0.0.1:{metrics_port}",
-        }, logs)
-        processes.append(account)
-        auth = spawn("auth", "galaxy_auth", {
-            **service_env,
-            "GALAXY_GRPC_LISTEN_ADDR": auth_target,
-            "GALAXY_ACCOUNT_GRPC_TARGET": account_target,
+    with LocalProcesses(tmp_path_factory.mktemp("reply-cache")) as local:
+        account = local.service("account", dsn, bootstrap, metrics=True)
+        auth = local.service("auth", dsn, bootstrap, {
+            "GALAXY_ACCOUNT_GRPC_TARGET": account.target,
             "GALAXY_ADMIN_USERNAME": ADMIN[0],
             "GALAXY_ADMIN_PASSWORD": ADMIN[1],
             "GALAXY_ADMIN_BCRYPT_ROUNDS": "4",
             "GALAXY_AUTH_CODE_PEPPER": uuid.uuid4().hex * 2,
-        }, logs)
-        processes.append(auth)
-        targets = {"account": account_target, "auth": auth_target}
-        ports = [free_port() for _ in range(2)]
-        edges = [
-            spawn(f"edge-{i}", "galaxy_edge", edge_env(port, targets, bootstrap), logs)
-            for i, port in enumerate(ports)
-        ]
-        processes += edges
-        wait_until(lambda: serving(account_target), "account did not serve", account)
-        wait_until(lambda: serving(auth_target), "auth did not serve", auth)
-        for process, port in zip(edges, ports, strict=True):
-            url = f"http://127.0.0.1:{port}/healthz"
-            wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200,
-                       "the edge did not answer", process)
-        for edge in edges:
-            wait_until(lambda e=edge: "event feed caught up" in e.log(),
-                       "the edge's event feed never caught up", edge)
+        })
+        targets = {"account": account.target, "auth": auth.target}
+        edges = [local.edge(f"edge-{i}", targets, bootstrap) for i in range(2)]
+        local.wait_ready(account, auth, *edges, following=edges)
         yield ReplyStack(
-            account_target=account_target,
-            metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-            edges=[f"http://127.0.0.1:{port}" for port in ports],
-            processes=processes,
+            account_target=account.target,
+            metrics_url=account.metrics_url,
+            edges=[edge.target for edge in edges],
         )
-    finally:
-        for process in processes:
-            process.popen.terminate()
-        for process in processes:
-            try:
-                process.popen.wait(15)
-            except Exception:  # noqa: BLE001 - a process that will not stop is killed
-                process.popen.kill()
 
 
 def new_user(stack: ReplyStack) -> str:

@@ -35,18 +35,9 @@ import httpx
 import pytest
 from galaxy.account.v1 import account_pb2, account_pb2_grpc
 from galaxy_devstack.testing import create_database
-from galaxy_kit.testing import free_port
+from local_processes import NO_BROKER, LocalProcesses
 from suite_helpers import grpc_calls_answered
-from test_edge_identity_cache import (
-    ADMIN,
-    REFUSAL_SECONDS,
-    Process,
-    edge_env,
-    new_user,
-    serving,
-    spawn,
-    wait_until,
-)
+from test_edge_identity_cache import ADMIN, REFUSAL_SECONDS, new_user
 
 pytestmark = [pytest.mark.suite, pytest.mark.local_processes]
 
@@ -70,7 +61,6 @@ class SessionStack:
     edges: list[str]
     blind_edge: str
     short_ttl_edge: str
-    processes: list[Process]
 
     def lookups(self, code: str = "OK") -> float:
         """auth's count of InternalSessionsGet calls answered with `code` (its Prometheus counter)."""
@@ -120,23 +110,12 @@ def delete_account(stack: SessionStack, user_id: str) -> None:
 
 @pytest.fixture(scope="module")
 def session_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[SessionStack]:
-    logs = tmp_path_factory.mktemp("session-cache")
     dsn = create_database(postgres_cluster, f"sessions_{uuid.uuid4().hex[:12]}")
     bootstrap = kafka_broker.bootstrap_servers
-    account_target, auth_target = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    metrics_port = free_port()
-    service_env = {"GALAXY_DATABASE_URL": dsn, "GALAXY_KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-    processes: list[Process] = []
-    try:
-        account = spawn("account", "galaxy_account", {
-            **service_env, "GALAXY_GRPC_LISTEN_ADDR": account_target,
-        }, logs)
-        processes.append(account)
-        auth = spawn("auth", "galaxy_auth", {
-            **service_env,
-            "GALAXY_GRPC_LISTEN_ADDR": auth_target,
-            "GALAXY_METRICS_LISTEN_ADDR": f"127.0.0.1:{metrics_port}",
-            "GALAXY_ACCOUNT_GRPC_TARGET": account_target,
+    with LocalProcesses(tmp_path_factory.mktemp("session-cache")) as local:
+        account = local.service("account", dsn, bootstrap)
+        auth = local.service("auth", dsn, bootstrap, {
+            "GALAXY_ACCOUNT_GRPC_TARGET": account.target,
             "GALAXY_ADMIN_USERNAME": ADMIN[0],
             "GALAXY_ADMIN_PASSWORD": ADMIN[1],
             "GALAXY_AUTH_CODE_PEPPER": uuid.uuid4().hex * 2,
@@ -144,39 +123,21 @@ def session_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[
             # Its own group: other tests' auth processes on this broker read other databases.
             "GALAXY_AUTH_LIFECYCLE_CONSUMER_GROUP": f"auth.account-lifecycle.{uuid.uuid4().hex[:8]}",
             "GALAXY_AUTH_LIFECYCLE_SESSION_TIMEOUT_MS": "3000",
-        }, logs)
-        processes.append(auth)
-        targets = {"account": account_target, "auth": auth_target}
-        ports = [free_port() for _ in range(4)]
+        }, metrics=True)
+        targets = {"account": account.target, "auth": auth.target}
         cache_env = {"BACKEND_SESSION_CACHE_TTL_SECONDS": str(TTL_SECONDS)}
-        edges = [
-            spawn(f"edge-{i}", "galaxy_edge", {**edge_env(port, targets, bootstrap), **cache_env}, logs)
-            for i, port in enumerate(ports[:2])
-        ]
-        blind = spawn("edge-blind", "galaxy_edge",
-                      {**edge_env(ports[2], targets, "127.0.0.1:1"), **cache_env}, logs)
-        short = spawn("edge-short-ttl", "galaxy_edge", {
-            **edge_env(ports[3], targets, bootstrap),
-            "BACKEND_SESSION_CACHE_TTL_SECONDS": str(SHORT_TTL_SECONDS),
-        }, logs)
-        processes += [*edges, blind, short]
-        wait_until(lambda: serving(account_target), "account did not serve", account)
-        wait_until(lambda: serving(auth_target), "auth did not serve", auth)
-        for process, port in zip([*edges, blind, short], ports, strict=True):
-            url = f"http://127.0.0.1:{port}/healthz"
-            wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200,
-                       "the edge did not answer", process)
-        for edge in [*edges, short]:
-            wait_until(lambda e=edge: "event feed caught up" in e.log(),
-                       "the edge's event feed never caught up", edge)
+        edges = [local.edge(f"edge-{i}", targets, bootstrap, cache_env) for i in range(2)]
+        blind = local.edge("edge-blind", targets, NO_BROKER, cache_env)
+        short = local.edge("edge-short-ttl", targets, bootstrap,
+                           {"BACKEND_SESSION_CACHE_TTL_SECONDS": str(SHORT_TTL_SECONDS)})
+        local.wait_ready(account, auth, *edges, blind, short, following=[*edges, short])
         stack = SessionStack(
             dsn=dsn,
-            account_target=account_target,
-            auth_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-            edges=[f"http://127.0.0.1:{port}" for port in ports[:2]],
-            blind_edge=f"http://127.0.0.1:{ports[2]}",
-            short_ttl_edge=f"http://127.0.0.1:{ports[3]}",
-            processes=processes,
+            account_target=account.target,
+            auth_metrics_url=auth.metrics_url,
+            edges=[edge.target for edge in edges],
+            blind_edge=blind.target,
+            short_ttl_edge=short.target,
         )
         # Warm-up: auth's fresh consumer group has joined and applies lifecycle events, so
         # the deletion test times the cascade, not the group's first join.
@@ -188,14 +149,6 @@ def session_stack(postgres_cluster, kafka_broker, tmp_path_factory) -> Iterator[
             assert time.monotonic() < deadline, f"auth never applied a deletion:\n{auth.log()[-3000:]}"
             time.sleep(0.2)
         yield stack
-    finally:
-        for process in processes:
-            process.popen.terminate()
-        for process in processes:
-            try:
-                process.popen.wait(15)
-            except Exception:  # noqa: BLE001 - a process that will not stop is killed
-                process.popen.kill()
 
 
 def cache_on_both_edges(stack: SessionStack, *session_ids: str) -> None:

@@ -52,6 +52,27 @@ async def _applied(event_db, ids: list[uuid.UUID]) -> bool:
     return all(counts.get(i) for i in ids)
 
 
+async def consuming(event_db, bootstrap: str, topic: str, runner, *, per_partition: int,
+                    cls: type[IdempotentConsumer] = IdempotentConsumer):
+    """A topic of `PARTITIONS` partitions with `per_partition` events in each, and a consumer of
+    group "g" (production heartbeat timing) that has applied them: (consumer, their ids)."""
+    await create_topic(bootstrap, topic, partitions=PARTITIONS)
+    before = await publish_per_partition(bootstrap, topic, per_partition)
+    consumer = event_db.consumer(
+        bootstrap, topic, group_id="g", cls=cls, consumer_options=PRODUCTION_GROUP_TIMING
+    )
+    runner.start(consumer)
+    await wait_until(lambda: _applied(event_db, before), timeout=30, what="events before the restart")
+    return consumer, before
+
+
+async def restart_losing_storage(kafka_broker) -> None:
+    """SIGKILL the memory broker and start it again on its port: every topic, record, group and
+    committed offset is gone."""
+    await asyncio.to_thread(kafka_broker.kill)
+    await asyncio.to_thread(kafka_broker.start)
+
+
 async def test_after_a_storage_losing_broker_restart_no_stale_offset_skips_new_records(
     event_db, kafka_broker, kafka_bootstrap, unique_topic, runner
 ):
@@ -60,20 +81,15 @@ async def test_after_a_storage_losing_broker_restart_no_stale_offset_skips_new_r
     the fetcher reconnects within ~100 ms, the heartbeat only every 3 s). The stale position 3
     reads offsets 3..5 of the new log; their offsets must not be committed, or offsets 0..2 are
     never applied."""
-    await create_topic(kafka_bootstrap, unique_topic, partitions=PARTITIONS)
-    before = await publish_per_partition(kafka_bootstrap, unique_topic, 3)
-    consumer = event_db.consumer(
-        kafka_bootstrap, unique_topic, group_id="g", consumer_options=PRODUCTION_GROUP_TIMING
+    consumer, before = await consuming(
+        event_db, kafka_bootstrap, unique_topic, runner, per_partition=3
     )
-    runner.start(consumer)
-    await wait_until(lambda: _applied(event_db, before), timeout=30, what="events before the restart")
     await wait_until(
         lambda: _committed_total(kafka_bootstrap, unique_topic, 3 * PARTITIONS), timeout=15,
         what="offsets committed before the restart",
     )
 
-    await asyncio.to_thread(kafka_broker.kill)
-    await asyncio.to_thread(kafka_broker.start)
+    await restart_losing_storage(kafka_broker)
     await create_topic(kafka_bootstrap, unique_topic, partitions=PARTITIONS)
     after = await publish_per_partition(kafka_bootstrap, unique_topic, 6)
 
@@ -113,21 +129,15 @@ async def test_an_offset_read_before_the_group_was_lost_is_not_committed_without
     the stale position) is committed while the consumer's generation is reset. Sent anyway,
     the commit is stored by the new broker (a "no group member" commit) and the rejoined
     consumer starts after it: the new log's first records of that partition are never applied."""
-    await create_topic(kafka_bootstrap, unique_topic, partitions=PARTITIONS)
-    before = await publish_per_partition(kafka_bootstrap, unique_topic, 3)
-    consumer = event_db.consumer(
-        kafka_bootstrap, unique_topic, group_id="g", cls=GroupLostBeforeCommit,
-        consumer_options=PRODUCTION_GROUP_TIMING,
+    consumer, before = await consuming(
+        event_db, kafka_bootstrap, unique_topic, runner, per_partition=3, cls=GroupLostBeforeCommit
     )
-    runner.start(consumer)
-    await wait_until(lambda: _applied(event_db, before), timeout=30, what="events before the restart")
     await wait_until(
         lambda: _committed_total(kafka_bootstrap, unique_topic, 3 * PARTITIONS), timeout=15,
         what="offsets committed before the restart",
     )
 
-    await asyncio.to_thread(kafka_broker.kill)
-    await asyncio.to_thread(kafka_broker.start)
+    await restart_losing_storage(kafka_broker)
     consumer.lose_group = True
     await create_topic(kafka_bootstrap, unique_topic, partitions=PARTITIONS)
     after = await publish_per_partition(kafka_bootstrap, unique_topic, 6)
@@ -139,24 +149,18 @@ async def test_an_offset_read_before_the_group_was_lost_is_not_committed_without
 async def test_a_topic_recreated_with_more_partitions_is_read_on_every_partition(
     event_db, kafka_broker, kafka_bootstrap, unique_topic, runner
 ):
-    """After the restart, the first client to ask for the topic's metadata recreates it with the
-    broker's default partition count (Tansu: 4), not the 3 the kit creates. The group rejoined
-    with the old metadata assigns partitions 0..2 only; a record a producer puts in partition 3
-    must still be applied (the consumer's metadata refresh sees the new count and rebalances)."""
-    await create_topic(kafka_bootstrap, unique_topic, partitions=PARTITIONS)
-    before = await publish_per_partition(kafka_bootstrap, unique_topic, 1)
-    consumer = event_db.consumer(
-        kafka_bootstrap, unique_topic, group_id="g", cls=CountsAssignments,
-        consumer_options=PRODUCTION_GROUP_TIMING,
+    """A client outside Galaxy (here the test, allowing auto-creation) recreates the topic with
+    the broker's default partition count (Tansu: 4), not the kit's 3, after the group rejoined
+    while the topic was missing and was assigned nothing (Tansu then keeps handing the member
+    that empty assignment). A record in any of the 4 partitions must still be applied: the
+    consumer, whose topic vanished from its metadata, starts over as a new member."""
+    consumer, before = await consuming(
+        event_db, kafka_bootstrap, unique_topic, runner, per_partition=1, cls=CountsAssignments
     )
-    runner.start(consumer)
-    await wait_until(lambda: _applied(event_db, before), timeout=30, what="events before the restart")
     assert consumer.assignments == 1
 
-    await asyncio.to_thread(kafka_broker.kill)
-    await asyncio.to_thread(kafka_broker.start)
-    # The group notices the lost broker and rejoins; its metadata may still show the old 3
-    # partitions (aiokafka refreshed it every 5 minutes), and so would its new assignment.
+    await restart_losing_storage(kafka_broker)
+    # The group notices the lost broker and rejoins while the topic is missing.
     await wait_until(lambda: consumer.assignments >= 2, timeout=30, what="the group to rejoin")
     auto_created = await auto_create_topic(kafka_bootstrap, unique_topic)
     assert auto_created > PARTITIONS, "the broker's default count is no longer larger; rewrite the test"
@@ -212,16 +216,11 @@ async def test_no_galaxy_client_recreates_a_topic_the_broker_lost(
     consumer's refreshes may let the broker recreate the topic with its own default count
     (Tansu: 4): the topic comes back only as the kit creates it (the consumer starting over),
     with 3 partitions, and every event published to it is applied."""
-    await create_topic(kafka_bootstrap, unique_topic, partitions=PARTITIONS)
-    before = await publish_per_partition(kafka_bootstrap, unique_topic, 1)
-    consumer = event_db.consumer(
-        kafka_bootstrap, unique_topic, group_id="g", consumer_options=PRODUCTION_GROUP_TIMING
+    consumer, before = await consuming(
+        event_db, kafka_bootstrap, unique_topic, runner, per_partition=1
     )
-    runner.start(consumer)
-    await wait_until(lambda: _applied(event_db, before), timeout=30, what="events before the restart")
 
-    await asyncio.to_thread(kafka_broker.kill)
-    await asyncio.to_thread(kafka_broker.start)
+    await restart_losing_storage(kafka_broker)
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka_bootstrap, enable_idempotence=False, request_timeout_ms=2_000
     )
